@@ -1,0 +1,102 @@
+# leasewrap: plain Makefile.  `make`, `make check`, `make demo`, `make asan`,
+# `make lint`, `make bench`, `make install PREFIX=... DESTDIR=...`.
+
+VERSION	?= 0.1.0
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+PYTHON	?= /usr/bin/python3
+
+CC	?= cc
+PKGS	 = libcurl jansson
+WARN	 = -Wall -Wextra -Wpedantic -Wshadow -Wmissing-prototypes -Wformat=2 \
+	   -Wvla -Werror
+HARDEN	 = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -DLW_VERSION='"$(VERSION)"' \
+	   $$(pkg-config --cflags $(PKGS))
+LDFLAGS	?=
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS	 = $$(pkg-config --libs $(PKGS)) -lev
+
+SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
+	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
+	   src/supervisor.c
+OBJS	 = $(SRCS:.c=.o)
+# Modules the unit tests link against (everything but main.c).
+LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
+
+UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
+	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child
+
+# Debian packages each target needs; installed on demand.
+BUILD_DEBS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev
+TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac \
+	   python3-psycopg2 postgresql postgresql-client util-linux procps \
+	   valgrind
+LINT_DEBS  = cppcheck clang-tidy
+BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
+
+.PHONY: all deps test-deps check unit blackbox asan lint demo bench install \
+	clean distclean
+
+all: leasewrap
+
+deps:
+	@sh packaging/ensure-debs $(BUILD_DEBS)
+
+test-deps:
+	@sh packaging/ensure-debs $(TEST_DEBS)
+
+leasewrap: $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(OBJS): | deps
+
+src/%.o: src/%.c src/*.h Makefile
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/%: tests/unit/%.c $(LIBOBJS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(LIBOBJS) $(LIBS) \
+	    -lcmocka
+
+unit: test-deps $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+blackbox: test-deps leasewrap
+	$(PYTHON) -m pytest -c tests/pytest.ini tests
+
+check: test-deps leasewrap unit blackbox
+
+asan:
+	$(MAKE) clean
+	LW_SANITIZED=1 $(MAKE) check CFLAGS='-O1 -g -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    LDFLAGS='-fsanitize=address,undefined'
+	$(MAKE) clean
+
+lint:
+	@sh packaging/ensure-debs $(BUILD_DEBS) $(LINT_DEBS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr --std=c11 -DLW_VERSION='"lint"' src
+	@if grep -nE '\b(atoi|sprintf|strcpy|strcat|gets|vsprintf|system|popen)\(' \
+	    src/*.c | grep -v 'lint-ok'; then \
+	    echo "lint: banned function above"; exit 1; fi
+	@echo "lint: ok"
+
+demo: test-deps leasewrap
+	sh examples/demo/run.sh
+
+bench: test-deps leasewrap
+	$(PYTHON) tests/bench/bench.py
+
+install: leasewrap
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 leasewrap $(DESTDIR)$(BINDIR)/leasewrap
+	install -m 0644 docs/leasewrap.1 $(DESTDIR)$(MANDIR)/man1/leasewrap.1
+
+clean:
+	rm -f leasewrap $(OBJS) $(UNIT_TESTS)
+	rm -rf tests/__pycache__ tests/.pytest_cache .pytest_cache
+
+distclean: clean

@@ -1,0 +1,167 @@
+/* child.c: fork/exec discipline (tmux job.c, tini): a clean child, a checked exec. */
+#define _GNU_SOURCE
+#include "child.h"
+#include "exitcodes.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_INHERITED_FDS 64
+
+static sigset_t	orig_mask;
+static sigset_t	orig_ignored;
+static int	inherited_fds[MAX_INHERITED_FDS];
+static int	ninherited;
+
+void
+child_init(void)
+{
+	struct sigaction sa;
+	DIR *d;
+	struct dirent *de;
+	int sig, fd;
+
+	sigprocmask(SIG_SETMASK, NULL, &orig_mask);
+	sigemptyset(&orig_ignored);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(&orig_ignored, sig);
+	/* A bare run keeps the descriptors its parent gave it, so do we. */
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && ninherited < MAX_INHERITED_FDS) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd > 2 && fd != dirfd(d))
+			inherited_fds[ninherited++] = fd;
+	}
+	closedir(d);
+}
+
+/* Close lo..hi, by hand if close_range(2) is missing or filtered. */
+static void
+close_span(unsigned lo, unsigned hi)
+{
+	long max;
+
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (; lo <= hi && lo < (unsigned)max; lo++)
+		close((int)lo);
+}
+
+/* Close every descriptor from 3 up that the parent did not hand us. */
+static void
+close_ours(int keep)
+{
+	int lo = 3, i, j, fds[MAX_INHERITED_FDS + 1], n = 0, t;
+
+	for (i = 0; i < ninherited; i++)
+		fds[n++] = inherited_fds[i];
+	fds[n++] = keep;
+	for (i = 1; i < n; i++)		/* insertion sort: n is tiny */
+		for (j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+			t = fds[j];
+			fds[j] = fds[j - 1];
+			fds[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (fds[i] > lo)
+			close_span((unsigned)lo, (unsigned)fds[i] - 1);
+		if (fds[i] + 1 > lo)
+			lo = fds[i] + 1;
+	}
+	close_span((unsigned)lo, ~0U);
+}
+
+/* In the forked child: become what a bare exec would have been, then exec. */
+static void
+exec_child(char *const argv[], char *const envp[], int errfd)
+{
+	struct sigaction sa;
+	int sig, e;
+
+	setpgid(0, 0);
+	if (isatty(STDIN_FILENO))
+		(void)tcsetpgrp(STDIN_FILENO, getpgrp());
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa.sa_handler = sigismember(&orig_ignored, sig) ? SIG_IGN :
+		    SIG_DFL;
+		sigaction(sig, &sa, NULL);
+	}
+	close_ours(errfd);
+	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+	execvpe(argv[0], argv, envp);
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(child_exec_exit_code(e));
+}
+
+pid_t
+child_spawn(char *const argv[], char *const envp[], int *exec_errno)
+{
+	sigset_t all, saved;
+	int fds[2], e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	*exec_errno = 0;
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -1;
+	/* No handler of ours may run in the child between fork and exec. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		exec_child(argv, envp, fds[1]);
+	}
+	if (pid > 0)
+		setpgid(pid, pid);	/* no race with a kill(-pid) */
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	close(fds[1]);
+	if (pid == -1) {
+		close(fds[0]);
+		return -1;
+	}
+	/* The pipe closes on exec; data means exec failed. */
+	do
+		n = read(fds[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close(fds[0]);
+	if (n == (ssize_t)sizeof(e))
+		*exec_errno = e;
+	return pid;
+}
+
+int
+child_exit_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return LW_EXIT_SOFTWARE;
+}
+
+int
+child_exec_exit_code(int e)
+{
+	return (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG ||
+	    e == ELOOP) ? LW_EXIT_NOTFOUND : LW_EXIT_NOEXEC;
+}

@@ -1,0 +1,44 @@
+/* main.c: parse, supervise, return the exit code; the only exit(). */
+#include "child.h"
+#include "config.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+extern char **environ;
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[1024];
+	int rc;
+
+	/* Before anything slow: a signal sent now must not be lost (pid1.md §0). */
+	child_init();
+	supervisor_block_signals();
+
+	if ((rc = config_load(&cfg, argc, argv, environ, err,
+	    sizeof(err))) != 0) {
+		log_error(rc == LW_EXIT_CONFIG ? "config" : "usage", "%s", err);
+		config_free(&cfg);
+		exit(rc);
+	}
+	if (cfg.help) {
+		fputs(config_usage(), stdout);
+		config_free(&cfg);
+		exit(0);
+	}
+	if (cfg.version) {
+		printf("leasewrap %s\n", LW_VERSION);
+		config_free(&cfg);
+		exit(0);
+	}
+	log_set_level(cfg.log_level);
+	rc = supervisor_run(&cfg, environ);
+	config_free(&cfg);
+	exit(rc);
+}

@@ -1,0 +1,87 @@
+/* spec.c: parse secret requests; the grammar is NAME=PATH#FIELD. */
+#include "spec.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEC_HINT "expected NAME=PATH#FIELD, like PGUSER=database/creds/ro#username"
+
+/* Split "PATH#FIELD" at its last '#', normalising a leading "/v1/". */
+static int
+parse_path_field(const char *pf, struct spec *sp, const char *what,
+    char *err, size_t errlen)
+{
+	const char *hash;
+	size_t plen;
+
+	if (pf[0] == '/')
+		pf++;
+	if (strncmp(pf, "v1/", 3) == 0)
+		pf += 3;
+	if ((hash = strrchr(pf, '#')) == NULL)
+		return errf(err, errlen, "%s: no \"#FIELD\" after the path; %s",
+		    what, SPEC_HINT);
+	plen = (size_t)(hash - pf);
+	while (plen > 0 && pf[plen - 1] == '/')
+		plen--;
+	if (plen == 0)
+		return errf(err, errlen, "%s: empty Vault path; %s", what,
+		    SPEC_HINT);
+	if (hash[1] == '\0')
+		return errf(err, errlen, "%s: empty field after \"#\"; %s",
+		    what, SPEC_HINT);
+	if (memchr(pf, '?', plen) != NULL || memchr(pf, ' ', plen) != NULL)
+		return errf(err, errlen, "%s: the path must not contain \"?\" "
+		    "or spaces; %s", what, SPEC_HINT);
+	sp->path = xstrndup(pf, plen);
+	sp->field = xstrdup(hash + 1);
+	return 0;
+}
+
+int
+spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char what[96];
+
+	memset(sp, 0, sizeof(*sp));
+	if (eq == NULL)
+		return errf(err, errlen, "-s \"%.40s\": no \"=\"; %s", arg,
+		    SPEC_HINT);
+	if (!util_valid_env_name(arg, (size_t)(eq - arg)))
+		return errf(err, errlen, "-s \"%.40s\": \"%.*s\" is not a valid "
+		    "variable name (letters, digits, _; not starting with a "
+		    "digit)", arg, (int)(eq - arg) > 40 ? 40 : (int)(eq - arg),
+		    arg);
+	snprintf(what, sizeof(what), "-s \"%.60s\"", arg);
+	if (parse_path_field(eq + 1, sp, what, err, errlen) == -1)
+		return -1;
+	sp->name = xstrndup(arg, (size_t)(eq - arg));
+	return 0;
+}
+
+int
+spec_parse_ref(const char *name, const char *ref, struct spec *sp,
+    char *err, size_t errlen)
+{
+	char what[96];
+
+	memset(sp, 0, sizeof(*sp));
+	snprintf(what, sizeof(what), "environment variable %.60s", name);
+	if (parse_path_field(ref, sp, what, err, errlen) == -1)
+		return -1;
+	sp->name = xstrdup(name);
+	sp->from_env = 1;
+	return 0;
+}
+
+void
+spec_clear(struct spec *sp)
+{
+	free(sp->name);
+	free(sp->path);
+	free(sp->field);
+	memset(sp, 0, sizeof(*sp));
+}

@@ -1,0 +1,21 @@
+/* spec.h: "NAME=PATH#FIELD" secret requests, parsed without I/O. */
+#ifndef LW_SPEC_H
+#define LW_SPEC_H
+
+#include <stddef.h>
+
+struct spec {
+	char	*name;		/* environment variable to set */
+	char	*path;		/* Vault API path, after /v1/ */
+	char	*field;		/* key inside the secret's data */
+	int	 from_env;	/* came from an inherited "vault:" variable */
+};
+
+/* Parse "NAME=PATH#FIELD" into sp; -1 with a message in err. */
+int	spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen);
+/* Parse the "PATH#FIELD" part of a "vault:PATH#FIELD" reference for NAME. */
+int	spec_parse_ref(const char *name, const char *ref, struct spec *sp,
+	    char *err, size_t errlen);
+void	spec_clear(struct spec *);
+
+#endif

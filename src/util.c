@@ -1,0 +1,153 @@
+/* util.c: small pure helpers shared by every module. */
+#include "util.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse a duration: plain seconds, or number+unit runs like "1h30m" or "250ms". */
+long long
+util_parse_duration_ms(const char *s)
+{
+	long long total = 0;
+	int any = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		long long n = 0, mult;
+		int digits = 0;
+
+		while (isdigit((unsigned char)*s)) {
+			if (n > 1000000000LL)
+				return -1;
+			n = n * 10 + (*s++ - '0');
+			digits++;
+		}
+		if (digits == 0)
+			return -1;
+		if (*s == '\0') {
+			if (any)
+				return -1;	/* "1h30" is ambiguous */
+			mult = 1000;
+		} else if (strncmp(s, "ms", 2) == 0) {
+			mult = 1;
+			s += 2;
+		} else if (*s == 's') {
+			mult = 1000;
+			s++;
+		} else if (*s == 'm') {
+			mult = 60 * 1000;
+			s++;
+		} else if (*s == 'h') {
+			mult = 3600 * 1000;
+			s++;
+		} else if (*s == 'd') {
+			mult = 86400 * 1000;
+			s++;
+		} else
+			return -1;
+		if (n > (LLONG_MAX - total) / mult)
+			return -1;	/* "9999999999d9999999999d..." */
+		total += n * mult;
+		any = 1;
+	}
+	return total;
+}
+
+/* Format a duration the way Vault prints one, without trailing zero units. */
+char *
+util_format_duration(long long ms, char *buf, size_t len)
+{
+	long long s = ms / 1000, h = s / 3600, m = (s % 3600) / 60;
+	size_t off = 0;
+
+	if (ms < 1000 && ms > 0) {
+		snprintf(buf, len, "%lldms", ms);
+		return buf;
+	}
+	s %= 60;
+	buf[0] = '\0';
+	if (h > 0)
+		off += (size_t)snprintf(buf + off, len - off, "%lldh", h);
+	if (m > 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%lldm", m);
+	if ((s > 0 || off == 0) && off < len)
+		snprintf(buf + off, len - off, "%llds", s);
+	return buf;
+}
+
+/* An environment name as POSIX shells accept it. */
+int
+util_valid_env_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Allocation failure is not recoverable in a small supervisor: say so and stop. */
+static void
+oom(void)
+{
+	static const char msg[] = "leasewrap: error: out of memory\n";
+
+	(void)!fwrite(msg, 1, sizeof(msg) - 1, stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

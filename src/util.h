@@ -1,0 +1,23 @@
+/* util.h: small pure helpers: durations, names, checked allocation. */
+#ifndef LW_UTIL_H
+#define LW_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Parse "90", "90s", "5m", "1h30m", "250ms" into milliseconds; -1 if malformed. */
+long long	 util_parse_duration_ms(const char *);
+/* Format milliseconds as "1h2m3s" (or "250ms") into buf. */
+char		*util_format_duration(long long ms, char *buf, size_t len);
+/* True if s is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*). */
+int		 util_valid_env_name(const char *s, size_t len);
+/* malloc/calloc/strdup that abort with a message instead of returning NULL. */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+/* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */
+int		 errf(char *err, size_t errlen, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,50 @@
+/* vault.h: asynchronous Vault HTTP requests, libcurl's multi interface on libev. */
+#ifndef LW_VAULT_H
+#define LW_VAULT_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct secret;
+struct vault;
+
+struct vault_opts {
+	const char	*addr;		/* "https://host:8200" */
+	const char	*namespace;	/* or NULL */
+	long long	 connect_timeout_ms;
+	long long	 request_timeout_ms;
+	size_t		 max_response;
+};
+
+/* What came back: status 0 means no HTTP answer (see error). */
+struct vault_resp {
+	long		 status;
+	const char	*body;		/* NUL-terminated; wiped after the callback */
+	size_t		 len;
+	const char	*error;		/* transport error text, or "" */
+	int		 too_big;	/* body over max_response */
+	double		 seconds;	/* total time of the request */
+};
+
+typedef void (*vault_cb)(const struct vault_resp *, void *arg);
+
+/* A client on loop; NULL with a message in err for a bad address. */
+struct vault	*vault_new(struct ev_loop *, const struct vault_opts *,
+		    char *err, size_t errlen);
+/* Use token (borrowed; it must outlive the requests) for later requests. */
+void		 vault_set_token(struct vault *, const struct secret *token);
+/*
+ * Start METHOD /v1/PATH with an optional JSON body (wiped after sending).
+ * cb runs later from the loop, exactly once, unless vault_free comes first.
+ */
+void		 vault_request(struct vault *, const char *method,
+		    const char *path, const char *body, vault_cb, void *arg);
+/* Requests still in flight. */
+int		 vault_pending(const struct vault *);
+/* Cancel everything in flight (callbacks are not run) and free. */
+void		 vault_free(struct vault *);
+/* Install wiping allocators into libcurl and jansson; call once, first. */
+int		 vault_global_init(void);
+void		 vault_global_cleanup(void);
+
+#endif

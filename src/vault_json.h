@@ -1,0 +1,41 @@
+/* vault_json.h: Vault responses into plain structs; pure, no I/O. */
+#ifndef LW_VAULT_JSON_H
+#define LW_VAULT_JSON_H
+
+#include <stddef.h>
+
+struct secret;
+
+/* A parsed read: the lease and the data object (owned, wiped on free). */
+struct vj_secret {
+	void		*root;		/* json_t of the whole response */
+	void		*data;		/* borrowed: the object holding fields */
+	char		*lease_id;	/* NULL when Vault made no lease */
+	long long	 lease_duration;	/* seconds */
+	int		 renewable;
+	int		 kv2;		/* fields came from data.data */
+};
+
+/*
+ * Parse a successful read of path.  A KV v2 read (path has a "data/"
+ * segment, response has data.data and data.metadata) takes its fields from
+ * data.data.  Returns 0, or -1 with a message that holds no value.
+ */
+int	vj_parse_secret(const char *path, const char *body, size_t len,
+	    struct vj_secret *out, char *err, size_t errlen);
+/* The field as a secret: strings as they are, other JSON as compact JSON. */
+int	vj_field(const struct vj_secret *, const char *field,
+	    struct secret **val, char *err, size_t errlen);
+void	vj_secret_clear(struct vj_secret *);
+
+/* The first of Vault's {"errors":[...]} messages, folded to one line. */
+void	vj_error_text(const char *body, size_t len, char *out, size_t outlen);
+
+/* sys/internal/ui/mounts/PATH: the mount's path and KV version (0 if not KV). */
+int	vj_parse_mount(const char *body, size_t len, char **mount_path,
+	    int *kv_version, char *err, size_t errlen);
+
+/* Wipe every string in a jansson tree and release it. */
+void	vj_wipe_decref(void *json);
+
+#endif

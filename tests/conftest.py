@@ -1,0 +1,76 @@
+"""pytest fixtures: a session PostgreSQL cluster and a fresh Vault emulator per test.
+
+Fixtures:
+  pg       session  harness.PostgresCluster (superuser lwsuper on 127.0.0.1:pg.port)
+  vault    function harness.VaultEmulator, started, database/config/pg pointing at `pg`
+  db_role  function factory: db_role(name="ro", default_ttl=60, max_ttl=300, **kw) -> name
+"""
+
+import os
+import signal
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+
+
+# Turns SIGTERM/SIGHUP into KeyboardInterrupt so fixture teardown still stops everything.
+def pytest_configure(config):
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+
+
+# Records each phase's report on the item so fixtures can tell a failed test.
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+# Session-wide PostgreSQL 15 cluster in a temp folder; stopped and removed at the end.
+@pytest.fixture(scope="session")
+def pg():
+    cluster = harness.PostgresCluster().start(watchdog=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+# A fresh emulator for each test, with database/config/pg configured against `pg`.
+@pytest.fixture
+def vault(pg, request):
+    emu = harness.VaultEmulator().start()
+    users = []
+    try:
+        emu.configure_postgres(pg)
+        yield emu
+    finally:
+        try:
+            users = [e["username"] for e in emu.journal()
+                     if e["kind"] == "lease" and e.get("event") == "create" and e.get("username")]
+        except Exception:
+            pass
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            sys.stderr.write("\n--- vaultemu log tail ---\n%s\n" % emu.log_tail())
+        emu.stop()
+        # Leases left alive at the end of a test would keep their users: drop them.
+        if users:
+            pg.drop_roles(users)
+
+
+# Factory creating database/roles/<name> on the test's emulator.
+@pytest.fixture
+def db_role(vault):
+    def make(name="ro", default_ttl=60, max_ttl=300, **kw):
+        vault.create_db_role(name, default_ttl, max_ttl, **kw)
+        return name
+    return make

@@ -1,0 +1,562 @@
+/* test_vault_json.c: Vault response parsing (vault_json.c, vault-api.md §1.3, §1.4, §7). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "vault_json.h"
+
+/* vault-api.md §1.3: a lease-bearing database read. */
+static const char db_creds[] =
+"{\"request_id\":\"d6248a7d-85db-c989-53d6-37a52ddf98cc\","
+"\"lease_id\":\"database/creds/awesome-role/hbmpLDbXXJAH9Q23PdTYqIJX\","
+"\"renewable\":true,\"lease_duration\":3600,"
+"\"data\":{\"password\":\"abcd-SECRET-pw\","
+"\"username\":\"v-token-awesome-ro-YYHIPH2BdpE5h\"},"
+"\"wrap_info\":null,\"warnings\":null,\"auth\":null,"
+"\"mount_type\":\"database\"}";
+
+/* vault-api.md §7.1: KV v1, advisory TTL, no lease. */
+static const char kv1[] =
+"{\"auth\":null,\"data\":{\"foo\":\"bar\",\"ttl\":\"1h\"},"
+"\"lease_duration\":3600,\"lease_id\":\"\",\"renewable\":false}";
+
+/* vault-api.md §7.2: KV v2 current version. */
+static const char kv2[] =
+"{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
+"\"lease_duration\":0,\"data\":{\"data\":{\"foo\":\"bar\",\"api_key\":\"k-123\"},"
+"\"metadata\":{\"created_time\":\"2018-03-22T02:24:06.945319214Z\","
+"\"custom_metadata\":null,\"deletion_time\":\"\",\"destroyed\":false,"
+"\"version\":2}},\"wrap_info\":null,\"warnings\":null,\"auth\":null,"
+"\"mount_type\":\"kv\"}";
+
+/* vault-api.md §7.2: a soft-deleted version, 404 with a full envelope. */
+static const char kv2_deleted[] =
+"{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
+"\"lease_duration\":0,\"data\":{\"data\":null,"
+"\"metadata\":{\"created_time\":\"2018-03-22T02:24:06.945319214Z\","
+"\"custom_metadata\":null,\"deletion_time\":\"2018-03-22T02:36:43.986212308Z\","
+"\"destroyed\":false,\"version\":3}},\"wrap_info\":null,\"warnings\":null,"
+"\"auth\":null,\"mount_type\":\"kv\"}";
+
+/* Parse body for path, expecting success. */
+static void
+parse_ok(const char *path, const char *body, struct vj_secret *s)
+{
+	char err[256] = "";
+
+	if (vj_parse_secret(path, body, strlen(body), s, err, sizeof(err)) != 0)
+		fail_msg("parse of \"%s\" failed: %s", path, err);
+	assert_non_null(s->root);
+	assert_non_null(s->data);
+}
+
+/* Expect field to read as exactly want. */
+static void
+field_is(const struct vj_secret *s, const char *field, const char *want)
+{
+	struct secret *v = NULL;
+	char err[256] = "";
+
+	if (vj_field(s, field, &v, err, sizeof(err)) != 0)
+		fail_msg("field \"%s\": %s", field, err);
+	assert_non_null(v);
+	assert_string_equal(secret_str(v), want);
+	assert_int_equal(secret_len(v), strlen(want));
+	secret_free(v);
+}
+
+/* Expect parse failure with needle in the message and nothing left to free. */
+static void
+parse_bad(const char *path, const char *body, size_t len, const char *needle)
+{
+	struct vj_secret s;
+	char err[256] = "";
+
+	memset(&s, 0x5a, sizeof(s));
+	if (vj_parse_secret(path, body, len, &s, err, sizeof(err)) != -1) {
+		vj_secret_clear(&s);
+		fail_msg("body accepted: %.60s", body);
+	}
+	assert_null(s.root);
+	assert_null(s.lease_id);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+	if (strstr(err, path) == NULL)
+		fail_msg("error \"%s\" does not name the path \"%s\"", err, path);
+}
+
+static void
+test_database_creds(void **state)
+{
+	struct vj_secret s;
+
+	(void)state;
+	parse_ok("database/creds/awesome-role", db_creds, &s);
+	assert_string_equal(s.lease_id,
+	    "database/creds/awesome-role/hbmpLDbXXJAH9Q23PdTYqIJX");
+	assert_int_equal(s.renewable, 1);
+	assert_int_equal(s.lease_duration, 3600);
+	assert_int_equal(s.kv2, 0);
+	field_is(&s, "username", "v-token-awesome-ro-YYHIPH2BdpE5h");
+	field_is(&s, "password", "abcd-SECRET-pw");
+	vj_secret_clear(&s);
+	assert_null(s.root);
+	assert_null(s.lease_id);
+	assert_null(s.data);
+}
+
+/* The body need not be NUL-terminated: only len bytes are read. */
+static void
+test_body_length_respected(void **state)
+{
+	struct vj_secret s;
+	char *body;
+	size_t n = strlen(kv1);
+	char err[256];
+
+	(void)state;
+	body = malloc(n);	/* no terminator: ASan sees any read past n */
+	assert_non_null(body);
+	memcpy(body, kv1, n);
+	assert_int_equal(vj_parse_secret("kv/app", body, n, &s, err,
+	    sizeof(err)), 0);
+	field_is(&s, "foo", "bar");
+	vj_secret_clear(&s);
+	/* A prefix of a valid body is not valid. */
+	assert_int_equal(vj_parse_secret("kv/app", body, n - 1, &s, err,
+	    sizeof(err)), -1);
+	free(body);
+}
+
+static void
+test_kv1(void **state)
+{
+	struct vj_secret s;
+
+	(void)state;
+	parse_ok("secret/app", kv1, &s);
+	assert_null(s.lease_id);	/* "" is no lease */
+	assert_int_equal(s.lease_duration, 3600);
+	assert_int_equal(s.renewable, 0);
+	assert_int_equal(s.kv2, 0);
+	field_is(&s, "foo", "bar");
+	field_is(&s, "ttl", "1h");
+	vj_secret_clear(&s);
+}
+
+/* Missing envelope keys and a real-typed lease_duration. */
+static void
+test_optional_envelope_fields(void **state)
+{
+	static const char minimal[] = "{\"data\":{\"a\":\"b\"}}";
+	static const char real[] = "{\"lease_id\":null,\"renewable\":\"yes\","
+	    "\"lease_duration\":2764800.0,\"data\":{\"a\":\"b\"}}";
+	struct vj_secret s;
+
+	(void)state;
+	parse_ok("kv/x", minimal, &s);
+	assert_null(s.lease_id);
+	assert_int_equal(s.lease_duration, 0);
+	assert_int_equal(s.renewable, 0);
+	vj_secret_clear(&s);
+
+	parse_ok("kv/x", real, &s);
+	assert_null(s.lease_id);
+	assert_int_equal(s.lease_duration, 2764800);
+	assert_int_equal(s.renewable, 0);	/* only JSON true counts */
+	vj_secret_clear(&s);
+}
+
+static void
+test_kv2(void **state)
+{
+	struct vj_secret s;
+	struct secret *v = NULL;
+	char err[256];
+
+	(void)state;
+	parse_ok("secret/data/app", kv2, &s);
+	assert_int_equal(s.kv2, 1);
+	assert_null(s.lease_id);
+	assert_int_equal(s.lease_duration, 0);
+	field_is(&s, "foo", "bar");
+	field_is(&s, "api_key", "k-123");
+	/* The metadata is not a field. */
+	assert_int_equal(vj_field(&s, "metadata", &v, err, sizeof(err)), -1);
+	assert_null(v);
+	vj_secret_clear(&s);
+
+	/* Nested path under the mount. */
+	parse_ok("kv/data/team/app", kv2, &s);
+	assert_int_equal(s.kv2, 1);
+	field_is(&s, "foo", "bar");
+	vj_secret_clear(&s);
+}
+
+/* Without "/data/" in the path, a v2-shaped body is taken as it is. */
+static void
+test_kv2_shape_without_data_path(void **state)
+{
+	struct vj_secret s;
+	struct secret *v = NULL;
+	char err[256];
+
+	(void)state;
+	parse_ok("secret/app", kv2, &s);
+	assert_int_equal(s.kv2, 0);
+	assert_int_equal(vj_field(&s, "foo", &v, err, sizeof(err)), -1);
+	assert_null(v);
+	assert_int_equal(vj_field(&s, "data", &v, err, sizeof(err)), 0);
+	assert_string_equal(secret_str(v), "{\"foo\":\"bar\",\"api_key\":\"k-123\"}");
+	secret_free(v);
+	vj_secret_clear(&s);
+}
+
+/* "/data/" in the path but no metadata: a KV v1 secret named "data". */
+static void
+test_data_path_without_metadata(void **state)
+{
+	static const char body[] = "{\"lease_id\":\"\",\"lease_duration\":60,"
+	    "\"data\":{\"data\":{\"x\":\"1\"},\"y\":\"2\"}}";
+	static const char nullmeta[] = "{\"data\":{\"data\":{\"x\":\"1\"},"
+	    "\"metadata\":null,\"y\":\"2\"}}";
+	struct vj_secret s;
+
+	(void)state;
+	parse_ok("kv1/data/app", body, &s);
+	assert_int_equal(s.kv2, 0);
+	field_is(&s, "y", "2");
+	field_is(&s, "data", "{\"x\":\"1\"}");
+	vj_secret_clear(&s);
+
+	parse_ok("kv1/data/app", nullmeta, &s);
+	assert_int_equal(s.kv2, 0);
+	field_is(&s, "y", "2");
+	vj_secret_clear(&s);
+}
+
+static void
+test_kv2_deleted_version(void **state)
+{
+	(void)state;
+	parse_bad("secret/data/app", kv2_deleted, strlen(kv2_deleted),
+	    "deleted");
+}
+
+static void
+test_data_null_or_missing(void **state)
+{
+	static const char null_data[] = "{\"lease_id\":\"\",\"data\":null}";
+	static const char no_data[] = "{\"lease_id\":\"x\",\"renewable\":true}";
+	static const char str_data[] = "{\"data\":\"s3cr3t\"}";
+	static const char arr_data[] = "{\"data\":[1,2]}";
+
+	(void)state;
+	parse_bad("database/creds/ro", null_data, strlen(null_data), "no data");
+	parse_bad("database/creds/ro", no_data, strlen(no_data), "no data");
+	parse_bad("database/creds/ro", str_data, strlen(str_data), "no data");
+	parse_bad("database/creds/ro", arr_data, strlen(arr_data), "no data");
+}
+
+static void
+test_not_json(void **state)
+{
+	static const char html[] = "<html><body>502 Bad Gateway</body></html>";
+	static const char cut[] = "{\"data\":{\"a\":\"b\"";
+
+	(void)state;
+	parse_bad("kv/app", html, strlen(html), "not a JSON object");
+	parse_bad("kv/app", cut, strlen(cut), "not a JSON object");
+	parse_bad("kv/app", "", 0, "not a JSON object");
+}
+
+static void
+test_not_object(void **state)
+{
+	static const char *const bodies[] = {
+		"[]", "[{\"data\":{\"a\":\"b\"}}]", "\"data\"", "42", "null",
+		"true",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		parse_bad("kv/app", bodies[i], strlen(bodies[i]),
+		    "not a JSON object");
+}
+
+/* Non-string fields are handed over as compact JSON. */
+static void
+test_non_string_fields(void **state)
+{
+	static const char body[] = "{\"data\":{\"port\":5432,\"ratio\":1.5,"
+	    "\"neg\":-7,\"on\":true,\"off\":false,"
+	    "\"obj\":{\"a\": 1, \"b\": [1, 2], \"c\": {\"d\": \"e\"}},"
+	    "\"arr\":[ 1 , \"x\" , null ],\"empty\":\"\",\"nested_str\":\"a\\\"b\"}}";
+	struct vj_secret s;
+
+	(void)state;
+	parse_ok("kv/app", body, &s);
+	field_is(&s, "port", "5432");
+	field_is(&s, "ratio", "1.5");
+	field_is(&s, "neg", "-7");
+	field_is(&s, "on", "true");
+	field_is(&s, "off", "false");
+	field_is(&s, "obj", "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"e\"}}");
+	field_is(&s, "arr", "[1,\"x\",null]");
+	field_is(&s, "empty", "");
+	field_is(&s, "nested_str", "a\"b");
+	vj_secret_clear(&s);
+}
+
+/* A missing field lists the names there are and never a value. */
+static void
+test_missing_field(void **state)
+{
+	struct vj_secret s;
+	struct secret *v = NULL;
+	char err[512] = "";
+
+	(void)state;
+	parse_ok("database/creds/awesome-role", db_creds, &s);
+	assert_int_equal(vj_field(&s, "pass", &v, err, sizeof(err)), -1);
+	assert_null(v);
+	assert_non_null(strstr(err, "\"pass\""));
+	assert_non_null(strstr(err, "password"));
+	assert_non_null(strstr(err, "username"));
+	assert_null(strstr(err, "abcd-SECRET-pw"));
+	assert_null(strstr(err, "v-token-awesome"));
+	vj_secret_clear(&s);
+}
+
+/* A null field is as good as missing; an empty data object says so. */
+static void
+test_null_field_and_empty_data(void **state)
+{
+	static const char body[] = "{\"data\":{\"gone\":null,\"k\":\"hunter2\"}}";
+	static const char empty[] = "{\"data\":{}}";
+	struct vj_secret s;
+	struct secret *v = NULL;
+	char err[512] = "";
+
+	(void)state;
+	parse_ok("kv/app", body, &s);
+	assert_int_equal(vj_field(&s, "gone", &v, err, sizeof(err)), -1);
+	assert_null(v);
+	assert_non_null(strstr(err, "\"gone\""));
+	assert_null(strstr(err, "hunter2"));
+	vj_secret_clear(&s);
+
+	parse_ok("kv/app", empty, &s);
+	assert_int_equal(vj_field(&s, "k", &v, err, sizeof(err)), -1);
+	assert_null(v);
+	assert_non_null(strstr(err, "(none)"));
+	vj_secret_clear(&s);
+}
+
+/* Many field names: the list is cut, the message stays in its buffer. */
+static void
+test_missing_field_many_names(void **state)
+{
+	char body[8192], err[128];
+	struct vj_secret s;
+	struct secret *v = NULL;
+	size_t off = 0;
+	int i;
+
+	(void)state;
+	off += (size_t)snprintf(body + off, sizeof(body) - off, "{\"data\":{");
+	for (i = 0; i < 100; i++)
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		    "%s\"field_name_number_%03d\":\"value_%03d\"", i ? "," : "",
+		    i, i);
+	snprintf(body + off, sizeof(body) - off, "}}");
+	parse_ok("kv/app", body, &s);
+	assert_int_equal(vj_field(&s, "nope", &v, err, sizeof(err)), -1);
+	assert_true(strlen(err) < sizeof(err));
+	assert_non_null(strstr(err, "field_name_number_000"));
+	assert_null(strstr(err, "value_"));
+	vj_secret_clear(&s);
+}
+
+/* Clearing a zeroed struct is harmless. */
+static void
+test_clear_empty(void **state)
+{
+	struct vj_secret s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	vj_secret_clear(&s);
+	vj_wipe_decref(NULL);
+}
+
+/* Shortcut for vj_error_text on a C string. */
+static void
+error_text_is(const char *body, const char *want)
+{
+	char out[256];
+
+	memset(out, 'X', sizeof(out));
+	vj_error_text(body, strlen(body), out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void
+test_error_text(void **state)
+{
+	(void)state;
+	error_text_is("{\"errors\":[\"1 error occurred:\\n\\t* permission "
+	    "denied\\n\\n\"]}", "permission denied");
+	error_text_is("{\"errors\":[\"permission denied\"]}",
+	    "permission denied");
+	error_text_is("{\"errors\":[]}", "");
+	error_text_is("{\"errors\":null}", "");
+	error_text_is("{}", "");
+	error_text_is("not json", "");
+	error_text_is("", "");
+	error_text_is("<html>503</html>", "");
+	error_text_is("[\"permission denied\"]", "");
+	error_text_is("{\"errors\":[42, \"Vault is sealed\"]}",
+	    "Vault is sealed");
+	error_text_is("{\"errors\":[\"no handler for route \\\"x/y\\\". route "
+	    "entry not found.\"]}",
+	    "no handler for route \"x/y\". route entry not found.");
+}
+
+/* Two errors, as two elements or as one multierror string: both kept. */
+static void
+test_error_text_two(void **state)
+{
+	(void)state;
+	error_text_is("{\"errors\":[\"permission denied\",\"invalid token\"]}",
+	    "permission denied; invalid token");
+	error_text_is("{\"errors\":[\"2 errors occurred:\\n\\t* permission "
+	    "denied\\n\\t* invalid token\\n\\n\"]}",
+	    "permission denied; invalid token");
+	error_text_is("{\"errors\":[\"1 error occurred:\\n\\t* permission "
+	    "denied\\n\\n\",\"1 error occurred:\\n\\t* invalid token\\n\\n\"]}",
+	    "permission denied; invalid token");
+}
+
+/* A long message fits the buffer it is given. */
+static void
+test_error_text_truncated(void **state)
+{
+	static const char body[] = "{\"errors\":[\"1 error occurred:\\n\\t* "
+	    "a very long message about what went wrong\\n\\n\",\"second\"]}";
+	char *out;
+
+	(void)state;
+	out = malloc(10);	/* exact size, so ASan sees an overrun */
+	assert_non_null(out);
+	vj_error_text(body, strlen(body), out, 10);
+	assert_string_equal(out, "a very lo");
+	vj_error_text(body, strlen(body), out, 1);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/* Shortcut for vj_parse_mount expecting success. */
+static void
+mount_is(const char *body, const char *path, int version)
+{
+	char err[256] = "", *mp = (char *)"unset";
+	int v = -1;
+
+	if (vj_parse_mount(body, strlen(body), &mp, &v, err, sizeof(err)) != 0)
+		fail_msg("mount body rejected: %s", err);
+	assert_non_null(mp);
+	assert_string_equal(mp, path);
+	assert_int_equal(v, version);
+	free(mp);
+}
+
+static void
+test_parse_mount(void **state)
+{
+	(void)state;
+	mount_is("{\"request_id\":\"r\",\"data\":{\"accessor\":\"kv_1\","
+	    "\"config\":{},\"description\":\"\",\"external_entropy_access\":false,"
+	    "\"local\":false,\"options\":{\"version\":\"2\"},\"path\":\"secret/\","
+	    "\"seal_wrap\":false,\"type\":\"kv\",\"uuid\":\"u\"}}", "secret/", 2);
+	mount_is("{\"data\":{\"options\":null,\"path\":\"kv1/\",\"type\":\"kv\"}}",
+	    "kv1/", 1);
+	mount_is("{\"data\":{\"path\":\"kv1/\",\"type\":\"kv\"}}", "kv1/", 1);
+	mount_is("{\"data\":{\"options\":{\"version\":\"1\"},\"path\":\"kv1/\","
+	    "\"type\":\"kv\"}}", "kv1/", 1);
+	mount_is("{\"data\":{\"options\":{},\"path\":\"old/\",\"type\":"
+	    "\"generic\"}}", "old/", 1);
+	/* A version that is not the string "2" is not v2. */
+	mount_is("{\"data\":{\"options\":{\"version\":2},\"path\":\"kv/\","
+	    "\"type\":\"kv\"}}", "kv/", 1);
+	mount_is("{\"data\":{\"options\":null,\"path\":\"database/\","
+	    "\"type\":\"database\"}}", "database/", 0);
+	/* Options of a non-KV mount do not make it KV. */
+	mount_is("{\"data\":{\"options\":{\"version\":\"2\"},\"path\":\"db/\","
+	    "\"type\":\"database\"}}", "db/", 0);
+	mount_is("{\"data\":{\"path\":\"x/\"}}", "x/", 0);
+}
+
+static void
+test_parse_mount_garbage(void **state)
+{
+	static const char *const bodies[] = {
+		"", "garbage", "{}", "[]", "{\"data\":null}",
+		"{\"data\":{\"type\":\"kv\"}}", "{\"data\":{\"path\":7}}",
+		"{\"errors\":[\"permission denied\"]}", "{\"data\":{\"path\":",
+	};
+	char err[256], *mp;
+	size_t i;
+	int v;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		mp = (char *)"unset";
+		v = -1;
+		err[0] = '\0';
+		if (vj_parse_mount(bodies[i], strlen(bodies[i]), &mp, &v, err,
+		    sizeof(err)) != -1)
+			fail_msg("mount body \"%s\" accepted", bodies[i]);
+		assert_null(mp);
+		assert_int_equal(v, 0);
+		assert_non_null(strstr(err, "sys/internal/ui/mounts"));
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_database_creds),
+		cmocka_unit_test(test_body_length_respected),
+		cmocka_unit_test(test_kv1),
+		cmocka_unit_test(test_optional_envelope_fields),
+		cmocka_unit_test(test_kv2),
+		cmocka_unit_test(test_kv2_shape_without_data_path),
+		cmocka_unit_test(test_data_path_without_metadata),
+		cmocka_unit_test(test_kv2_deleted_version),
+		cmocka_unit_test(test_data_null_or_missing),
+		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_not_object),
+		cmocka_unit_test(test_non_string_fields),
+		cmocka_unit_test(test_missing_field),
+		cmocka_unit_test(test_null_field_and_empty_data),
+		cmocka_unit_test(test_missing_field_many_names),
+		cmocka_unit_test(test_clear_empty),
+		cmocka_unit_test(test_error_text),
+		cmocka_unit_test(test_error_text_two),
+		cmocka_unit_test(test_error_text_truncated),
+		cmocka_unit_test(test_parse_mount),
+		cmocka_unit_test(test_parse_mount_garbage),
+	};
+
+	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);
+}

@@ -1,0 +1,2603 @@
+#!/usr/bin/python3
+"""vaultemu: an emulator of HashiCorp Vault's HTTP API for leasewrap's tests.
+
+Python standard library only.  Dynamic PostgreSQL credentials are real: the
+emulator runs psql as a subprocess to create, renew and drop roles.
+
+Run:  /usr/bin/python3 tests/vaultemu.py --listen 127.0.0.1:0 \
+          --root-token TOKEN --ready-file PATH [--journal-file PATH]
+
+Section numbers (§) refer to /work/shared/vault-api.md, which holds the
+sources for every behaviour copied here.  The control interface for tests
+lives under /_emu/ (no auth): journal, leases, tokens, secrets, fault,
+leases/lose, tokens/revoke, reset, ping (see Handler._control).
+"""
+
+import argparse
+import base64
+import binascii
+import http.server
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import string
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+
+SYSTEM_DEFAULT_TTL = 768 * 3600      # §5.2: default_lease_ttl 768h
+SYSTEM_MAX_TTL = 768 * 3600          # §5.2: max_lease_ttl 768h
+VAULT_VERSION = "1.15.6"
+MAX_BODY = 32 * 1024 * 1024          # §1.1: 32 MiB default max request size
+DB_EXPIRY_BUFFER = 5                 # §5.2: "a small buffer" of 5 s on VALID UNTIL
+PSQL_TIMEOUT = 30.0
+REAPER_INTERVAL = 0.02
+BASE62 = string.ascii_letters + string.digits
+PASSWORD_CHARS = string.ascii_letters + string.digits + "-"
+
+ERR_PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+ERR_INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
+ERR_KV2_INVALID_PATH = ("Invalid path for a versioned K/V secrets engine. See the API docs "
+                        "for the appropriate API endpoints to use. If using the Vault CLI, "
+                        "use 'vault kv get' for this operation.")
+
+# The default policy, as the brief asks (Vault's own lacks sys/leases/revoke; §3.4).
+DEFAULT_POLICY = """
+path "auth/token/lookup-self" { capabilities = ["read"] }
+path "auth/token/renew-self" { capabilities = ["update"] }
+path "auth/token/revoke-self" { capabilities = ["update"] }
+path "sys/capabilities-self" { capabilities = ["update"] }
+path "sys/renew" { capabilities = ["update"] }
+path "sys/leases/renew" { capabilities = ["update"] }
+path "sys/leases/lookup" { capabilities = ["update"] }
+path "sys/leases/revoke" { capabilities = ["update"] }
+path "sys/internal/ui/mounts" { capabilities = ["read"] }
+path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
+"""
+
+# Paths that additionally need the sudo capability (root-protected in Vault).
+SUDO_PREFIXES = ("sys/leases/revoke-prefix/", "sys/leases/revoke-force/", "sys/leases/lookup/",
+                 "auth/token/accessors")
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+
+# Raised by handlers to answer with an error envelope (§1.4) or any reply.
+class VaultError(Exception):
+    def __init__(self, status, errors=None, headers=None):
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = [] if errors is None else list(errors)
+        self.headers = headers or {}
+
+
+# A handler's answer: status, JSON body (dict), raw bytes or None, extra headers.
+class Reply:
+    def __init__(self, status=200, body=None, headers=None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+# Database failure whose message has already been sanitized (no secrets).
+class DBError(Exception):
+    pass
+
+
+# Returns n random base62 characters (§5.1 lease IDs, §5.4 usernames).
+def rand_base62(n):
+    return "".join(secrets.choice(BASE62) for _ in range(n))
+
+
+# Returns a Vault-style default password: 20 chars of [a-zA-Z0-9-], one of each class (§5.4).
+def make_password():
+    while True:
+        pw = "".join(secrets.choice(PASSWORD_CHARS) for _ in range(20))
+        if (any(c.islower() for c in pw) and any(c.isupper() for c in pw)
+                and any(c.isdigit() for c in pw) and "-" in pw):
+            return pw
+
+
+# Builds a dynamic DB username with the default PostgreSQL template (§5.4).
+def make_username(display_name, role_name):
+    name = "v-%s-%s-%s-%d" % (display_name[:8], role_name[:8], rand_base62(20), int(time.time()))
+    return name[:63]
+
+
+# Formats a unix time as RFC 3339 in UTC with microseconds (§3.1, §6.3 time fields).
+def rfc3339(t):
+    if t is None:
+        return None
+    whole = int(t)
+    micros = int(round((t - whole) * 1e6))
+    if micros >= 1000000:
+        whole, micros = whole + 1, micros - 1000000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + ".%06dZ" % micros
+
+
+# Formats an expiry the way the PostgreSQL plugin does: "2006-01-02 15:04:05-0700" (§5.3).
+def pg_expiration(t):
+    return time.strftime("%Y-%m-%d %H:%M:%S+0000", time.gmtime(int(t)))
+
+
+_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h|d)")
+_DUR_FULL = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|ms|s|m|h|d))+")
+_DUR_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+              "d": 86400}
+
+
+# Parses a TypeDurationSecond value: int seconds or "10s"/"1m"/"1h30m" (§3.2, §6.1).
+def parse_duration(value, field):
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise VaultError(400, ['error converting input %s for field "%s"' % (value, field)])
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        s = value.strip()
+        if re.fullmatch(r"[+-]?\d+", s):
+            return int(s)
+        neg = s.startswith("-")
+        body = s.lstrip("+-")
+        if body and _DUR_FULL.fullmatch(body):
+            total = sum(float(n) * _DUR_UNITS[u] for n, u in _DUR_PART.findall(body))
+            return -int(total) if neg else int(total)
+    raise VaultError(400, ['error converting input %s for field "%s": time: invalid duration "%s"'
+                           % (value, field, value)])
+
+
+# Go's time.Duration.String() with trailing zero units removed, as Vault's humanDuration (§3.2).
+def human_duration(secs):
+    secs = int(secs)
+    if secs == 0:
+        return "0s"
+    sign = "-" if secs < 0 else ""
+    h, rem = divmod(abs(secs), 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        out = "%dh%dm%ds" % (h, m, s)
+    elif m:
+        out = "%dm%ds" % (m, s)
+    else:
+        out = "%ds" % s
+    if out.endswith("m0s"):
+        out = out[:-2]
+    idx = out.find("h0m")
+    if idx > 0:
+        out = out[:idx + 1] + out[idx + 3:]
+    return sign + out
+
+
+# Past-max error of framework.CalculateTTL (§3.2 step 4, §6.1).
+class PastMaxTTL(Exception):
+    pass
+
+
+# framework.CalculateTTL: effective TTL and warnings, times truncated to seconds (§3.2, §6.1).
+def calculate_ttl(increment, backend_ttl, period, backend_max_ttl, explicit_max_ttl, start_time,
+                  now=None):
+    now_s = int(time.time() if now is None else now)
+    start_s = now_s if not start_time else int(start_time)
+    max_ttl = SYSTEM_MAX_TTL
+    if 0 < backend_max_ttl < max_ttl:
+        max_ttl = backend_max_ttl
+    if 0 < explicit_max_ttl < max_ttl:
+        max_ttl = explicit_max_ttl
+    warnings = []
+    if period > 0:
+        ttl = period
+        if ttl > max_ttl:
+            warnings.append('period of "%s" exceeded the effective max_ttl of "%s"; period value is '
+                            'capped accordingly' % (human_duration(ttl), human_duration(max_ttl)))
+            ttl = max_ttl
+        if explicit_max_ttl > 0:
+            left = start_s + explicit_max_ttl - now_s
+            if left <= 0:
+                raise PastMaxTTL("past the max TTL, cannot renew")
+            ttl = min(ttl, left)
+        return ttl, warnings
+    max_valid = start_s + max_ttl - now_s
+    if max_valid <= 0:
+        raise PastMaxTTL("past the max TTL, cannot renew")
+    if increment > 0:
+        ttl = increment
+    elif backend_ttl > 0:
+        ttl = backend_ttl
+    else:
+        ttl = SYSTEM_DEFAULT_TTL
+    if ttl > max_valid:
+        warnings.append('TTL of "%s" exceeded the effective max_ttl of "%s"; TTL value is capped '
+                        'accordingly' % (human_duration(ttl), human_duration(max_valid)))
+        ttl = max_valid
+    return ttl, warnings
+
+
+# Parses a bool field the way Vault's weakly typed field decoding does.
+def parse_bool(value, field, default=False):
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("1", "t", "true", "yes", "on"):
+            return True
+        if v in ("0", "f", "false", "no", "off", ""):
+            return False
+    raise VaultError(400, ['error converting input %r for field "%s"' % (value, field)])
+
+
+# Parses a TypeCommaStringSlice (string "a,b" or list), e.g. allowed_roles (§5).
+def parse_comma_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            out.extend(parse_comma_list(v) if isinstance(v, str) else [str(v)])
+        return out
+    return [str(value)]
+
+
+# Parses a statements field: string, list of strings, or base64 of either (§5.3).
+def parse_statements(value):
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise VaultError(400, ["statements must be strings"])
+        text = item
+        compact = item.strip()
+        if compact and len(compact) % 4 == 0 and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", compact):
+            try:
+                decoded = base64.b64decode(compact, validate=True).decode("utf-8")
+                if decoded.strip() and all(c.isprintable() or c in "\r\n\t" for c in decoded):
+                    text = decoded
+            except (binascii.Error, UnicodeDecodeError):
+                pass
+        if text.strip():
+            out.append(text)
+    return out
+
+
+# Quotes a string as an SQL literal.
+def sql_literal(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+# Quotes a string as an SQL identifier.
+def sql_ident(s):
+    return '"' + s.replace('"', '""') + '"'
+
+
+# Replaces {{key}} placeholders in statements (§5.3 dbutil.QueryHelper).
+def substitute(statements, values):
+    parts = []
+    for stmt in statements:
+        for key, val in values.items():
+            stmt = stmt.replace("{{%s}}" % key, val)
+        stmt = stmt.strip()
+        if not stmt.endswith(";"):
+            stmt += ";"
+        parts.append(stmt)
+    return "\n".join(parts) + "\n"
+
+
+# Lists the immediate children of prefix among keys, LIST style ("dir/" for folders; §1.4).
+def list_children(keys, prefix):
+    out = set()
+    for k in keys:
+        if k.startswith(prefix) and len(k) > len(prefix):
+            rest = k[len(prefix):]
+            i = rest.find("/")
+            out.add(rest if i < 0 else rest[:i + 1])
+    return sorted(out)
+
+
+# Collects the string leaves of a JSON value (for the /_emu/secrets registry).
+def string_leaves(value, skip_keys=()):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            if k not in skip_keys:
+                out.extend(string_leaves(v))
+        return out
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            out.extend(string_leaves(v))
+        return out
+    return []
+
+
+# Builds the success envelope with every key present (§1.3).
+def envelope(data=None, lease_id="", renewable=False, lease_duration=0, warnings=None, auth=None,
+             mount_type=""):
+    return {
+        "request_id": str(uuid.uuid4()),
+        "lease_id": lease_id,
+        "renewable": renewable,
+        "lease_duration": int(lease_duration),
+        "data": data,
+        "wrap_info": None,
+        "warnings": list(warnings) if warnings else None,
+        "auth": auth,
+        "mount_type": mount_type,
+    }
+
+
+# ---------------------------------------------------------------------------
+# policies (HCL subset + JSON)
+
+_HCL_TOKEN = re.compile(r'''
+    (?P<skip>\s+|\#[^\n]*|//[^\n]*|/\*.*?\*/)
+  | (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<num>-?\d+(?:\.\d+)?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_.\-]*)
+  | (?P<punct>[{}\[\]=,:])
+''', re.S | re.X)
+
+VALID_CAPS = {"create", "read", "update", "delete", "list", "sudo", "deny", "patch", "subscribe"}
+LEGACY_POLICY = {
+    "deny": ["deny"],
+    "read": ["read", "list"],
+    "write": ["create", "read", "update", "delete", "list"],
+    "sudo": ["create", "read", "update", "delete", "list", "sudo"],
+}
+
+
+# Splits HCL text into (kind, value) tokens.
+def _hcl_tokens(text):
+    pos, out = 0, []
+    while pos < len(text):
+        m = _HCL_TOKEN.match(text, pos)
+        if not m:
+            raise ValueError("unexpected character %r at offset %d" % (text[pos], pos))
+        pos = m.end()
+        kind = m.lastgroup
+        if kind == "skip":
+            continue
+        val = m.group(kind)
+        if kind == "str":
+            val = json.loads(val)
+        out.append((kind, val))
+    return out
+
+
+# Recursive-descent parser for the HCL subset policies use.
+class _HCLParser:
+    def __init__(self, text):
+        self.toks = _hcl_tokens(text)
+        self.i = 0
+
+    # Returns the next token without consuming it.
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else (None, None)
+
+    # Consumes a token, optionally checking its value.
+    def take(self, value=None):
+        tok = self.peek()
+        if tok[0] is None:
+            raise ValueError("unexpected end of policy")
+        if value is not None and tok[1] != value:
+            raise ValueError("expected %r, got %r" % (value, tok[1]))
+        self.i += 1
+        return tok
+
+    # Parses "key [label...] = value" / "key label { ... }" items until a closing brace.
+    def body(self, closing):
+        items = []
+        while True:
+            kind, val = self.peek()
+            if kind is None and closing is None:
+                return items
+            if kind == "punct" and val == closing:
+                self.take()
+                return items
+            if kind == "punct" and val == ",":
+                self.take()
+                continue
+            if kind not in ("ident", "str"):
+                raise ValueError("expected a key, got %r" % (val,))
+            self.take()
+            labels = []
+            while self.peek()[0] == "str":
+                labels.append(self.take()[1])
+            if self.peek() == ("punct", "=") or self.peek() == ("punct", ":"):
+                self.take()
+            items.append((val, labels, self.value()))
+
+    # Parses a value: string, number, bool, list or object.
+    def value(self):
+        kind, val = self.take()
+        if kind in ("str", "num"):
+            return val
+        if kind == "ident":
+            return {"true": True, "false": False}.get(val, val)
+        if val == "[":
+            out = []
+            while True:
+                if self.peek() == ("punct", "]"):
+                    self.take()
+                    return out
+                out.append(self.value())
+                if self.peek() == ("punct", ","):
+                    self.take()
+        if val == "{":
+            return self.body("}")
+        raise ValueError("unexpected %r" % (val,))
+
+
+# Capabilities named by one path stanza (list or legacy "policy" string).
+def _stanza_caps(path, stanza):
+    caps = []
+    if isinstance(stanza, list):  # HCL items
+        items = {k: v for k, _, v in stanza}
+    elif isinstance(stanza, dict):
+        items = stanza
+    else:
+        raise ValueError("path %r: expected a block" % path)
+    raw = items.get("capabilities")
+    if raw is not None:
+        if not isinstance(raw, list):
+            raise ValueError("path %r: capabilities must be a list" % path)
+        for c in raw:
+            if c not in VALID_CAPS:
+                raise ValueError('path %r: invalid capability "%s"' % (path, c))
+            caps.append(c)
+    legacy = items.get("policy")
+    if legacy is not None:
+        if legacy not in LEGACY_POLICY:
+            raise ValueError('path %r: invalid policy "%s"' % (path, legacy))
+        caps.extend(LEGACY_POLICY[legacy])
+    return set(caps)
+
+
+# Parses policy text (HCL or JSON) into a list of (pattern, capability set) (§3.4 policies).
+def parse_policy(text):
+    rules = []
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        doc = json.loads(stripped)
+        paths = doc.get("path", {})
+        if isinstance(paths, list):
+            merged = {}
+            for p in paths:
+                merged.update(p)
+            paths = merged
+        for pattern, stanza in paths.items():
+            rules.append((pattern, _stanza_caps(pattern, stanza)))
+        return rules
+    for key, labels, value in _HCLParser(text).body(None):
+        if key != "path":
+            continue
+        if len(labels) != 1:
+            raise ValueError("path stanza needs exactly one quoted path")
+        rules.append((labels[0], _stanza_caps(labels[0], value)))
+    return rules
+
+
+# Compiles an ACL path pattern ("+" segments, trailing "*") into a regex.
+def _pattern_regex(pattern):
+    glob = pattern.endswith("*")
+    body = pattern[:-1] if glob else pattern
+    out = []
+    for i, seg in enumerate(body.split("/")):
+        if i:
+            out.append("/")
+        out.append("[^/]+" if seg == "+" else re.escape(seg))
+    if glob:
+        out.append(".*")
+    return re.compile("".join(out), re.S)
+
+
+# Vault's documented priority order for matching patterns (higher key wins).
+def _pattern_priority(pattern):
+    wild = [i for i, seg in enumerate(pattern) if seg in "*+"]
+    first = wild[0] if wild else 1 << 30
+    return (first, not pattern.endswith("*"), -pattern.split("/").count("+"), len(pattern), pattern)
+
+
+# ---------------------------------------------------------------------------
+# state records
+
+# A token in the token store (§3).
+class Token:
+    def __init__(self, token_id, accessor, policies, ttl, explicit_max_ttl, period, renewable,
+                 display_name, parent, orphan, meta, path, num_uses=0):
+        now = time.time()
+        self.id = token_id
+        self.accessor = accessor
+        self.policies = policies
+        self.ttl = ttl
+        self.explicit_max_ttl = explicit_max_ttl
+        self.period = period
+        self.renewable = renewable
+        self.display_name = display_name
+        self.parent = parent
+        self.orphan = orphan
+        self.meta = meta
+        self.path = path
+        self.num_uses = num_uses
+        self.creation_time = now
+        self.expire_time = now + ttl if ttl > 0 else None
+        self.last_renewal = None
+        self.reaping = False
+
+    # True when the token has the root policy.
+    def is_root(self):
+        return "root" in self.policies
+
+
+# A registered lease (§5.1, §6).
+class Lease:
+    def __init__(self, lease_id, path, mount, role, db_name, username, ttl, max_ttl, token_accessor,
+                 revocation_statements, conn_info):
+        now = time.time()
+        self.lease_id = lease_id
+        self.path = path
+        self.mount = mount
+        self.role = role
+        self.db_name = db_name
+        self.username = username
+        self.issue_time = now
+        self.expire_time = now + ttl
+        self.max_ttl = max_ttl
+        self.renewable = True
+        self.token_accessor = token_accessor
+        self.last_renewal = None
+        self.revocation_statements = revocation_statements
+        self.conn_info = conn_info
+        self.next_attempt = 0.0
+        self.revoke_failures = 0
+        self.revoke_error = None
+
+    # Absolute time after which the lease can no longer be extended.
+    def max_expire_time(self):
+        eff = SYSTEM_MAX_TTL if not self.max_ttl or self.max_ttl > SYSTEM_MAX_TTL else self.max_ttl
+        return self.issue_time + eff
+
+    # The lease as JSON for /_emu/leases.
+    def to_json(self):
+        return {
+            "lease_id": self.lease_id, "path": self.path, "issue_time": self.issue_time,
+            "expire_time": self.expire_time, "max_expire_time": self.max_expire_time(),
+            "renewable": self.renewable, "token_accessor": self.token_accessor,
+            "username": self.username, "last_renewal": self.last_renewal,
+            "ttl": max(0, int(round(self.expire_time - time.time()))),
+            "revoke_error": self.revoke_error,
+        }
+
+
+# A mount table entry (§7 sys/internal/ui/mounts, sys/mounts).
+class Mount:
+    def __init__(self, path, mtype, options, engine, description=""):
+        self.path = path
+        self.type = mtype
+        self.options = options
+        self.engine = engine
+        self.description = description
+        self.accessor = "%s_%s" % (mtype, secrets.token_hex(4))
+        self.uuid = str(uuid.uuid4())
+
+    # The mount as Vault's per-mount description map.
+    def info(self):
+        return {
+            "accessor": self.accessor,
+            "config": {"default_lease_ttl": 0, "force_no_cache": False, "max_lease_ttl": 0},
+            "description": self.description,
+            "external_entropy_access": False,
+            "local": False,
+            "options": self.options,
+            "plugin_version": "",
+            "running_plugin_version": "v%s+builtin.vault" % VAULT_VERSION,
+            "running_sha256": "",
+            "seal_wrap": False,
+            "type": self.type,
+            "uuid": self.uuid,
+        }
+
+
+# Per-request context handed to engines.
+class Ctx:
+    def __init__(self, core, token, op, path, query, data):
+        self.core = core
+        self.token = token
+        self.op = op
+        self.path = path
+        self.query = query
+        self.data = data if data is not None else {}
+        self.has_body = data is not None
+
+    # Returns the first query value for key, or default.
+    def q(self, key, default=None):
+        vals = self.query.get(key)
+        return vals[0] if vals else default
+
+
+# ---------------------------------------------------------------------------
+# journal
+
+# Append-only event log served at /_emu/journal (optionally mirrored to a file).
+class Journal:
+    def __init__(self, path=None):
+        self.lock = threading.Lock()
+        self.events = []
+        self.seq = 0
+        self.file = open(path, "a", encoding="utf-8") if path else None
+
+    # Appends one event with the next sequence number and the current time.
+    def add(self, kind, **fields):
+        with self.lock:
+            self.seq += 1
+            ev = {"seq": self.seq, "time": time.time(), "kind": kind}
+            ev.update(fields)
+            self.events.append(ev)
+            if self.file:
+                self.file.write(json.dumps(ev) + "\n")
+                self.file.flush()
+            return ev
+
+    # Returns the events with seq > since.
+    def since(self, since=0):
+        with self.lock:
+            return [e for e in self.events if e["seq"] > since]
+
+    # Closes the mirror file.
+    def close(self):
+        with self.lock:
+            if self.file:
+                self.file.close()
+                self.file = None
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL access through psql
+
+# Finds the psql binary (PostgreSQL 15 first, then PATH).
+def find_psql():
+    for cand in ("/usr/lib/postgresql/15/bin/psql",):
+        if os.access(cand, os.X_OK):
+            return cand
+    return shutil.which("psql") or "psql"
+
+
+# Parses a connection_url (URL or key=value form) into libpq settings (§5 database/config).
+def parse_connection_url(url, username, password):
+    params = {}
+    if "://" in url:
+        sp = urlsplit(url)
+        if sp.scheme not in ("postgres", "postgresql"):
+            raise VaultError(400, ["error creating database object: invalid connection URL scheme"])
+        userinfo, at, hostport = sp.netloc.rpartition("@")
+        if not at:
+            userinfo, hostport = "", sp.netloc
+        if userinfo:
+            user, colon, pw = userinfo.partition(":")
+            params["user"] = unquote(user)
+            if colon:
+                params["password"] = unquote(pw)
+        if hostport:
+            if hostport.startswith("["):
+                host, _, rest = hostport[1:].partition("]")
+                port = rest[1:] if rest.startswith(":") else ""
+            else:
+                host, _, port = hostport.partition(":")
+            if host:
+                params["host"] = unquote(host)
+            if port:
+                params["port"] = port
+        if sp.path and sp.path != "/":
+            params["dbname"] = unquote(sp.path.lstrip("/"))
+        for key, val in parse_qsl(sp.query, keep_blank_values=True):
+            params[key] = val
+    else:
+        for m in re.finditer(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", url):
+            val = m.group(2)
+            if val.startswith("'"):
+                val = re.sub(r"\\(.)", r"\1", val[1:-1])
+            params[m.group(1)] = val
+    for key in list(params):
+        val = params[key]
+        val = val.replace("{{username}}", username or "").replace("{{password}}", password or "")
+        params[key] = val
+    if "user" not in params and username:
+        params["user"] = username
+    if "password" not in params and password:
+        params["password"] = password
+    return params
+
+
+_PG_ENV = {"host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "user": "PGUSER",
+           "password": "PGPASSWORD", "dbname": "PGDATABASE", "sslmode": "PGSSLMODE",
+           "connect_timeout": "PGCONNECT_TIMEOUT", "sslrootcert": "PGSSLROOTCERT",
+           "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY"}
+
+
+# Environment for psql from connection parameters (password via env, never argv).
+def psql_env(params):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGCONNECT_TIMEOUT"] = "10"
+    env["PGAPPNAME"] = "vaultemu"
+    env["PGOPTIONS"] = "-c client_min_messages=warning"
+    for key, var in _PG_ENV.items():
+        if params.get(key):
+            env[var] = params[key]
+    return env
+
+
+# Turns psql's stderr into a one-line message without secrets or SQL excerpts (§5.1 errors).
+def sanitize_db_error(stderr, hide):
+    lines = []
+    for line in stderr.splitlines():
+        line = re.sub(r"^psql:<stdin>:\d+:\s*", "", line).strip()
+        if not line or line.startswith("LINE ") or set(line) <= set("^ "):
+            continue
+        lines.append(line)
+    msg = "; ".join(lines) or "psql failed without a message"
+    for secret in sorted((h for h in hide if h), key=len, reverse=True):
+        msg = msg.replace(secret, "[redacted]")
+    msg = re.sub(r"PASSWORD\s+'[^']*'", "PASSWORD '[redacted]'", msg, flags=re.I)
+    return msg[:800]
+
+
+# ---------------------------------------------------------------------------
+# secrets engines
+
+# KV version 1 engine (§7.1).
+class KVv1:
+    mount_type = "kv"
+
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.data = {}
+
+    # True if the key exists (picks the create or update capability, §1.5).
+    def exists(self, sub):
+        return sub in self.data
+
+    # Serves GET/PUT/POST/DELETE/LIST on the mount (§7.1; writes and deletes answer 204).
+    def handle(self, ctx, sub):
+        if ctx.op == "list":
+            prefix = sub if (sub == "" or sub.endswith("/")) else sub + "/"
+            with self.core.lock:
+                keys = list_children(self.data.keys(), prefix)
+            if not keys:
+                raise VaultError(404, [])
+            return Reply(200, envelope({"keys": keys}, mount_type=self.mount_type))
+        if sub == "" or sub.endswith("/"):
+            raise VaultError(404, [])
+        if ctx.op == "read":
+            with self.core.lock:
+                item = self.data.get(sub)
+            if item is None:
+                raise VaultError(404, [])
+            ttl = SYSTEM_DEFAULT_TTL
+            for key in ("ttl", "lease"):
+                if key in item:
+                    try:
+                        ttl = parse_duration(item[key], key)
+                    except VaultError:
+                        pass
+                    break
+            self.core.remember_secrets(string_leaves(item, skip_keys=("ttl", "lease")))
+            return Reply(200, envelope(dict(item), lease_duration=ttl, mount_type=self.mount_type))
+        if ctx.op == "update":
+            if not ctx.data:
+                raise VaultError(400, ["missing data fields"])
+            for key in ("ttl", "lease"):
+                if key in ctx.data:
+                    try:
+                        parse_duration(ctx.data[key], key)
+                    except VaultError:
+                        raise VaultError(400, ['failed to parse TTL for entry'])
+            with self.core.lock:
+                self.data[sub] = dict(ctx.data)
+            return None
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.data.pop(sub, None)
+            return None
+        raise VaultError(405, ["unsupported operation"])
+
+
+# KV version 2 engine (§7.2).
+class KVv2:
+    mount_type = "kv"
+    PREFIXES = ("data/", "metadata/", "delete/", "undelete/", "destroy/", "subkeys/")
+
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.keys = {}
+        self.config = {"max_versions": 0, "cas_required": False, "delete_version_after": "0s"}
+
+    # True if the key behind a data/ or metadata/ path exists.
+    def exists(self, sub):
+        for p in ("data/", "metadata/"):
+            if sub.startswith(p):
+                return sub[len(p):] in self.keys
+        return sub == "config"
+
+    # Metadata of one version as Vault prints it.
+    @staticmethod
+    def _version_meta(num, ver, custom):
+        return {
+            "created_time": rfc3339(ver["created_time"]),
+            "custom_metadata": custom,
+            "deletion_time": rfc3339(ver["deletion_time"]) or "",
+            "destroyed": ver["destroyed"],
+            "version": num,
+        }
+
+    # Parses the "versions" list of delete/undelete/destroy.
+    @staticmethod
+    def _versions(ctx):
+        raw = ctx.data.get("versions")
+        vals = parse_comma_list(raw) if not isinstance(raw, int) else [raw]
+        try:
+            out = [int(v) for v in vals]
+        except ValueError:
+            raise VaultError(400, ["invalid version number"])
+        if not out:
+            raise VaultError(400, ["no version number provided"])
+        return out
+
+    # Serves data/, metadata/, delete/, undelete/, destroy/ and config (§7.2).
+    def handle(self, ctx, sub):
+        if sub == "config":
+            return self._config(ctx)
+        prefix = next((p for p in self.PREFIXES if sub.startswith(p)), None)
+        if prefix is None and (sub + "/") in self.PREFIXES:
+            prefix, sub = sub + "/", sub + "/"
+        if prefix is None:
+            raise VaultError(404, [ERR_KV2_INVALID_PATH])
+        key = sub[len(prefix):]
+        if prefix == "metadata/":
+            return self._metadata(ctx, key)
+        if key == "" or key.endswith("/"):
+            raise VaultError(404, [])
+        if prefix == "data/":
+            return self._data(ctx, key)
+        if prefix == "subkeys/":
+            raise VaultError(404, [])
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        versions = self._versions(ctx)
+        now = time.time()
+        with self.core.lock:
+            entry = self.keys.get(key)
+            if entry is None:
+                return None
+            for num in versions:
+                ver = entry["versions"].get(num)
+                if ver is None:
+                    continue
+                if prefix == "delete/" and ver["deletion_time"] is None:
+                    ver["deletion_time"] = now
+                elif prefix == "undelete/" and not ver["destroyed"]:
+                    ver["deletion_time"] = None
+                elif prefix == "destroy/":
+                    ver["destroyed"] = True
+                    ver["data"] = None
+            entry["updated_time"] = now
+        return None
+
+    # GET/POST config (§7.2).
+    def _config(self, ctx):
+        with self.core.lock:
+            if ctx.op == "read":
+                return Reply(200, envelope(dict(self.config), mount_type=self.mount_type))
+            if ctx.op == "update":
+                if "max_versions" in ctx.data:
+                    self.config["max_versions"] = int(ctx.data["max_versions"])
+                if "cas_required" in ctx.data:
+                    self.config["cas_required"] = parse_bool(ctx.data["cas_required"], "cas_required")
+                return None
+        raise VaultError(405, ["unsupported operation"])
+
+    # GET/POST/PUT/DELETE data/<key>; deleted/destroyed reads are 404 with an envelope (§7.2).
+    def _data(self, ctx, key):
+        now = time.time()
+        if ctx.op == "read":
+            try:
+                want = int(ctx.q("version", "0") or 0)
+            except ValueError:
+                raise VaultError(400, ["invalid version number"])
+            with self.core.lock:
+                entry = self.keys.get(key)
+                if entry is None:
+                    raise VaultError(404, [])
+                num = want or entry["current_version"]
+                ver = entry["versions"].get(num)
+                if ver is None:
+                    raise VaultError(404, [])
+                meta = self._version_meta(num, ver, entry["custom_metadata"])
+                deleted = ver["deletion_time"] is not None and ver["deletion_time"] <= now
+                if deleted or ver["destroyed"]:
+                    # §7.2: deleted/destroyed version -> 404 with a full envelope, no "errors".
+                    body = envelope({"data": None, "metadata": meta}, mount_type=self.mount_type)
+                    return Reply(404, body)
+                data = json.loads(json.dumps(ver["data"]))
+            self.core.remember_secrets(string_leaves(data))
+            return Reply(200, envelope({"data": data, "metadata": meta}, mount_type=self.mount_type))
+        if ctx.op == "update":
+            data = ctx.data.get("data")
+            if data is None:
+                raise VaultError(400, ["no data provided"])
+            if not isinstance(data, dict):
+                raise VaultError(400, ["data must be a JSON object"])
+            options = ctx.data.get("options") or {}
+            with self.core.lock:
+                entry = self.keys.get(key)
+                current = entry["current_version"] if entry else 0
+                cas = options.get("cas") if isinstance(options, dict) else None
+                if cas is None and (self.config["cas_required"] or
+                                    (entry and entry.get("cas_required"))):
+                    raise VaultError(400, ["check-and-set parameter required for this call"])
+                if cas is not None and int(cas) != current:
+                    raise VaultError(400, ["check-and-set parameter did not match the current version"])
+                if entry is None:
+                    entry = {"versions": {}, "current_version": 0, "oldest_version": 0,
+                             "created_time": now, "updated_time": now, "custom_metadata": None,
+                             "max_versions": 0, "cas_required": False,
+                             "delete_version_after": "0s"}
+                    self.keys[key] = entry
+                num = current + 1
+                ver = {"data": json.loads(json.dumps(data)), "created_time": now,
+                       "deletion_time": None, "destroyed": False}
+                entry["versions"][num] = ver
+                entry["current_version"] = num
+                entry["updated_time"] = now
+                if entry["oldest_version"] == 0:
+                    entry["oldest_version"] = 1
+                limit = entry["max_versions"] or self.config["max_versions"] or 10
+                for old in sorted(entry["versions"]):
+                    if len(entry["versions"]) <= limit:
+                        break
+                    del entry["versions"][old]
+                    entry["oldest_version"] = min(entry["versions"])
+                meta = self._version_meta(num, ver, entry["custom_metadata"])
+            return Reply(200, envelope(meta, mount_type=self.mount_type))
+        if ctx.op == "delete":
+            with self.core.lock:
+                entry = self.keys.get(key)
+                if entry:
+                    ver = entry["versions"].get(entry["current_version"])
+                    if ver and ver["deletion_time"] is None:
+                        ver["deletion_time"] = now
+                    entry["updated_time"] = now
+            return None
+        raise VaultError(405, ["unsupported operation"])
+
+    # GET/LIST/POST/DELETE metadata/<key> (§7.2).
+    def _metadata(self, ctx, key):
+        if ctx.op == "list":
+            prefix = key if (key == "" or key.endswith("/")) else key + "/"
+            with self.core.lock:
+                keys = list_children(self.keys.keys(), prefix)
+            if not keys:
+                raise VaultError(404, [])
+            return Reply(200, envelope({"keys": keys}, mount_type=self.mount_type))
+        if key == "" or key.endswith("/"):
+            raise VaultError(404, [])
+        with self.core.lock:
+            entry = self.keys.get(key)
+            if ctx.op == "read":
+                if entry is None:
+                    raise VaultError(404, [])
+                versions = {}
+                for num, ver in entry["versions"].items():
+                    versions[str(num)] = {"created_time": rfc3339(ver["created_time"]),
+                                          "deletion_time": rfc3339(ver["deletion_time"]) or "",
+                                          "destroyed": ver["destroyed"]}
+                data = {"cas_required": entry["cas_required"],
+                        "created_time": rfc3339(entry["created_time"]),
+                        "current_version": entry["current_version"],
+                        "custom_metadata": entry["custom_metadata"],
+                        "delete_version_after": entry["delete_version_after"],
+                        "max_versions": entry["max_versions"],
+                        "oldest_version": entry["oldest_version"],
+                        "updated_time": rfc3339(entry["updated_time"]),
+                        "versions": versions}
+                return Reply(200, envelope(data, mount_type=self.mount_type))
+            if ctx.op == "delete":
+                self.keys.pop(key, None)
+                return None
+            if ctx.op == "update":
+                now = time.time()
+                if entry is None:
+                    entry = {"versions": {}, "current_version": 0, "oldest_version": 0,
+                             "created_time": now, "updated_time": now, "custom_metadata": None,
+                             "max_versions": 0, "cas_required": False,
+                             "delete_version_after": "0s"}
+                    self.keys[key] = entry
+                if "max_versions" in ctx.data:
+                    entry["max_versions"] = int(ctx.data["max_versions"])
+                if "cas_required" in ctx.data:
+                    entry["cas_required"] = parse_bool(ctx.data["cas_required"], "cas_required")
+                if "custom_metadata" in ctx.data:
+                    entry["custom_metadata"] = ctx.data["custom_metadata"] or None
+                entry["updated_time"] = now
+                return None
+        raise VaultError(405, ["unsupported operation"])
+
+
+# Database secrets engine with the PostgreSQL plugin (§5).
+class DatabaseEngine:
+    mount_type = "database"
+
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.configs = {}
+        self.roles = {}
+
+    # True if the config or role named by the path exists.
+    def exists(self, sub):
+        if sub.startswith("config/"):
+            return sub[7:] in self.configs
+        if sub.startswith("roles/"):
+            return sub[6:] in self.roles
+        return True
+
+    # Routes config/, roles/, creds/ and reset/ (§5).
+    def handle(self, ctx, sub):
+        if sub in ("config", "config/", "roles", "roles/"):
+            if ctx.op != "list":
+                raise VaultError(405, ["unsupported operation"])
+            with self.core.lock:
+                keys = sorted(self.configs if sub.startswith("config") else self.roles)
+            if not keys:
+                raise VaultError(404, [])
+            return Reply(200, envelope({"keys": keys}, mount_type=self.mount_type))
+        head, _, name = sub.partition("/")
+        if not name or "/" in name:
+            raise VaultError(404, ["unsupported path"])
+        if head == "config":
+            return self._config(ctx, name)
+        if head == "roles":
+            return self._role(ctx, name)
+        if head == "creds":
+            if ctx.op != "read":
+                raise VaultError(405, ["unsupported operation"])
+            return self._creds(ctx, name)
+        if head == "reset":
+            if ctx.op != "update":
+                raise VaultError(405, ["unsupported operation"])
+            if name not in self.configs:
+                raise VaultError(400, ['unable to find config: %s' % name])
+            return None
+        raise VaultError(404, ["unsupported path"])
+
+    # GET/POST/DELETE config/<name> (§5 database/config).
+    def _config(self, ctx, name):
+        if ctx.op == "read":
+            with self.core.lock:
+                cfg = self.configs.get(name)
+                if cfg is None:
+                    raise VaultError(404, [])
+                data = {"allowed_roles": list(cfg["allowed_roles"]),
+                        "connection_details": {"connection_url": cfg["connection_url"],
+                                               "username": cfg["username"]},
+                        "password_policy": "", "plugin_name": cfg["plugin_name"],
+                        "plugin_version": "", "root_credentials_rotate_statements": [],
+                        "verify_connection": cfg["verify_connection"]}
+            return Reply(200, envelope(data, mount_type=self.mount_type))
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.configs.pop(name, None)
+            return None
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        d = ctx.data
+        with self.core.lock:
+            old = self.configs.get(name, {})
+        plugin = d.get("plugin_name", old.get("plugin_name"))
+        if not plugin:
+            raise VaultError(400, ["empty plugin name"])
+        if plugin != "postgresql-database-plugin":
+            raise VaultError(400, ['error creating database object: invalid database version: '
+                                   'unknown plugin "%s" (vaultemu supports only '
+                                   'postgresql-database-plugin)' % plugin])
+        cfg = {
+            "plugin_name": plugin,
+            "connection_url": d.get("connection_url", old.get("connection_url", "")),
+            "username": d.get("username", old.get("username", "")),
+            "password": d.get("password", old.get("password", "")),
+            "allowed_roles": parse_comma_list(d["allowed_roles"]) if "allowed_roles" in d
+            else old.get("allowed_roles", []),
+            "verify_connection": parse_bool(d.get("verify_connection"), "verify_connection", True),
+        }
+        if not cfg["connection_url"]:
+            raise VaultError(400, ["error creating database object: connection_url cannot be empty"])
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        if cfg["verify_connection"]:
+            try:
+                self.core.run_psql(params, "SELECT 1;\n", hide=[cfg["password"]])
+            except DBError as err:
+                raise VaultError(400, ["error creating database object: error verifying "
+                                       "connection: %s" % err])
+        with self.core.lock:
+            self.configs[name] = cfg
+        return None
+
+    # GET/POST/DELETE roles/<name> (§5.2, §5.3).
+    def _role(self, ctx, name):
+        with self.core.lock:
+            role = self.roles.get(name)
+            if ctx.op == "read":
+                if role is None:
+                    raise VaultError(404, [])
+                data = {"creation_statements": list(role["creation_statements"]),
+                        "credential_type": "password", "db_name": role["db_name"],
+                        "default_ttl": role["default_ttl"], "max_ttl": role["max_ttl"],
+                        "renew_statements": list(role["renew_statements"]),
+                        "revocation_statements": list(role["revocation_statements"]),
+                        "rollback_statements": list(role["rollback_statements"])}
+                return Reply(200, envelope(data, mount_type=self.mount_type))
+            if ctx.op == "delete":
+                self.roles.pop(name, None)
+                return None
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        d = ctx.data
+        old = role or {}
+        new = {
+            "db_name": d.get("db_name", old.get("db_name", "")),
+            "creation_statements": parse_statements(d["creation_statements"])
+            if "creation_statements" in d else old.get("creation_statements", []),
+            "revocation_statements": parse_statements(d["revocation_statements"])
+            if "revocation_statements" in d else old.get("revocation_statements", []),
+            "renew_statements": parse_statements(d["renew_statements"])
+            if "renew_statements" in d else old.get("renew_statements", []),
+            "rollback_statements": parse_statements(d["rollback_statements"])
+            if "rollback_statements" in d else old.get("rollback_statements", []),
+            "default_ttl": parse_duration(d["default_ttl"], "default_ttl")
+            if "default_ttl" in d else old.get("default_ttl", 0),
+            "max_ttl": parse_duration(d["max_ttl"], "max_ttl")
+            if "max_ttl" in d else old.get("max_ttl", 0),
+            # Emulator-only: leases of this role are not renewable (Vault has no such knob).
+            "renewable": parse_bool(d["vaultemu_renewable"], "vaultemu_renewable")
+            if "vaultemu_renewable" in d else old.get("renewable", True),
+        }
+        if not new["db_name"]:
+            raise VaultError(400, ["empty database name attribute"])
+        if not new["creation_statements"]:
+            raise VaultError(400, ["creation statements are required"])
+        if new["max_ttl"] and new["default_ttl"] > new["max_ttl"]:
+            raise VaultError(400, ["ttl cannot be greater than max_ttl"])
+        with self.core.lock:
+            self.roles[name] = new
+        return None
+
+    # GET creds/<name>: creates a PostgreSQL role and registers a lease (§5.1-§5.4).
+    def _creds(self, ctx, name):
+        with self.core.lock:
+            role = self.roles.get(name)
+            if role is None:
+                raise VaultError(400, ["unknown role: %s" % name])
+            cfg = self.configs.get(role["db_name"])
+            if cfg is None:
+                raise VaultError(500, ['could not find database connection with name "%s"'
+                                       % role["db_name"]])
+            allowed = cfg["allowed_roles"]
+            if "*" not in allowed and name not in allowed:
+                raise VaultError(500, ['"%s" is not an allowed role' % name])
+            try:
+                ttl, warnings = calculate_ttl(0, role["default_ttl"], 0, role["max_ttl"], 0, None)
+            except PastMaxTTL as err:
+                raise VaultError(400, [str(err)])
+            statements = list(role["creation_statements"])
+            revocation = list(role["revocation_statements"])
+            max_ttl = role["max_ttl"]
+            renewable = role.get("renewable", True)
+            cfg = dict(cfg)
+            display = ctx.token.display_name if ctx.token else "token"
+        username = make_username(display, name)
+        password = make_password()
+        now = time.time()
+        sql = "BEGIN;\n" + substitute(statements, {
+            "name": username, "username": username, "password": password,
+            "expiration": pg_expiration(now + ttl + DB_EXPIRY_BUFFER)}) + "COMMIT;\n"
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        try:
+            self.core.run_psql(params, sql, hide=[password, cfg["password"]])
+        except DBError as err:
+            raise VaultError(500, ["error creating database user: %s" % err])
+        path = ctx.path
+        lease_id = "%s/%s" % (path, rand_base62(24))
+        lease = Lease(lease_id, path, self.mount_path, name, role["db_name"], username, ttl,
+                      max_ttl, ctx.token.accessor if ctx.token else None, revocation,
+                      {"connection_url": cfg["connection_url"], "username": cfg["username"],
+                       "password": cfg["password"]})
+        lease.issue_time = now
+        lease.expire_time = now + ttl
+        lease.renewable = renewable
+        self.core.remember_secrets([username, password])
+        self.core.register_lease(lease)
+        return Reply(200, envelope({"username": username, "password": password}, lease_id=lease_id,
+                                   renewable=renewable, lease_duration=ttl, warnings=warnings,
+                                   mount_type=self.mount_type))
+
+    # Runs the renew statements for a lease (§5.3, default ALTER ROLE ... VALID UNTIL).
+    def renew_user(self, lease, ttl, now):
+        with self.core.lock:
+            role = self.roles.get(lease.role)
+            if role is None:
+                raise VaultError(500, ['error during renew: could not find role with name "%s"'
+                                       % lease.role])
+            cfg = dict(self.configs.get(lease.db_name) or lease.conn_info)
+            statements = list(role["renew_statements"]) or [
+                "ALTER ROLE \"{{name}}\" VALID UNTIL '{{expiration}}';"]
+        sql = "BEGIN;\n" + substitute(statements, {
+            "name": lease.username, "username": lease.username,
+            "expiration": pg_expiration(now + ttl + DB_EXPIRY_BUFFER)}) + "COMMIT;\n"
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        try:
+            self.core.run_psql(params, sql, hide=[cfg["password"]])
+        except DBError as err:
+            raise VaultError(500, ["failed to renew lease: error updating database user: %s" % err])
+
+    # Role TTLs used by renewals: current role values, read at renew time (§6.1).
+    def role_ttls(self, role_name):
+        role = self.roles.get(role_name)
+        if role is None:
+            return None
+        return role["default_ttl"], role["max_ttl"]
+
+    # Drops a lease's user: NOLOGIN, terminate its sessions, then revocation statements (§5.3).
+    def revoke_user(self, lease):
+        with self.core.lock:
+            cfg = dict(self.configs.get(lease.db_name) or lease.conn_info)
+            role = self.roles.get(lease.role)
+            statements = list(role["revocation_statements"]) if role else list(
+                lease.revocation_statements)
+        user = lease.username
+        lit = sql_literal(user)
+        pre = (
+            "DO $vaultemu$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s) "
+            "THEN EXECUTE format('ALTER ROLE %%I NOLOGIN', %s); END IF; END $vaultemu$;\n"
+            "SELECT 'terminated=' || count(pg_catalog.pg_terminate_backend(pid, 5000)) "
+            "FROM pg_catalog.pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid();\n"
+        ) % (lit, lit, lit)
+        if statements:
+            body = substitute(statements, {"name": user, "username": user})
+        else:
+            body = default_revocation_sql(user)
+        sql = pre + "BEGIN;\n" + body + "COMMIT;\n"
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        out = self.core.run_psql(params, sql, hide=[cfg["password"]])
+        m = re.search(r"terminated=(\d+)", out)
+        return int(m.group(1)) if m else 0
+
+
+# The generic revocation: revoke privileges, then DROP ROLE IF EXISTS (§5.3).
+def default_revocation_sql(user):
+    lit = sql_literal(user)
+    return (
+        "DO $vaultemu$\n"
+        "DECLARE r record;\n"
+        "BEGIN\n"
+        "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {lit}) THEN\n"
+        "    FOR r IN SELECT DISTINCT table_schema FROM information_schema.role_table_grants\n"
+        "             WHERE grantee = {lit} LOOP\n"
+        "      EXECUTE format('REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA %I FROM %I',\n"
+        "                     r.table_schema, {lit});\n"
+        "      EXECUTE format('REVOKE USAGE ON SCHEMA %I FROM %I', r.table_schema, {lit});\n"
+        "    END LOOP;\n"
+        "    EXECUTE format('REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM %I', {lit});\n"
+        "    EXECUTE format('REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM %I', {lit});\n"
+        "    EXECUTE format('REVOKE USAGE ON SCHEMA public FROM %I', {lit});\n"
+        "    EXECUTE format('REVOKE ALL PRIVILEGES ON DATABASE %I FROM %I', current_database(), {lit});\n"
+        "  END IF;\n"
+        "END\n"
+        "$vaultemu$;\n"
+        "DROP ROLE IF EXISTS {ident};\n"
+    ).format(lit=lit, ident=sql_ident(user))
+
+
+# ---------------------------------------------------------------------------
+# the core
+
+# All emulator state and the Vault request handling (§1-§7).
+class Core:
+    def __init__(self, root_token, journal):
+        self.lock = threading.RLock()
+        self.journal = journal
+        self.psql = find_psql()
+        self.tokens = {}
+        self.accessors = {}
+        self.policies = {}
+        self.leases = {}
+        self.mounts = {}
+        self.faults = []
+        self.fault_seq = 0
+        self.secret_values = []
+        self.secret_set = set()
+        self.procs = set()
+        self.procs_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.workers = set()
+        self.cluster_id = str(uuid.uuid4())
+        self.cluster_name = "vault-cluster-" + secrets.token_hex(4)
+        self.put_policy("default", DEFAULT_POLICY)
+        self.mounts["sys/"] = Mount("sys/", "system", None, None, "system endpoints")
+        self.mounts["auth/token/"] = Mount("auth/token/", "token", None, None, "token based credentials")
+        self.mounts["secret/"] = Mount("secret/", "kv", {"version": "2"}, KVv2(self, "secret/"),
+                                       "key/value secret storage")
+        self.mounts["kv/"] = Mount("kv/", "kv", {"version": "1"}, KVv1(self, "kv/"))
+        self.mounts["database/"] = Mount("database/", "database", None,
+                                         DatabaseEngine(self, "database/"))
+        root = Token(root_token, rand_base62(24), ["root"], 0, 0, 0, False, "root", None, True,
+                     None, "auth/token/root")
+        self.tokens[root.id] = root
+        self.accessors[root.accessor] = root.id
+        self.root_accessor = root.accessor
+        self.remember_secrets([root_token])
+
+    # -- bookkeeping -------------------------------------------------------
+
+    # Adds values to the registry of secrets handed out (/_emu/secrets).
+    def remember_secrets(self, values):
+        with self.lock:
+            for v in values:
+                if isinstance(v, str) and v and v not in self.secret_set:
+                    self.secret_set.add(v)
+                    self.secret_values.append(v)
+
+    # Runs psql with the given connection and SQL on stdin; returns stdout or raises DBError.
+    def run_psql(self, params, sql, hide=(), timeout=PSQL_TIMEOUT):
+        cmd = [self.psql, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-v", "VERBOSITY=terse"]
+        env = psql_env(params)
+        hide = list(hide) + [params.get("password", "")]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, close_fds=True)
+        except OSError as err:
+            raise DBError("cannot run psql: %s" % err.strerror)
+        with self.procs_lock:
+            self.procs.add(proc)
+        try:
+            try:
+                out, err = proc.communicate(sql.encode("utf-8"), timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise DBError("timeout after %.0fs talking to the database" % timeout)
+        finally:
+            with self.procs_lock:
+                self.procs.discard(proc)
+        if proc.returncode != 0:
+            raise DBError(sanitize_db_error(err.decode("utf-8", "replace"), hide))
+        return out.decode("utf-8", "replace")
+
+    # Starts a tracked daemon thread (lease revocations in the background).
+    def spawn(self, target, *args):
+        t = threading.Thread(target=self._run_worker, args=(target,) + args, daemon=True)
+        with self.procs_lock:
+            self.workers.add(t)
+        t.start()
+        return t
+
+    # Runs a worker and forgets it when done.
+    def _run_worker(self, target, *args):
+        try:
+            target(*args)
+        except Exception:
+            traceback.print_exc()
+        finally:
+            with self.procs_lock:
+                self.workers.discard(threading.current_thread())
+
+    # Stops background work: no new revocations, psql children killed after a grace period.
+    def shutdown(self, grace=2.0):
+        self.stopping.set()
+        deadline = time.time() + grace
+        while time.time() < deadline:
+            with self.procs_lock:
+                if not self.procs:
+                    break
+            time.sleep(0.02)
+        with self.procs_lock:
+            procs = list(self.procs)
+        for p in procs:
+            try:
+                p.kill()
+            except OSError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    # -- tokens ------------------------------------------------------------
+
+    # Returns the live token for a token string, or None (expired counts as invalid, §1.5).
+    def lookup_token(self, token_id):
+        if not token_id:
+            return None
+        with self.lock:
+            tok = self.tokens.get(token_id)
+            if tok is None:
+                return None
+            if tok.expire_time is not None and tok.expire_time <= time.time():
+                return None
+            return tok
+
+    # Creates and stores a token, journaling it (§3, auth/token/create).
+    def new_token(self, policies, ttl, explicit_max_ttl, period, renewable, display_name, parent,
+                  orphan, meta, token_id=None):
+        with self.lock:
+            tid = token_id or "hvs." + rand_base62(24)
+            if tid in self.tokens:
+                raise VaultError(400, ["cannot create a token with a duplicate ID"])
+            tok = Token(tid, rand_base62(24), policies, ttl, explicit_max_ttl, period, renewable,
+                        display_name, parent, orphan, meta, "auth/token/create")
+            self.tokens[tid] = tok
+            self.accessors[tok.accessor] = tid
+        self.remember_secrets([tid])
+        self.journal.add("token", event="create", accessor=tok.accessor, ttl=ttl,
+                         policies=policies)
+        return tok
+
+    # Revokes a token, its children and every lease they created (§3.3).
+    def revoke_token(self, tok, event="revoke"):
+        victims = []
+        with self.lock:
+            if self.tokens.get(tok.id) is not tok:
+                return 0
+            stack = [tok]
+            while stack:
+                t = stack.pop()
+                if self.tokens.pop(t.id, None) is None:
+                    continue
+                self.accessors.pop(t.accessor, None)
+                victims.append(t)
+                stack.extend(c for c in self.tokens.values()
+                             if c.parent == t.accessor and not c.orphan)
+            doomed = {t.accessor for t in victims}
+            leases = [le for le in self.leases.values() if le.token_accessor in doomed]
+            for le in leases:
+                del self.leases[le.lease_id]
+        for t in victims:
+            self.journal.add("token", event=event if t is tok else "revoke", accessor=t.accessor,
+                             ttl=0, parent=t.parent)
+        reason = "token_expire" if event == "expire" else "token_revoke"
+        for le in leases:
+            self.revoke_lease_now(le, "revoke", reason)
+        return len(victims)
+
+    # -- leases ------------------------------------------------------------
+
+    # Registers a new lease; revokes it at once if its token died meanwhile (§3.3).
+    def register_lease(self, lease):
+        with self.lock:
+            self.leases[lease.lease_id] = lease
+            alive = lease.token_accessor is None or lease.token_accessor in self.accessors
+        self.journal.add("lease", event="create", lease_id=lease.lease_id,
+                         ttl=int(round(lease.expire_time - lease.issue_time)), path=lease.path,
+                         username=lease.username, token_accessor=lease.token_accessor)
+        if not alive:
+            with self.lock:
+                self.leases.pop(lease.lease_id, None)
+            self.revoke_lease_now(lease, "revoke", "token_gone")
+
+    # Runs a lease's DB revocation and journals it; on failure re-queues it (§6.2, §5.3).
+    def revoke_lease_now(self, lease, event, reason, requeue=True):
+        engine = self.engine_for(lease.mount)
+        try:
+            terminated = engine.revoke_user(lease) if engine else 0
+        except DBError as err:
+            lease.revoke_failures += 1
+            lease.revoke_error = str(err)
+            self.journal.add("lease", event="revoke_failed", lease_id=lease.lease_id, ttl=0,
+                             path=lease.path, username=lease.username, error=str(err),
+                             reason=reason)
+            if requeue and not self.stopping.is_set():
+                lease.next_attempt = time.time() + min(30.0, 0.5 * (2 ** lease.revoke_failures))
+                with self.lock:
+                    self.leases.setdefault(lease.lease_id, lease)
+            raise
+        ev = {"event": event, "lease_id": lease.lease_id,
+              "ttl": max(0, int(round(lease.expire_time - time.time()))),
+              "path": lease.path, "username": lease.username, "reason": reason,
+              "terminated_backends": terminated, "expire_time": lease.expire_time}
+        if terminated:
+            ev["note"] = ("terminated %d open session(s) before dropping the user; real Vault's "
+                          "default revocation would fail here" % terminated)
+        self.journal.add("lease", **ev)
+        return terminated
+
+    # Revokes every lease whose ID starts with prefix (sync); returns the count (§6.2).
+    def revoke_prefix(self, prefix, reason, event="revoke", force=False):
+        with self.lock:
+            doomed = [le for lid, le in self.leases.items() if lid.startswith(prefix)]
+            for le in doomed:
+                del self.leases[le.lease_id]
+        errors = []
+        for le in doomed:
+            try:
+                self.revoke_lease_now(le, event, reason, requeue=not force)
+            except DBError as err:
+                errors.append(str(err))
+        if errors and not force:
+            raise VaultError(500, ["failed to revoke some leases: %s" % errors[0]])
+        return len(doomed)
+
+    # The engine object serving a mount path, or None.
+    def engine_for(self, mount_path):
+        with self.lock:
+            m = self.mounts.get(mount_path)
+            return m.engine if m else None
+
+    # Background loop: expires tokens and leases at their TTL (§3.3, §6).
+    def reaper(self):
+        while not self.stopping.wait(REAPER_INTERVAL):
+            now = time.time()
+            with self.lock:
+                dead_tokens = [t for t in self.tokens.values() if not t.reaping and
+                               t.expire_time is not None and t.expire_time <= now]
+                for t in dead_tokens:
+                    t.reaping = True
+                due = [le for le in self.leases.values()
+                       if le.expire_time <= now and le.next_attempt <= now]
+                for le in due:
+                    del self.leases[le.lease_id]
+            for tok in dead_tokens:
+                self.spawn(self.revoke_token, tok, "expire")
+            for le in due:
+                self.spawn(self._expire_lease, le)
+
+    # Expires one lease at its TTL (worker thread body, §6).
+    def _expire_lease(self, lease):
+        try:
+            self.revoke_lease_now(lease, "expire", "ttl")
+        except DBError:
+            pass
+
+    # -- policies / ACL ----------------------------------------------------
+
+    # Stores a policy after parsing it (§ sys/policy).
+    def put_policy(self, name, text):
+        try:
+            rules = parse_policy(text)
+        except (ValueError, json.JSONDecodeError, AttributeError) as err:
+            raise VaultError(400, ["failed to parse policy: %s" % err])
+        compiled = [(p, caps, _pattern_regex(p)) for p, caps in rules]
+        with self.lock:
+            self.policies[name] = {"text": text, "rules": compiled}
+
+    # Capabilities a token has on a path (union over its policies; deny wins; §1.5 403s).
+    def capabilities(self, tok, path):
+        if tok.is_root():
+            return {"root"}
+        merged = {}
+        with self.lock:
+            for name in tok.policies:
+                pol = self.policies.get(name)
+                if not pol:
+                    continue
+                for pattern, caps, rx in pol["rules"]:
+                    if rx.fullmatch(path):
+                        merged.setdefault(pattern, set()).update(caps)
+        if not merged:
+            return set()
+        best = max(merged, key=_pattern_priority)
+        caps = merged[best]
+        if "deny" in caps:
+            return {"deny"}
+        return caps
+
+    # True if the token may perform capability cap on path (§1.5 403 rules).
+    def allowed(self, tok, path, cap):
+        caps = self.capabilities(tok, path)
+        if "root" in caps:
+            return True
+        if "deny" in caps or cap not in caps:
+            return False
+        if any(path.startswith(p) for p in SUDO_PREFIXES):
+            return "sudo" in caps
+        return True
+
+    # True if the token can reach anything under a mount (sys/internal/ui/mounts, §7.2).
+    def has_mount_access(self, tok, mount_path):
+        if tok.is_root():
+            return True
+        with self.lock:
+            for name in tok.policies:
+                pol = self.policies.get(name)
+                if not pol:
+                    continue
+                for pattern, caps, _ in pol["rules"]:
+                    if caps and caps != {"deny"}:
+                        stem = pattern.rstrip("*").split("+")[0]
+                        if stem.startswith(mount_path) or mount_path.startswith(stem):
+                            return True
+        return False
+
+    # -- routing -----------------------------------------------------------
+
+    # Longest-prefix mount for a request path, and the path inside it (§1.5 no handler).
+    def match_mount(self, path):
+        with self.lock:
+            best = None
+            for mpath in self.mounts:
+                if path.startswith(mpath) or path + "/" == mpath:
+                    if best is None or len(mpath) > len(best):
+                        best = mpath
+            if best is None:
+                return None, None
+            return self.mounts[best], path[len(best):]
+
+    # Handles one /v1 request; returns (Reply, token accessor or None) (§1).
+    def handle(self, method, path, query, headers, body):
+        accessor = [None]
+        try:
+            reply = self._handle(method, path, query, headers, body, accessor)
+            if reply is None:
+                reply = Reply(204, None)
+        except VaultError as err:
+            reply = Reply(err.status, {"errors": err.errors}, err.headers)
+        except Exception:
+            traceback.print_exc()
+            reply = Reply(500, {"errors": ["1 error occurred:\n\t* internal error\n\n"]})
+        return reply, accessor[0]
+
+    # Request pipeline: method, body, unauthenticated routes, token, ACL, mount (§1, §10).
+    def _handle(self, method, path, query, headers, body, accessor):
+        ops = {"GET": "read", "LIST": "list", "POST": "update", "PUT": "update",
+               "DELETE": "delete", "HEAD": "head"}
+        op = ops.get(method)
+        if op is None:
+            raise VaultError(405, [])
+        if op == "read" and query.get("list") and query["list"][0].lower() in ("true", "1", "t"):
+            op = "list"
+        data = None
+        if method in ("POST", "PUT") and body.strip():
+            try:
+                data = json.loads(body)
+            except ValueError as err:
+                raise VaultError(400, ["failed to parse JSON input: %s" % err])
+            if data is not None and not isinstance(data, dict):
+                kind = {list: "array", str: "string", bool: "bool"}.get(type(data), "number")
+                raise VaultError(400, ["failed to parse JSON input: json: cannot unmarshal %s into "
+                                       "Go value of type map[string]interface {}" % kind])
+        if path == "sys/health":
+            if op not in ("read", "head"):
+                raise VaultError(405, [])
+            return self.sys_health(query, op == "head", sealed=False)
+        if op == "head":
+            raise VaultError(405, [])
+        if path == "sys/seal-status":
+            return Reply(200, self.seal_status(False))
+        token_id = headers.get("X-Vault-Token")
+        if not token_id:
+            auth = headers.get("Authorization") or ""
+            if auth.lower().startswith("bearer "):
+                token_id = auth[7:].strip()
+        if path == "sys/internal/ui/mounts" or path.startswith("sys/internal/ui/mounts/"):
+            tok = self.lookup_token(token_id)
+            if tok is not None:
+                accessor[0] = tok.accessor
+            return self.sys_ui_mounts(tok, path[len("sys/internal/ui/mounts/"):], op)
+        tok = self.lookup_token(token_id)
+        if tok is None:
+            raise VaultError(403, [ERR_INVALID_TOKEN])
+        accessor[0] = tok.accessor
+        mount, sub = self.match_mount(path)
+        cap = {"read": "read", "list": "list", "delete": "delete"}.get(op)
+        if op == "update":
+            cap = "update"
+            if mount is not None and mount.engine is not None and not mount.engine.exists(sub):
+                cap = "create"
+        if not self.allowed(tok, path, cap):
+            raise VaultError(403, [ERR_PERMISSION_DENIED])
+        if mount is None:
+            raise VaultError(404, ['no handler for route "%s". route entry not found.' % path])
+        ctx = Ctx(self, tok, op, path, query, data)
+        if mount.type == "system":
+            return self.sys_route(ctx, sub)
+        if mount.type == "token":
+            return self.token_route(ctx, sub)
+        return mount.engine.handle(ctx, sub)
+
+    # -- sys/ ----------------------------------------------------------------
+
+    # sys/health body and status code with all query overrides (§2).
+    def sys_health(self, query, head, sealed, standby=False, initialized=True):
+        # Integer *code override, 400 if not an integer (§2.2).
+        def code(name, default):
+            vals = query.get(name)
+            if not vals:
+                return default
+            try:
+                return int(vals[0])
+            except ValueError:
+                raise VaultError(400, ['bad code: "%s"' % vals[0]])
+
+        # Boolean standbyok/perfstandbyok, 400 if not a bool (§2.2).
+        def flag(name):
+            vals = query.get(name)
+            if not vals:
+                return False
+            if vals[0] == "":
+                return True
+            return parse_bool(vals[0], name)
+
+        standbyok = flag("standbyok")
+        flag("perfstandbyok")
+        if not initialized:
+            status = code("uninitcode", 501)
+        elif sealed:
+            status = code("sealedcode", 503)
+        elif standby and not standbyok:
+            status = code("standbycode", 429)
+        else:
+            status = code("activecode", 200)
+        for name in ("drsecondarycode", "performancestandbycode", "removedcode", "haunhealthycode"):
+            code(name, 0)
+        if head:
+            return Reply(status, b"")
+        body = {"initialized": initialized, "sealed": sealed, "standby": standby,
+                "performance_standby": False, "replication_performance_mode": "disabled",
+                "replication_dr_mode": "disabled", "server_time_utc": int(time.time()),
+                "version": VAULT_VERSION, "enterprise": False, "echo_duration_ms": 0,
+                "clock_skew_ms": 0}
+        if not sealed and initialized:
+            body["cluster_name"] = self.cluster_name
+            body["cluster_id"] = self.cluster_id
+        return Reply(status, body)
+
+    # sys/seal-status body (reports the sealed fault, §2).
+    def seal_status(self, sealed):
+        return {"type": "shamir", "initialized": True, "sealed": sealed, "t": 1, "n": 1,
+                "progress": 0, "nonce": "", "version": VAULT_VERSION, "build_date": "",
+                "migration": False, "recovery_seal": False, "storage_type": "inmem",
+                "cluster_name": self.cluster_name, "cluster_id": self.cluster_id}
+
+    # sys/internal/ui/mounts[/path]: mount info for KV version detection (§7.2).
+    def sys_ui_mounts(self, tok, sub, op):
+        if op != "read":
+            raise VaultError(405, ["unsupported operation"])
+        if sub == "":
+            out = {"secret": {}, "auth": {}}
+            if tok is not None:
+                with self.lock:
+                    mounts = list(self.mounts.values())
+                for m in mounts:
+                    if not self.has_mount_access(tok, m.path):
+                        continue
+                    if m.type == "token":
+                        out["auth"]["token/"] = m.info()
+                    else:
+                        out["secret"][m.path] = m.info()
+            return Reply(200, envelope(out, mount_type="system"))
+        clean = sub.lstrip("/")
+        if not clean.endswith("/"):
+            clean += "/"
+        denied = VaultError(403, ['preflight capability check returned 403, please ensure '
+                                  'client\'s policies grant access to path "%s"' % clean])
+        if tok is None:
+            raise denied
+        mount, _ = self.match_mount(clean)
+        if mount is None or not self.has_mount_access(tok, mount.path):
+            raise denied
+        info = mount.info()
+        info["path"] = mount.path
+        return Reply(200, envelope(info, mount_type="system"))
+
+    # Routes sys/* requests (§6 leases, sys/mounts, policies, capabilities-self).
+    def sys_route(self, ctx, sub):
+        op = ctx.op
+        if sub in ("leases/renew", "renew") or sub.startswith(("leases/renew/", "renew/")):
+            self._need(op, "update")
+            url_id = sub.split("renew/", 1)[1] if "renew/" in sub else ""
+            return self.sys_renew(ctx, ctx.data.get("lease_id") or url_id,
+                                  parse_duration(ctx.data.get("increment"), "increment"))
+        if sub in ("leases/revoke", "revoke") or sub.startswith(("leases/revoke/", "revoke/")):
+            self._need(op, "update")
+            url_id = sub.split("revoke/", 1)[1] if "revoke/" in sub else ""
+            return self.sys_revoke(ctx.data.get("lease_id") or url_id,
+                                   parse_bool(ctx.data.get("sync"), "sync", True))
+        if sub.startswith(("leases/revoke-prefix/", "revoke-prefix/", "leases/revoke-force/",
+                           "revoke-force/")):
+            self._need(op, "update")
+            force = "revoke-force/" in sub
+            prefix = sub.split("/", 2)[-1] if sub.startswith("leases/") else sub.split("/", 1)[1]
+            self.revoke_prefix(prefix, "prefix", force=force)
+            return None
+        if sub == "leases/lookup":
+            self._need(op, "update")
+            return self.sys_lease_lookup(ctx.data.get("lease_id"))
+        if sub.startswith("leases/lookup/") or sub == "leases/lookup/":
+            self._need(op, "list")
+            prefix = sub[len("leases/lookup/"):]
+            with self.lock:
+                keys = list_children(self.leases.keys(), prefix if prefix.endswith("/") or
+                                     not prefix else prefix + "/")
+            if not keys:
+                raise VaultError(404, [])
+            return Reply(200, envelope({"keys": keys}, mount_type="system"))
+        if sub == "mounts" or sub.startswith("mounts/"):
+            return self.sys_mounts(ctx, sub[len("mounts/"):] if "/" in sub else "")
+        if sub == "auth":
+            self._need(op, "read")
+            with self.lock:
+                m = self.mounts["auth/token/"]
+                data = {"token/": m.info()}
+            return Reply(200, self._sys_inject(data))
+        if sub in ("policy", "policies/acl") or sub.startswith(("policy/", "policies/acl/")):
+            return self.sys_policy(ctx, sub)
+        if sub == "capabilities-self":
+            self._need(op, "update")
+            paths = ctx.data.get("paths") or ctx.data.get("path") or []
+            if isinstance(paths, str):
+                paths = [paths]
+            data = {}
+            for p in paths:
+                caps = self.capabilities(ctx.token, p)
+                data[p] = sorted(caps) if caps else ["deny"]
+            if len(paths) == 1:
+                data["capabilities"] = data[paths[0]]
+            return Reply(200, self._sys_inject(data))
+        raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+
+    # Raises 405 unless the operation is one of the allowed ones.
+    @staticmethod
+    def _need(op, *allowed):
+        if op not in allowed:
+            raise VaultError(405, ["1 error occurred:\n\t* unsupported operation\n\n"])
+
+    # Envelope whose data keys are also copied to the top level (HTTPSysInjector, §1.3).
+    @staticmethod
+    def _sys_inject(data):
+        body = envelope(data, mount_type="system")
+        for k, v in data.items():
+            if k not in body:
+                body[k] = v
+        return body
+
+    # sys/leases/renew: §6.1 TTL math, error texts, renew statements.
+    def sys_renew(self, ctx, lease_id, increment):
+        if not lease_id:
+            raise VaultError(400, ["lease_id must be specified"])
+        now = time.time()
+        with self.lock:
+            lease = self.leases.get(lease_id)
+            if lease is None:
+                raise VaultError(400, ["lease not found"])
+            if lease.expire_time <= now:
+                raise VaultError(400, ["lease expired"])
+            if not lease.renewable:
+                raise VaultError(400, ["lease is not renewable"])
+            engine = self.engine_for(lease.mount)
+            ttls = engine.role_ttls(lease.role) if engine else None
+            if ttls is None:
+                raise VaultError(500, ['error during renew: could not find role with name "%s"'
+                                       % lease.role])
+            default_ttl, max_ttl = ttls
+            try:
+                ttl, warnings = calculate_ttl(increment, default_ttl, 0, max_ttl, 0,
+                                              lease.issue_time, now)
+            except PastMaxTTL as err:
+                raise VaultError(400, ["failed to renew entry: resp: (*logical.Response)(nil) "
+                                       "err: %s" % err])
+        engine.renew_user(lease, ttl, now)
+        with self.lock:
+            if self.leases.get(lease_id) is not lease:
+                raise VaultError(400, ["lease not found"])
+            lease.expire_time = now + ttl
+            lease.last_renewal = now
+            lease.max_ttl = max_ttl
+        self.journal.add("lease", event="renew", lease_id=lease_id, ttl=ttl, path=lease.path,
+                         username=lease.username, increment=increment,
+                         capped=bool(warnings))
+        return Reply(200, envelope(None, lease_id=lease_id, renewable=True, lease_duration=ttl,
+                                   warnings=warnings, mount_type="system"))
+
+    # sys/leases/revoke: 204 (sync) or 202 (sync=false); unknown lease -> 204 (§6.2).
+    def sys_revoke(self, lease_id, sync):
+        if not lease_id:
+            raise VaultError(400, ["lease_id must be specified"])
+        with self.lock:
+            lease = self.leases.pop(lease_id, None)
+        if lease is None:
+            return None
+        if not sync:
+            self.spawn(self._expire_quietly, lease)
+            return Reply(202, None)
+        try:
+            self.revoke_lease_now(lease, "revoke", "api", requeue=False)
+        except DBError as err:
+            with self.lock:
+                self.leases.setdefault(lease_id, lease)
+            raise VaultError(500, ["failed to revoke entry: %s" % err])
+        return None
+
+    # Background revocation for sync=false (§6.2, answered 202).
+    def _expire_quietly(self, lease):
+        try:
+            self.revoke_lease_now(lease, "revoke", "api_async")
+        except DBError:
+            pass
+
+    # sys/leases/lookup (§6.3).
+    def sys_lease_lookup(self, lease_id):
+        if not lease_id:
+            raise VaultError(400, ["lease_id must be specified"])
+        with self.lock:
+            lease = self.leases.get(lease_id)
+            if lease is None:
+                raise VaultError(400, ["invalid lease"])
+            data = {"id": lease.lease_id, "issue_time": rfc3339(lease.issue_time),
+                    "expire_time": rfc3339(lease.expire_time),
+                    "last_renewal": rfc3339(lease.last_renewal), "renewable": lease.renewable,
+                    "ttl": max(0, int(round(lease.expire_time - time.time())))}
+        return Reply(200, envelope(data, mount_type="system"))
+
+    # sys/mounts list, enable, disable, read (§ sys/mounts).
+    def sys_mounts(self, ctx, mpath):
+        op = ctx.op
+        if mpath == "":
+            self._need(op, "read")
+            with self.lock:
+                data = {m.path: m.info() for m in self.mounts.values() if m.type != "token"}
+            return Reply(200, self._sys_inject(data))
+        if mpath.endswith("/tune"):
+            raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+        key = mpath.strip("/") + "/"
+        if op == "read":
+            with self.lock:
+                m = self.mounts.get(key)
+                if m is None:
+                    raise VaultError(400, ["No secret engine mount at %s" % key])
+                return Reply(200, self._sys_inject(m.info()))
+        if op == "delete":
+            if key in ("sys/", "auth/token/") or key.startswith("auth/"):
+                raise VaultError(400, ['cannot unmount "%s"' % key])
+            with self.lock:
+                if key not in self.mounts:
+                    return None
+            self.revoke_prefix(key, "unmount", force=True)
+            with self.lock:
+                self.mounts.pop(key, None)
+            return None
+        self._need(op, "update")
+        mtype = ctx.data.get("type")
+        options = ctx.data.get("options") or None
+        if not mtype:
+            raise VaultError(400, ["backend type must be specified as a string"])
+        if mtype == "kv-v2":
+            mtype, options = "kv", dict(options or {}, version="2")
+        if mtype in ("kv", "generic"):
+            version = str((options or {}).get("version", "1"))
+            options = dict(options or {}, version=version)
+            engine_cls = KVv2 if version == "2" else KVv1
+            mtype = "kv"
+        elif mtype == "database":
+            engine_cls = DatabaseEngine
+        else:
+            raise VaultError(400, ['plugin not found in the catalog: %s' % mtype])
+        with self.lock:
+            for existing in self.mounts:
+                if key.startswith(existing) or existing.startswith(key):
+                    raise VaultError(400, ["path is already in use at %s" % existing])
+            self.mounts[key] = Mount(key, mtype, options, engine_cls(self, key),
+                                     ctx.data.get("description", ""))
+        return None
+
+    # sys/policy and sys/policies/acl (§ policies).
+    def sys_policy(self, ctx, sub):
+        op = ctx.op
+        acl_style = sub.startswith("policies/acl")
+        name = sub[len("policies/acl" if acl_style else "policy"):].strip("/").lower()
+        if not name:
+            if op not in ("read", "list"):
+                raise VaultError(405, ["1 error occurred:\n\t* unsupported operation\n\n"])
+            with self.lock:
+                names = sorted(self.policies) + ["root"]
+            if acl_style:
+                return Reply(200, envelope({"keys": sorted(names)}, mount_type="system"))
+            return Reply(200, self._sys_inject({"keys": sorted(names), "policies": sorted(names)}))
+        if op == "read":
+            if name == "root":
+                text = ""
+            else:
+                with self.lock:
+                    pol = self.policies.get(name)
+                if pol is None:
+                    raise VaultError(404, [])
+                text = pol["text"]
+            if acl_style:
+                return Reply(200, envelope({"name": name, "policy": text}, mount_type="system"))
+            return Reply(200, self._sys_inject({"name": name, "rules": text}))
+        if op == "delete":
+            if name in ("root", "default"):
+                raise VaultError(400, ['cannot delete "%s" policy' % name])
+            with self.lock:
+                self.policies.pop(name, None)
+            return None
+        self._need(op, "update")
+        if name == "root":
+            raise VaultError(400, ['cannot update "root" policy'])
+        text = ctx.data.get("policy") or ctx.data.get("rules")
+        if not text or not isinstance(text, str):
+            raise VaultError(400, ["'policy' parameter not supplied or empty"])
+        self.put_policy(name, text)
+        return None
+
+    # -- auth/token/ -----------------------------------------------------------
+
+    # Routes auth/token/* requests (§3).
+    def token_route(self, ctx, sub):
+        op = ctx.op
+        tok = ctx.token
+        if sub in ("create", "create-orphan"):
+            self._need(op, "update")
+            return self.token_create(ctx, orphan_path=(sub == "create-orphan"))
+        if sub == "lookup-self":
+            self._need(op, "read", "update")
+            return Reply(200, envelope(self.token_lookup_data(tok), mount_type="token"))
+        if sub == "renew-self":
+            self._need(op, "update")
+            return self.token_renew(tok, parse_duration(ctx.data.get("increment"), "increment"))
+        if sub == "revoke-self":
+            self._need(op, "update")
+            self.revoke_token(tok)
+            return None
+        if sub in ("lookup", "renew", "revoke", "revoke-orphan"):
+            self._need(op, "update", "read")
+            target = self.lookup_token(ctx.data.get("token") or ctx.q("token"))
+            if sub == "lookup":
+                if target is None:
+                    raise VaultError(403, [ERR_INVALID_TOKEN])
+                return Reply(200, envelope(self.token_lookup_data(target), mount_type="token"))
+            if sub == "renew":
+                if target is None:
+                    raise VaultError(400, ["token not found"])
+                return self.token_renew(target, parse_duration(ctx.data.get("increment"),
+                                                               "increment"))
+            if target is not None:
+                self.revoke_token(target)
+            return None
+        if sub in ("lookup-accessor", "revoke-accessor"):
+            self._need(op, "update")
+            with self.lock:
+                tid = self.accessors.get(ctx.data.get("accessor") or "")
+            target = self.lookup_token(tid)
+            if target is None:
+                raise VaultError(400, ["invalid accessor"])
+            if sub == "lookup-accessor":
+                data = self.token_lookup_data(target)
+                data["id"] = ""
+                return Reply(200, envelope(data, mount_type="token"))
+            self.revoke_token(target)
+            return None
+        if sub == "accessors" or sub == "accessors/":
+            self._need(op, "list")
+            with self.lock:
+                keys = sorted(self.accessors)
+            return Reply(200, envelope({"keys": keys}, mount_type="token"))
+        raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+
+    # auth/token/create: policies subset rule, TTL/explicit max/period (§3.4).
+    def token_create(self, ctx, orphan_path):
+        d = ctx.data
+        parent = ctx.token
+        is_root = parent.is_root()
+        raw = d.get("policies")
+        if raw is None:
+            policies = [p for p in parent.policies if p != "default" or
+                        not parse_bool(d.get("no_default_policy"), "no_default_policy")]
+        else:
+            policies = parse_comma_list(raw)
+        policies = sorted({p.strip().lower() for p in policies if p.strip()})
+        if "root" in policies:
+            if not is_root:
+                raise VaultError(400, ["root tokens may not be created without parent token being "
+                                       "root"])
+            policies = ["root"]
+        else:
+            if not parse_bool(d.get("no_default_policy"), "no_default_policy"):
+                policies = sorted(set(policies) | {"default"})
+            if not is_root and not set(policies) <= set(parent.policies) | {"default"}:
+                raise VaultError(400, ["child policies must be subset of parent"])
+        orphan = orphan_path or parse_bool(d.get("no_parent"), "no_parent")
+        if orphan and not orphan_path and not is_root and \
+                "sudo" not in self.capabilities(parent, "auth/token/create"):
+            raise VaultError(400, ["root or sudo privileges required to create orphan token"])
+        if d.get("id") and not is_root:
+            raise VaultError(400, ["root or sudo privileges required to specify token id"])
+        if d.get("type") not in (None, "", "service", "default"):
+            raise VaultError(400, ["vaultemu supports only service tokens"])
+        ttl = parse_duration(d.get("ttl") if d.get("ttl") is not None else d.get("lease"), "ttl")
+        explicit = parse_duration(d.get("explicit_max_ttl"), "explicit_max_ttl")
+        period = parse_duration(d.get("period"), "period")
+        renewable = parse_bool(d.get("renewable"), "renewable", True)
+        meta = d.get("meta") or None
+        disp = d.get("display_name") or ""
+        if disp:
+            disp = re.sub(r"[^a-zA-Z0-9-]", "-", "token-" + disp).rstrip("-")
+        else:
+            disp = "token"
+        warnings = []
+        if policies == ["root"] and ttl == 0 and period == 0:
+            final_ttl = explicit if explicit > 0 else 0
+        else:
+            try:
+                final_ttl, warnings = calculate_ttl(0, ttl, period, 0, explicit, None)
+            except PastMaxTTL as err:
+                raise VaultError(400, [str(err)])
+        renewable = renewable and final_ttl > 0
+        tok = self.new_token(policies, final_ttl, explicit, period, renewable, disp,
+                             None if orphan else parent.accessor, orphan, meta,
+                             token_id=d.get("id") or None)
+        return Reply(200, envelope(None, auth=self.auth_block(tok, final_ttl), warnings=warnings,
+                                   mount_type="token"))
+
+    # The auth block of a token response (§3.4).
+    @staticmethod
+    def auth_block(tok, ttl):
+        return {"client_token": tok.id, "accessor": tok.accessor, "policies": list(tok.policies),
+                "token_policies": list(tok.policies), "metadata": tok.meta,
+                "lease_duration": int(ttl), "renewable": tok.renewable, "entity_id": "",
+                "token_type": "service", "orphan": tok.orphan, "mfa_requirement": None,
+                "num_uses": tok.num_uses}
+
+    # lookup-self data (§3.1).
+    def token_lookup_data(self, tok):
+        now = time.time()
+        data = {"accessor": tok.accessor, "creation_time": int(tok.creation_time),
+                "creation_ttl": tok.ttl, "display_name": tok.display_name, "entity_id": "",
+                "expire_time": rfc3339(tok.expire_time),
+                "explicit_max_ttl": tok.explicit_max_ttl, "id": tok.id,
+                "issue_time": rfc3339(tok.creation_time), "meta": tok.meta,
+                "num_uses": tok.num_uses, "orphan": tok.orphan, "path": tok.path,
+                "policies": list(tok.policies), "renewable": tok.renewable,
+                "ttl": max(0, int(round(tok.expire_time - now))) if tok.expire_time else 0,
+                "type": "service"}
+        if tok.period:
+            data["period"] = tok.period
+        if tok.last_renewal:
+            data["last_renewal_time"] = int(tok.last_renewal)
+            data["last_renewal"] = rfc3339(tok.last_renewal)
+        return data
+
+    # Token renewal with §3.2 math (cap at explicit max TTL, warning text).
+    def token_renew(self, tok, increment):
+        now = time.time()
+        with self.lock:
+            if self.tokens.get(tok.id) is not tok:
+                raise VaultError(403, [ERR_INVALID_TOKEN])
+            if tok.expire_time is None or not tok.renewable:
+                raise VaultError(400, ["lease is not renewable"])
+            try:
+                ttl, warnings = calculate_ttl(increment, tok.ttl, tok.period, 0,
+                                              tok.explicit_max_ttl, tok.creation_time, now)
+            except PastMaxTTL as err:
+                raise VaultError(500, [str(err)])
+            tok.expire_time = now + ttl
+            tok.last_renewal = now
+        self.journal.add("token", event="renew", accessor=tok.accessor, ttl=ttl,
+                         increment=increment, capped=bool(warnings))
+        return Reply(200, envelope(None, auth=self.auth_block(tok, ttl), warnings=warnings,
+                                   mount_type="token"))
+
+    # -- faults ----------------------------------------------------------------
+
+    # Adds a fault from a /_emu/fault request; returns its id.
+    def add_fault(self, spec):
+        mode = spec.get("mode")
+        if mode not in ("status", "down", "slow", "sealed", "invalid_json", "huge", "standby",
+                        "uninitialized"):
+            raise VaultError(400, ["unknown fault mode %r" % (mode,)])
+        fault = dict(spec)
+        paths = spec.get("paths")
+        if isinstance(paths, str):
+            paths = [paths]
+        fault["paths"] = [p.lstrip("/") for p in paths] if paths else None
+        if mode == "status":
+            fault["status"] = int(spec.get("status", 503))
+            fault["errors"] = list(spec.get("errors", []))
+        if mode == "slow":
+            fault["delay"] = float(spec.get("delay", 1.0))
+        if mode == "huge":
+            fault["bytes"] = int(spec.get("bytes", 1 << 20))
+        if spec.get("count") is not None:
+            fault["count"] = int(spec["count"])
+        with self.lock:
+            self.fault_seq += 1
+            fault["id"] = self.fault_seq
+            self.faults.append(fault)
+        return fault["id"]
+
+    # Returns the faults that apply to a request path, consuming their counts.
+    def take_faults(self, path):
+        hit = []
+        with self.lock:
+            for fault in list(self.faults):
+                if fault["paths"] is not None and not any(path.startswith(p)
+                                                          for p in fault["paths"]):
+                    continue
+                hit.append(dict(fault))
+                if fault.get("count") is not None:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.faults.remove(fault)
+        return hit
+
+    # Answer of a terminal fault (§1.5 codes, §1.6 Retry-After, §2 sealed health), or "down".
+    def fault_reply(self, fault, path, query, method):
+        mode = fault["mode"]
+        if mode == "down":
+            return "down"
+        if mode == "status":
+            headers = {}
+            if fault.get("retry_after") is not None:
+                headers["Retry-After"] = str(fault["retry_after"])
+            return Reply(fault["status"], {"errors": fault["errors"]}, headers)
+        if mode in ("sealed", "uninitialized"):
+            if path == "sys/health" and method in ("GET", "HEAD"):
+                try:
+                    return self.sys_health(query, method == "HEAD", sealed=True,
+                                           initialized=(mode != "uninitialized"))
+                except VaultError as err:
+                    return Reply(err.status, {"errors": err.errors})
+            if path == "sys/seal-status":
+                body = self.seal_status(True)
+                body["initialized"] = mode != "uninitialized"
+                return Reply(200, body)
+            return Reply(503, {"errors": ["Vault is sealed"]})
+        if mode == "standby":
+            if path == "sys/health" and method in ("GET", "HEAD"):
+                try:
+                    return self.sys_health(query, method == "HEAD", sealed=False, standby=True)
+                except VaultError as err:
+                    return Reply(err.status, {"errors": err.errors})
+            if fault.get("location"):
+                qs = ("?" + fault["query"]) if fault.get("query") else ""
+                return Reply(307, b"", {"Location": fault["location"].rstrip("/") + "/v1/" + path + qs})
+            return Reply(503, {"errors": ["no active Vault instance found"]})
+        if mode == "invalid_json":
+            return Reply(200, b"<html><body>this is not JSON {</body>")
+        if mode == "huge":
+            n = max(0, fault["bytes"])
+            base = envelope({"padding": ""}, mount_type="")
+            raw = json.dumps(base, separators=(",", ":"))
+            if n >= len(raw):
+                raw = raw.replace('"padding":""', '"padding":"' + "x" * (n - len(raw)) + '"')
+            elif n >= 2:
+                raw = '"' + "x" * (n - 2) + '"'
+            else:
+                raw = "0" * n
+            return Reply(200, raw.encode("ascii"))
+        return None
+
+    # -- emulator control --------------------------------------------------
+
+    # Forgets leases by prefix as a Vault that lost them would, still dropping their users.
+    def lose_leases(self, prefix):
+        with self.lock:
+            lost = [le for lid, le in self.leases.items() if lid.startswith(prefix)]
+            for le in lost:
+                del self.leases[le.lease_id]
+        for le in lost:
+            try:
+                self.revoke_lease_now(le, "lost", "emu_lose", requeue=False)
+            except DBError:
+                pass
+        return [le.lease_id for le in lost]
+
+    # Revokes all leases and non-root tokens and clears faults (/_emu/reset).
+    def reset(self):
+        with self.lock:
+            self.faults = []
+            toks = [t for t in self.tokens.values() if t.accessor != self.root_accessor]
+        for t in toks:
+            self.revoke_token(t)
+        self.revoke_prefix("", "reset", force=True)
+
+
+# ---------------------------------------------------------------------------
+# HTTP layer
+
+# One HTTP/1.1 connection; routes /v1/ to the core and /_emu/ to the control API.
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "vaultemu/" + VAULT_VERSION
+    sys_version = ""
+    core = None
+    verbose = False
+
+    # Any do_<METHOD> resolves to the dispatcher, so unknown methods get Vault's 405 (§1.1).
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self.dispatch
+        raise AttributeError(name)
+
+    # The Server header without the Python version suffix.
+    def version_string(self):
+        return self.server_version
+
+    # Silences the default access log unless --verbose.
+    def log_message(self, fmt, *args):
+        if self.verbose:
+            sys.stderr.write("vaultemu: %s %s\n" % (self.address_string(), fmt % args))
+
+    # Reads the request body (Content-Length or chunked); None if over 32 MiB (§1.1).
+    def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    # Writes a reply: JSON for dicts, raw bytes as-is; 204/HEAD without a body (§1.1).
+    def send_reply(self, reply, head=False):
+        if isinstance(reply.body, (dict, list)):
+            payload = json.dumps(reply.body).encode("utf-8")
+        elif isinstance(reply.body, bytes):
+            payload = reply.body
+        else:
+            payload = b""
+        self.send_response(reply.status)
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Type", "application/json")
+        for k, v in reply.headers.items():
+            self.send_header(k, v)
+        if reply.status == 204:
+            payload = b""
+        else:
+            self.send_header("Content-Length", str(0 if head else len(payload)))
+        self.end_headers()
+        if payload and not head:
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    # Entry point for every request: faults, then the core, then the journal (§1).
+    def dispatch(self):
+        url = urlsplit(self.path)
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            self.send_reply(Reply(400, {"errors": ["malformed request body"]}))
+            return
+        if body is None:
+            self.close_connection = True
+            self.send_reply(Reply(413, {"errors": ["http: request body too large"]}))
+            return
+        if url.path.startswith("/_emu/"):
+            self.control(url, body)
+            return
+        if url.path != "/v1" and not url.path.startswith("/v1/"):
+            self.send_reply(Reply(404, {"errors": []}), head=self.command == "HEAD")
+            return
+        vpath = unquote(url.path[4:])
+        query = parse_qs(url.query, keep_blank_values=True)
+        core = self.core
+        reply, accessor, fault_mode = None, None, None
+        for fault in core.take_faults(vpath):
+            if fault["mode"] == "slow":
+                time.sleep(fault["delay"])
+                fault_mode = "slow"
+                continue
+            if reply is None:
+                fault["query"] = url.query
+                reply = core.fault_reply(fault, vpath, query, self.command)
+                fault_mode = fault["mode"]
+        if reply is None:
+            reply, accessor = core.handle(self.command, vpath, query, self.headers,
+                                          body.decode("utf-8", "replace"))
+        ev = {"method": self.command, "path": vpath, "query": url.query,
+              "status": None if reply == "down" else reply.status, "token_accessor": accessor}
+        if fault_mode:
+            ev["fault"] = fault_mode
+        core.journal.add("request", **ev)
+        if reply == "down":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_reply(reply, head=self.command == "HEAD")
+
+    # The /_emu/ control API (no auth, never subject to faults).
+    def control(self, url, body):
+        core = self.core
+        method = self.command
+        route = url.path[len("/_emu/"):].strip("/")
+        query = parse_qs(url.query)
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError as err:
+            self.send_reply(Reply(400, {"error": "bad JSON: %s" % err}))
+            return
+        try:
+            out = self._control(core, method, route, query, data)
+        except VaultError as err:
+            self.send_reply(Reply(err.status, {"error": "; ".join(err.errors)}))
+            return
+        except (ValueError, TypeError, KeyError) as err:
+            self.send_reply(Reply(400, {"error": "bad control request: %s" % err}))
+            return
+        if out is None:
+            self.send_reply(Reply(404, {"error": "unknown control route %s %s" % (method, route)}))
+        else:
+            self.send_reply(Reply(200, out))
+
+    # Control routes; returns a JSON-able dict or None for unknown routes.
+    @staticmethod
+    def _control(core, method, route, query, data):
+        if route == "journal" and method == "GET":
+            since = int((query.get("since") or ["0"])[0])
+            return {"events": core.journal.since(since)}
+        if route == "leases" and method == "GET":
+            with core.lock:
+                return {"leases": [le.to_json() for le in core.leases.values()]}
+        if route == "tokens" and method == "GET":
+            with core.lock:
+                toks = [{"accessor": t.accessor, "policies": t.policies,
+                         "display_name": t.display_name, "expire_time": t.expire_time,
+                         "renewable": t.renewable, "orphan": t.orphan,
+                         "parent_accessor": t.parent, "ttl": t.ttl,
+                         "explicit_max_ttl": t.explicit_max_ttl}
+                        for t in core.tokens.values()]
+            return {"tokens": toks}
+        if route == "secrets" and method == "GET":
+            with core.lock:
+                return {"values": list(core.secret_values)}
+        if route == "fault":
+            if method == "POST":
+                return {"ok": True, "id": core.add_fault(data)}
+            if method == "DELETE":
+                with core.lock:
+                    core.faults = []
+                return {"ok": True}
+            if method == "GET":
+                with core.lock:
+                    return {"faults": [dict(f) for f in core.faults]}
+        if route == "leases/lose" and method == "POST":
+            return {"lost": core.lose_leases(data.get("prefix", ""))}
+        if route == "tokens/revoke" and method == "POST":
+            tid = data.get("token")
+            if not tid and data.get("accessor"):
+                with core.lock:
+                    tid = core.accessors.get(data["accessor"])
+            with core.lock:
+                tok = core.tokens.get(tid or "")
+            if tok is None:
+                raise VaultError(404, ["no such token"])
+            return {"revoked": core.revoke_token(tok)}
+        if route == "reset" and method == "POST":
+            core.reset()
+            return {"ok": True}
+        if route == "ping":
+            return {"ok": True}
+        return None
+
+
+# HTTP server whose handler threads are daemons (shutdown never waits for idle keep-alives).
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    # Ignores clients that hang up mid-answer (timeouts, fault tests); logs anything else.
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
+
+
+# Writes the ready file atomically (temp file + rename).
+def write_ready_file(path, addr):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(addr + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# Parses argv, serves until SIGTERM/SIGINT, exits 0 without revoking anything.
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Vault HTTP API emulator for leasewrap's tests")
+    ap.add_argument("--listen", default="127.0.0.1:0")
+    ap.add_argument("--root-token", default=os.environ.get("VAULTEMU_ROOT_TOKEN"))
+    ap.add_argument("--ready-file", required=True)
+    ap.add_argument("--journal-file")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="exit when the parent process goes away")
+    ap.add_argument("--parent-pid", type=int,
+                    help="the parent to watch (implies --exit-with-parent; default getppid())")
+    ap.add_argument("--owned-dir",
+                    help="remove this folder on exit if the parent has died")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    root_token = args.root_token or "hvs." + rand_base62(24)
+    host, _, port = args.listen.rpartition(":")
+    journal = Journal(args.journal_file)
+    core = Core(root_token, journal)
+    Handler.core = core
+    Handler.verbose = args.verbose
+    server = Server((host or "127.0.0.1", int(port or 0)), Handler)
+    scheme = "http"
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+        scheme = "https"
+    stop = threading.Event()
+    parent = args.parent_pid or os.getppid()
+    watch_parent = args.exit_with_parent or bool(args.parent_pid)
+
+    # SIGTERM/SIGINT: stop serving and exit 0.
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    reaper = threading.Thread(target=core.reaper, name="reaper", daemon=True)
+    reaper.start()
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                               name="http", daemon=True)
+    serving.start()
+    addr = "%s://%s:%d" % (scheme, server.server_address[0], server.server_address[1])
+    write_ready_file(args.ready_file, addr)
+    while not stop.wait(0.1):
+        if watch_parent and os.getppid() != parent:
+            break
+    server.shutdown()
+    server.server_close()
+    core.shutdown()
+    journal.close()
+    if args.owned_dir and os.getppid() != parent:
+        # Our parent died without cleaning up after us: remove its folder ourselves.
+        shutil.rmtree(args.owned_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
