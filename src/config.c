@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,39 +17,104 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS	(10 * 1000)
 #define DEFAULT_START_TIMEOUT_MS	(60 * 1000)
 #define DEFAULT_MAX_RESPONSE		(1024 * 1024)
+#define DEFAULT_KILL_TIMEOUT_MS		(10 * 1000)
+#define DEFAULT_ROTATE_BEFORE_PCT	0.2
+#define DEFAULT_REFRESH_INTERVAL_MS	(5 * 60 * 1000)
+#define DEFAULT_MAX_RESTARTS		10
+#define DEFAULT_REVOKE_GRACE_MS		(30 * 1000)
 
-enum {
-	OPT_NO_REVOKE = 256,
-	OPT_PASS_TOKEN,
-	OPT_NO_ENV_REFS,
-	OPT_REQUEST_TIMEOUT,
-	OPT_CONNECT_TIMEOUT,
-	OPT_START_TIMEOUT,
+/*
+ * Every option once: its flag, its config-file key (NULL: flag only) and
+ * how its value is read.  The command line and the file share set_value().
+ */
+enum opt_id {
+	O_SECRET, O_CONFIG, O_VAULT_ADDR, O_NAMESPACE, O_TOKEN_FILE,
+	O_NO_REVOKE, O_PASS_TOKEN, O_NO_ENV_REFS, O_LOG_LEVEL,
+	O_REQUEST_TIMEOUT, O_CONNECT_TIMEOUT, O_START_TIMEOUT,
+	O_ON_CHANGE, O_KILL_SIGNAL, O_KILL_TIMEOUT, O_ROTATE_BEFORE,
+	O_REFRESH_INTERVAL, O_RESTART, O_MAX_RESTARTS, O_ON_EXPIRE,
+	O_ENV_FILE, O_REVOKE_GRACE, O_HELP, O_VERSION, O_COUNT
 };
 
-static const struct option longopts[] = {
-	{ "secret",		required_argument, NULL, 's' },
-	{ "config",		required_argument, NULL, 'c' },
-	{ "vault-addr",		required_argument, NULL, 'a' },
-	{ "namespace",		required_argument, NULL, 'n' },
-	{ "token-file",		required_argument, NULL, 't' },
-	{ "no-revoke",		no_argument,	   NULL, OPT_NO_REVOKE },
-	{ "pass-token",		no_argument,	   NULL, OPT_PASS_TOKEN },
-	{ "no-env-refs",	no_argument,	   NULL, OPT_NO_ENV_REFS },
-	{ "log-level",		required_argument, NULL, 'l' },
-	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
-	{ "connect-timeout",	required_argument, NULL, OPT_CONNECT_TIMEOUT },
-	{ "start-timeout",	required_argument, NULL, OPT_START_TIMEOUT },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ "version",		no_argument,	   NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+enum opt_kind {
+	K_VALUE,	/* takes a string, parsed by set_value() */
+	K_LIST,		/* repeatable value; an array in the file */
+	K_FLAG,		/* no value; a boolean in the file */
+	K_NEGFLAG,	/* "--no-x"; the file's "x": false */
+	K_SPECIAL,	/* handled by its own code */
 };
+
+struct optdef {
+	const char	*name;		/* long flag without "--" */
+	int		 shortopt;	/* 0: none */
+	enum opt_kind	 kind;
+	const char	*key;		/* config-file key, NULL: flag only */
+};
+
+static const struct optdef opts[O_COUNT] = {
+	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
+	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
+	[O_VAULT_ADDR] =	{ "vault-addr", 'a', K_VALUE, "vault_addr" },
+	[O_NAMESPACE] =		{ "namespace", 'n', K_VALUE, "namespace" },
+	[O_TOKEN_FILE] =	{ "token-file", 't', K_VALUE, "token_file" },
+	[O_NO_REVOKE] =		{ "no-revoke", 0, K_FLAG, "no_revoke" },
+	[O_PASS_TOKEN] =	{ "pass-token", 0, K_FLAG, "pass_token" },
+	[O_NO_ENV_REFS] =	{ "no-env-refs", 0, K_NEGFLAG, "env_refs" },
+	[O_LOG_LEVEL] =		{ "log-level", 'l', K_VALUE, "log_level" },
+	[O_REQUEST_TIMEOUT] =	{ "request-timeout", 0, K_VALUE, "request_timeout" },
+	[O_CONNECT_TIMEOUT] =	{ "connect-timeout", 0, K_VALUE, "connect_timeout" },
+	[O_START_TIMEOUT] =	{ "start-timeout", 0, K_VALUE, "start_timeout" },
+	[O_ON_CHANGE] =		{ "on-change", 0, K_VALUE, "on_change" },
+	[O_KILL_SIGNAL] =	{ "kill-signal", 0, K_VALUE, "kill_signal" },
+	[O_KILL_TIMEOUT] =	{ "kill-timeout", 0, K_VALUE, "kill_timeout" },
+	[O_ROTATE_BEFORE] =	{ "rotate-before", 0, K_VALUE, "rotate_before" },
+	[O_REFRESH_INTERVAL] =	{ "refresh-interval", 0, K_VALUE, "refresh_interval" },
+	[O_RESTART] =		{ "restart", 0, K_VALUE, "restart" },
+	[O_MAX_RESTARTS] =	{ "max-restarts", 0, K_VALUE, "max_restarts" },
+	[O_ON_EXPIRE] =		{ "on-expire", 0, K_VALUE, "on_expire" },
+	[O_ENV_FILE] =		{ "env-file", 0, K_LIST, "env_file" },
+	[O_REVOKE_GRACE] =	{ "revoke-grace", 0, K_VALUE, "revoke_grace" },
+	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
+	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
+};
+
+/* getopt_long's table, built from opts[]; val is the opt_id + 256. */
+static struct option longopts[O_COUNT + 1];
+static char shortopts[64];
+
+/* Fill longopts[] and shortopts[] from opts[] once. */
+static void
+build_getopt_tables(void)
+{
+	size_t n = 0;
+	int i;
+
+	if (longopts[0].name != NULL)
+		return;
+	shortopts[n++] = '+';
+	shortopts[n++] = ':';
+	for (i = 0; i < O_COUNT; i++) {
+		int takes = opts[i].kind == K_VALUE || opts[i].kind == K_LIST ||
+		    i == O_SECRET || i == O_CONFIG;
+
+		longopts[i].name = opts[i].name;
+		longopts[i].has_arg = takes ? required_argument : no_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = 256 + i;
+		if (opts[i].shortopt != 0) {
+			shortopts[n++] = (char)opts[i].shortopt;
+			if (takes)
+				shortopts[n++] = ':';
+		}
+	}
+	shortopts[n] = '\0';
+}
 
 static const char usage_text[] =
 "usage: leasewrap [OPTIONS] -- COMMAND [ARG...]\n"
 "\n"
-"Run COMMAND with secrets from HashiCorp Vault in its environment, stay its\n"
-"parent, and revoke every lease it created when COMMAND exits.\n"
+"Run COMMAND with secrets from HashiCorp Vault in its environment, keep them\n"
+"fresh, stay its parent, and revoke every lease it created when it exits.\n"
 "\n"
 "Secrets:\n"
 "  -s, --secret NAME=PATH#FIELD  set NAME to FIELD of the secret at Vault API\n"
@@ -57,7 +123,29 @@ static const char usage_text[] =
 "      --no-env-refs             do not resolve inherited variables whose value\n"
 "                                is vault:PATH#FIELD\n"
 "      --pass-token              leave VAULT_TOKEN in the command's environment\n"
+"      --env-file FILE           also write the secrets to FILE (NAME=value,\n"
+"                                0600, replaced atomically; repeatable)\n"
 "      --no-revoke               leave leases alive at exit\n"
+"\n"
+"Rotation:\n"
+"      --on-change ACTION        when credentials change: restart (default),\n"
+"                                signal:SIGNAME (rewrite --env-file, signal the\n"
+"                                command) or exit (exit 75)\n"
+"      --rotate-before DUR|N%    replace a credential this long before it dies\n"
+"                                (default 20% of its lease)\n"
+"      --refresh-interval DUR    re-read secrets without a lease (KV) this often\n"
+"                                (default 5m)\n"
+"      --on-expire ACTION        when a credential dies with no replacement:\n"
+"                                exit (default, exit 79) or warn\n"
+"      --revoke-grace DUR        in signal mode, revoke old leases after DUR\n"
+"                                (default 30s)\n"
+"\n"
+"Command:\n"
+"      --kill-signal SIG         stop the command with SIG (default TERM)\n"
+"      --kill-timeout DUR        then SIGKILL it after DUR (default 10s)\n"
+"      --restart POLICY          when the command exits on its own: never\n"
+"                                (default), on-failure or always\n"
+"      --max-restarts N          give up after N restarts in a row (default 10)\n"
 "\n"
 "Vault:\n"
 "  -a, --vault-addr URL          Vault address (env VAULT_ADDR)\n"
@@ -78,8 +166,9 @@ static const char usage_text[] =
 "\n"
 "Exit status: COMMAND's own, 128+N if it died of signal N, 126/127 if it\n"
 "cannot be run or found; 64 usage, 65 missing secret or field, 69 Vault\n"
-"unavailable, 70 internal error, 71 system error, 77 permission denied,\n"
-"78 configuration error.  See leasewrap(1).\n";
+"unavailable, 70 internal error, 71 system error, 75 credentials changed\n"
+"with --on-change exit, 77 permission denied, 78 configuration error,\n"
+"79 credentials expired.  See leasewrap(1).\n";
 
 const char *
 config_usage(void)
@@ -89,9 +178,7 @@ config_usage(void)
 
 /* Which settings the command line already fixed, so the file cannot undo them. */
 struct seen {
-	int vault_addr, namespace, token_file, no_revoke, pass_token;
-	int env_refs, log_level, request_timeout, connect_timeout;
-	int start_timeout;
+	int	set[O_COUNT];
 };
 
 /* Add sp to the list, replacing an entry of the same name when replace is set. */
@@ -131,20 +218,6 @@ set_str(char **dst, const char *src)
 	*dst = xstrdup(src);
 }
 
-/* Parse a duration option, naming it in the error. */
-static int
-parse_dur(const char *name, const char *v, long long *out, char *err,
-    size_t errlen)
-{
-	long long ms = util_parse_duration_ms(v);
-
-	if (ms <= 0)
-		return errf(err, errlen, "%s \"%.40s\": expected a duration "
-		    "like \"30s\", \"5m\" or \"1h\"", name, v);
-	*out = ms;
-	return 0;
-}
-
 /* Levenshtein distance, to suggest the key a typo meant. */
 static size_t
 distance(const char *a, const char *b)
@@ -171,12 +244,6 @@ distance(const char *a, const char *b)
 	}
 	return row[lb];
 }
-
-static const char *const file_keys[] = {
-	"vault_addr", "namespace", "token_file", "secret", "no_revoke",
-	"pass_token", "env_refs", "log_level", "request_timeout",
-	"connect_timeout", "start_timeout", "command", NULL
-};
 
 /* Read a string value of the config file or say which type was expected. */
 static int
@@ -278,87 +345,301 @@ file_command(struct config *cfg, const char *path, json_t *v, char *err,
 	return 0;
 }
 
+/* A signal by name or number. */
+int
+config_parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+		{ "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "WINCH", SIGWINCH },
+		{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+		{ "PWR", SIGPWR }, { "URG", SIGURG }, { "IO", SIGIO },
+	};
+	char *end;
+	long n;
+	size_t i;
+
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (strcmp(s, sigs[i].name) == 0)
+			return sigs[i].sig;
+	n = strtol(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && n > 0 && n < NSIG)
+		return (int)n;
+	return -1;
+}
+
+/* Parse "30s" or "20%" for --rotate-before. */
+static int
+parse_rotate_before(struct config *cfg, const char *v)
+{
+	char *end;
+	double pct;
+	long long ms;
+
+	if (v[0] != '\0' && v[strlen(v) - 1] == '%') {
+		pct = strtod(v, &end);
+		if (end == v || *end != '%' || pct <= 0 || pct >= 100)
+			return -1;
+		cfg->rotate_before_pct = pct / 100.0;
+		return 0;
+	}
+	if ((ms = util_parse_duration_ms(v)) <= 0)
+		return -1;
+	cfg->rotate_before_ms = ms;
+	cfg->rotate_before_pct = 0;
+	return 0;
+}
+
+/* Append a copy of v to a NULL-terminated list. */
+static void
+list_add(char ***list, size_t *n, const char *v)
+{
+	char **l = realloc(*list, (*n + 2) * sizeof(char *));
+
+	if (l == NULL) {
+		fputs("leasewrap: error: out of memory\n", stderr);
+		abort();
+	}
+	l[(*n)++] = xstrdup(v);
+	l[*n] = NULL;
+	*list = l;
+}
+
+/*
+ * Set option id from its string value v.  Returns -1 with what was
+ * expected in err; the caller says where the value came from.
+ */
+static int
+set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
+{
+	long long ms;
+	char *end;
+	long n;
+	int x;
+
+	switch (id) {
+	case O_VAULT_ADDR:
+		set_str(&cfg->vault_addr, v);
+		return 0;
+	case O_NAMESPACE:
+		set_str(&cfg->namespace, v);
+		return 0;
+	case O_TOKEN_FILE:
+		set_str(&cfg->token_file, v);
+		return 0;
+	case O_ENV_FILE:
+		list_add(&cfg->env_files, &cfg->nenv_files, v);
+		return 0;
+	case O_LOG_LEVEL:
+		if ((x = log_parse_level(v)) == -1)
+			return errf(err, errlen, "expected debug, info, warn, "
+			    "error or off");
+		cfg->log_level = x;
+		return 0;
+	case O_ON_CHANGE:
+		if (strcmp(v, "restart") == 0)
+			cfg->on_change = CHANGE_RESTART;
+		else if (strcmp(v, "exit") == 0)
+			cfg->on_change = CHANGE_EXIT;
+		else if (strncmp(v, "signal:", 7) == 0 &&
+		    (x = config_parse_signal(v + 7)) > 0) {
+			cfg->on_change = CHANGE_SIGNAL;
+			cfg->change_signal = x;
+		} else
+			return errf(err, errlen, "expected restart, exit or "
+			    "signal:SIGNAME like signal:SIGHUP");
+		return 0;
+	case O_KILL_SIGNAL:
+		if ((x = config_parse_signal(v)) <= 0)
+			return errf(err, errlen, "expected a signal like TERM, "
+			    "INT or QUIT");
+		cfg->kill_signal = x;
+		return 0;
+	case O_RESTART:
+		if (strcmp(v, "never") == 0)
+			cfg->restart = RESTART_NEVER;
+		else if (strcmp(v, "on-failure") == 0)
+			cfg->restart = RESTART_ON_FAILURE;
+		else if (strcmp(v, "always") == 0)
+			cfg->restart = RESTART_ALWAYS;
+		else
+			return errf(err, errlen, "expected never, on-failure or "
+			    "always");
+		return 0;
+	case O_ON_EXPIRE:
+		if (strcmp(v, "exit") == 0)
+			cfg->on_expire = EXPIRE_EXIT;
+		else if (strcmp(v, "warn") == 0)
+			cfg->on_expire = EXPIRE_WARN;
+		else
+			return errf(err, errlen, "expected exit or warn");
+		return 0;
+	case O_MAX_RESTARTS:
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 0 || n > 1000000)
+			return errf(err, errlen, "expected a number of restarts "
+			    "like 10");
+		cfg->max_restarts = (int)n;
+		return 0;
+	case O_ROTATE_BEFORE:
+		if (parse_rotate_before(cfg, v) == -1)
+			return errf(err, errlen, "expected a duration like "
+			    "\"5m\" or a share of the lease like \"20%%\"");
+		return 0;
+	default:
+		break;
+	}
+	/* The rest are durations. */
+	if ((ms = util_parse_duration_ms(v)) <= 0)
+		return errf(err, errlen, "expected a duration like \"30s\", "
+		    "\"5m\" or \"1h\"");
+	switch (id) {
+	case O_REQUEST_TIMEOUT:
+		cfg->request_timeout_ms = ms;
+		break;
+	case O_CONNECT_TIMEOUT:
+		cfg->connect_timeout_ms = ms;
+		break;
+	case O_START_TIMEOUT:
+		cfg->start_timeout_ms = ms;
+		break;
+	case O_KILL_TIMEOUT:
+		cfg->kill_timeout_ms = ms;
+		break;
+	case O_REFRESH_INTERVAL:
+		cfg->refresh_interval_ms = ms;
+		break;
+	case O_REVOKE_GRACE:
+		cfg->revoke_grace_ms = ms;
+		break;
+	default:
+		return errf(err, errlen, "internal error: option %d", id);
+	}
+	return 0;
+}
+
+/* Set a K_FLAG or K_NEGFLAG option to on (the flag's sense). */
+static void
+set_flag(struct config *cfg, int id, int on)
+{
+	switch (id) {
+	case O_NO_REVOKE:
+		cfg->no_revoke = on;
+		break;
+	case O_PASS_TOKEN:
+		cfg->pass_token = on;
+		break;
+	case O_NO_ENV_REFS:
+		cfg->env_refs = !on;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Suggest the nearest known key for an unknown one. */
+static int
+unknown_key(const char *path, const char *key, char *err, size_t errlen)
+{
+	const char *best = NULL;
+	size_t d, bestd = 3;
+	int i;
+
+	for (i = 0; i < O_COUNT; i++)
+		if (opts[i].key != NULL &&
+		    (d = distance(key, opts[i].key)) < bestd) {
+			bestd = d;
+			best = opts[i].key;
+		}
+	if (distance(key, "command") < bestd)
+		best = "command";
+	if (best != NULL)
+		return errf(err, errlen, "config \"%s\": unknown key \"%.40s\"; "
+		    "did you mean \"%s\"?", path, key, best);
+	return errf(err, errlen, "config \"%s\": unknown key \"%.40s\"; see "
+	    "leasewrap(1) for the keys", path, key);
+}
+
 /* Apply one key of the config file unless the command line set it. */
 static int
 file_key(struct config *cfg, const struct seen *seen, const char *path,
     const char *key, json_t *v, char *err, size_t errlen)
 {
+	char sub[256];
 	const char *s = NULL;
-	int b = 0, lvl;
+	json_t *e;
+	size_t i;
+	int id, b = 0;
 
 	if (strcmp(key, "secret") == 0)
 		return file_secrets(cfg, path, v, err, errlen);
 	if (strcmp(key, "command") == 0)
 		return file_command(cfg, path, v, err, errlen);
-	if (strcmp(key, "vault_addr") == 0 || strcmp(key, "namespace") == 0 ||
-	    strcmp(key, "token_file") == 0 || strcmp(key, "log_level") == 0 ||
-	    strcmp(key, "request_timeout") == 0 ||
-	    strcmp(key, "connect_timeout") == 0 ||
-	    strcmp(key, "start_timeout") == 0) {
-		if (file_str(path, key, v, &s, err, errlen) == -1)
-			return -1;
-		if (strcmp(key, "vault_addr") == 0) {
-			if (!seen->vault_addr)
-				set_str(&cfg->vault_addr, s);
-		} else if (strcmp(key, "namespace") == 0) {
-			if (!seen->namespace)
-				set_str(&cfg->namespace, s);
-		} else if (strcmp(key, "token_file") == 0) {
-			if (!seen->token_file)
-				set_str(&cfg->token_file, s);
-		} else if (strcmp(key, "log_level") == 0) {
-			if ((lvl = log_parse_level(s)) == -1)
-				return errf(err, errlen, "config \"%s\": "
-				    "\"log_level\": \"%.20s\" is not one of debug, "
-				    "info, warn, error, off", path, s);
-			if (!seen->log_level)
-				cfg->log_level = lvl;
-		} else {
-			/* one of the *_timeout durations */
-			char what[4200];
-			long long ms = 0;
-
-			snprintf(what, sizeof(what), "config \"%.4096s\": \"%s\"",
-			    path, key);
-			if (parse_dur(what, s, &ms, err, errlen) == -1)
-				return -1;
-			if (key[0] == 'r' && !seen->request_timeout)
-				cfg->request_timeout_ms = ms;
-			else if (key[0] == 'c' && !seen->connect_timeout)
-				cfg->connect_timeout_ms = ms;
-			else if (key[0] == 's' && !seen->start_timeout)
-				cfg->start_timeout_ms = ms;
-		}
-		return 0;
-	}
-	if (strcmp(key, "no_revoke") == 0 || strcmp(key, "pass_token") == 0 ||
-	    strcmp(key, "env_refs") == 0) {
+	for (id = 0; id < O_COUNT; id++)
+		if (opts[id].key != NULL && strcmp(opts[id].key, key) == 0)
+			break;
+	if (id == O_COUNT)
+		return unknown_key(path, key, err, errlen);
+	switch (opts[id].kind) {
+	case K_FLAG:
+	case K_NEGFLAG:
 		if (file_bool(path, key, v, &b, err, errlen) == -1)
 			return -1;
-		if (strcmp(key, "no_revoke") == 0 && !seen->no_revoke)
-			cfg->no_revoke = b;
-		else if (strcmp(key, "pass_token") == 0 && !seen->pass_token)
-			cfg->pass_token = b;
-		else if (strcmp(key, "env_refs") == 0 && !seen->env_refs)
-			cfg->env_refs = b;
+		if (!seen->set[id])
+			set_flag(cfg, id, opts[id].kind == K_FLAG ? b : !b);
 		return 0;
+	case K_LIST:
+		if (json_is_string(v)) {
+			if (file_str(path, key, v, &s, err, errlen) == -1)
+				return -1;
+			if (!seen->set[id])
+				set_value(cfg, id, s, sub, sizeof(sub));
+			return 0;
+		}
+		if (!json_is_array(v))
+			return errf(err, errlen, "config \"%s\": \"%s\": expected "
+			    "a string or an array of strings", path, key);
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e) || json_string_length(e) == 0)
+				return errf(err, errlen, "config \"%s\": "
+				    "\"%s\"[%zu]: expected a non-empty string",
+				    path, key, i);
+			if (!seen->set[id])
+				set_value(cfg, id, json_string_value(e), sub,
+				    sizeof(sub));
+		}
+		return 0;
+	default:
+		break;
 	}
-	/* Unknown: suggest the nearest known key. */
+	/* K_VALUE: a string, or a number for counts. */
+	if (id == O_MAX_RESTARTS && json_is_integer(v)) {
+		snprintf(sub, sizeof(sub), "%lld",
+		    (long long)json_integer_value(v));
+		s = sub;
+	} else if (file_str(path, key, v, &s, err, errlen) == -1)
+		return -1;
 	{
-		const char *best = NULL;
-		size_t d, bestd = 3;
+		struct config scratch, *dst = cfg;
+		char why[256];
+		int rc;
 
-		for (size_t i = 0; file_keys[i] != NULL; i++)
-			if ((d = distance(key, file_keys[i])) < bestd) {
-				bestd = d;
-				best = file_keys[i];
-			}
-		if (best != NULL)
-			return errf(err, errlen, "config \"%s\": unknown key "
-			    "\"%.40s\"; did you mean \"%s\"?", path, key, best);
-		return errf(err, errlen, "config \"%s\": unknown key \"%.40s\"; "
-		    "see leasewrap(1) for the keys", path, key);
+		/* A value the command line overrides must still be valid. */
+		if (seen->set[id]) {
+			memset(&scratch, 0, sizeof(scratch));
+			dst = &scratch;
+		}
+		rc = set_value(dst, id, s, why, sizeof(why));
+		if (dst == &scratch)
+			config_free(&scratch);
+		if (rc == -1)
+			return errf(err, errlen, "config \"%s\": \"%s\": "
+			    "\"%.40s\": %s", path, key, s, why);
 	}
+	return 0;
 }
 
 /* Load the JSON config file over what the command line left unset. */
@@ -464,8 +745,9 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	const char *v;
 	struct spec sp;
 	const char *cur;
+	char why[256];
 	size_t nflags;
-	int c, lvl, dashdash;
+	int c, id, dashdash;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&seen, 0, sizeof(seen));
@@ -475,84 +757,36 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	cfg->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	cfg->start_timeout_ms = DEFAULT_START_TIMEOUT_MS;
 	cfg->max_response = DEFAULT_MAX_RESPONSE;
+	cfg->on_change = CHANGE_RESTART;
+	cfg->kill_signal = SIGTERM;
+	cfg->kill_timeout_ms = DEFAULT_KILL_TIMEOUT_MS;
+	cfg->rotate_before_pct = DEFAULT_ROTATE_BEFORE_PCT;
+	cfg->refresh_interval_ms = DEFAULT_REFRESH_INTERVAL_MS;
+	cfg->restart = RESTART_NEVER;
+	cfg->max_restarts = DEFAULT_MAX_RESTARTS;
+	cfg->on_expire = EXPIRE_EXIT;
+	cfg->revoke_grace_ms = DEFAULT_REVOKE_GRACE_MS;
+	build_getopt_tables();
 
 	opterr = 0;
 	optind = 0;	/* glibc: 0 also drops a half-read "-hV" of a past call */
 	for (;;) {
 		/* The argument being read, for messages (optind 0 means 1). */
 		cur = optind < argc ? argv[optind > 0 ? optind : 1] : NULL;
-		if ((c = getopt_long(argc, argv, "+:s:c:a:n:t:l:hV", longopts,
+		if ((c = getopt_long(argc, argv, shortopts, longopts,
 		    NULL)) == -1)
 			break;
-		switch (c) {
-		case 's':
-			if (spec_parse(optarg, &sp, err, errlen) == -1 ||
-			    add_spec(cfg, &sp, 1, err, errlen) == -1)
-				return LW_EXIT_USAGE;
-			break;
-		case 'c':
-			set_str(&cfg->config_path, optarg);
-			break;
-		case 'a':
-			set_str(&cfg->vault_addr, optarg);
-			seen.vault_addr = 1;
-			break;
-		case 'n':
-			set_str(&cfg->namespace, optarg);
-			seen.namespace = 1;
-			break;
-		case 't':
-			set_str(&cfg->token_file, optarg);
-			seen.token_file = 1;
-			break;
-		case OPT_NO_REVOKE:
-			cfg->no_revoke = seen.no_revoke = 1;
-			break;
-		case OPT_PASS_TOKEN:
-			cfg->pass_token = seen.pass_token = 1;
-			break;
-		case OPT_NO_ENV_REFS:
-			cfg->env_refs = 0;
-			seen.env_refs = 1;
-			break;
-		case 'l':
-			if ((lvl = log_parse_level(optarg)) == -1) {
-				errf(err, errlen, "--log-level \"%.20s\": expected "
-				    "debug, info, warn, error or off", optarg);
-				return LW_EXIT_USAGE;
-			}
-			cfg->log_level = lvl;
-			seen.log_level = 1;
-			break;
-		case OPT_REQUEST_TIMEOUT:
-			if (parse_dur("--request-timeout", optarg,
-			    &cfg->request_timeout_ms, err, errlen) == -1)
-				return LW_EXIT_USAGE;
-			seen.request_timeout = 1;
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			if (parse_dur("--connect-timeout", optarg,
-			    &cfg->connect_timeout_ms, err, errlen) == -1)
-				return LW_EXIT_USAGE;
-			seen.connect_timeout = 1;
-			break;
-		case OPT_START_TIMEOUT:
-			if (parse_dur("--start-timeout", optarg,
-			    &cfg->start_timeout_ms, err, errlen) == -1)
-				return LW_EXIT_USAGE;
-			seen.start_timeout = 1;
-			break;
-		case 'h':
-			cfg->help = 1;
-			return 0;
-		case 'V':
-			cfg->version = 1;
-			return 0;
-		case ':':
+		if (c == ':') {
 			errf(err, errlen, "option \"%s\" needs a value; see "
 			    "leasewrap --help", argv[optind - 1]);
 			return LW_EXIT_USAGE;
-		default:
+		}
+		/* Map a short option to its table entry. */
+		id = c >= 256 ? c - 256 : -1;
+		for (int i = 0; id == -1 && i < O_COUNT; i++)
+			if (opts[i].shortopt != 0 && opts[i].shortopt == c)
+				id = i;
+		if (id < 0 || id >= O_COUNT) {
 			/* glibc sets optopt to a long option's val when it
 			 * was given a value it does not take. */
 			if (cur != NULL && strncmp(cur, "--", 2) == 0)
@@ -563,6 +797,33 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 				errf(err, errlen, "unknown option \"-%c\"; see "
 				    "leasewrap --help", optopt);
 			return LW_EXIT_USAGE;
+		}
+		seen.set[id] = 1;
+		switch (id) {
+		case O_SECRET:
+			if (spec_parse(optarg, &sp, err, errlen) == -1 ||
+			    add_spec(cfg, &sp, 1, err, errlen) == -1)
+				return LW_EXIT_USAGE;
+			break;
+		case O_CONFIG:
+			set_str(&cfg->config_path, optarg);
+			break;
+		case O_HELP:
+			cfg->help = 1;
+			return 0;
+		case O_VERSION:
+			cfg->version = 1;
+			return 0;
+		default:
+			if (opts[id].kind == K_FLAG || opts[id].kind == K_NEGFLAG)
+				set_flag(cfg, id, 1);
+			else if (set_value(cfg, id, optarg, why,
+			    sizeof(why)) == -1) {
+				errf(err, errlen, "--%s \"%.40s\": %s",
+				    opts[id].name, optarg, why);
+				return LW_EXIT_USAGE;
+			}
+			break;
 		}
 	}
 	nflags = cfg->nspecs;
@@ -579,15 +840,15 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	}
 
 	/* The environment, below the command line. */
-	if (!seen.vault_addr && (v = env_get(envp, "VAULT_ADDR")) != NULL &&
-	    *v != '\0') {
+	if (!seen.set[O_VAULT_ADDR] &&
+	    (v = env_get(envp, "VAULT_ADDR")) != NULL && *v != '\0') {
 		set_str(&cfg->vault_addr, v);
-		seen.vault_addr = 1;
+		seen.set[O_VAULT_ADDR] = 1;
 	}
-	if (!seen.namespace && (v = env_get(envp, "VAULT_NAMESPACE")) != NULL &&
-	    *v != '\0') {
+	if (!seen.set[O_NAMESPACE] &&
+	    (v = env_get(envp, "VAULT_NAMESPACE")) != NULL && *v != '\0') {
 		set_str(&cfg->namespace, v);
-		seen.namespace = 1;
+		seen.set[O_NAMESPACE] = 1;
 	}
 
 	if (cfg->config_path != NULL &&
@@ -620,5 +881,8 @@ config_free(struct config *cfg)
 	free(cfg->namespace);
 	free(cfg->token_file);
 	free(cfg->config_path);
+	for (i = 0; i < cfg->nenv_files; i++)
+		free(cfg->env_files[i]);
+	free(cfg->env_files);
 	memset(cfg, 0, sizeof(*cfg));
 }

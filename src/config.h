@@ -6,6 +6,10 @@
 
 #include "spec.h"
 
+enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
+enum { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
+enum { EXPIRE_EXIT, EXPIRE_WARN };
+
 struct config {
 	char		 *vault_addr;
 	char		 *namespace;
@@ -21,6 +25,20 @@ struct config {
 	long long	  connect_timeout_ms;
 	long long	  start_timeout_ms;
 	size_t		  max_response;
+	/* The credential lifecycle (leasewrap(1), "ROTATION"). */
+	int		  on_change;	/* CHANGE_RESTART, _SIGNAL, _EXIT */
+	int		  change_signal;	/* for CHANGE_SIGNAL */
+	int		  kill_signal;
+	long long	  kill_timeout_ms;
+	long long	  rotate_before_ms;	/* used when rotate_before_pct is 0 */
+	double		  rotate_before_pct;	/* fraction of the lease, or 0 */
+	long long	  refresh_interval_ms;
+	int		  restart;	/* RESTART_NEVER, _ON_FAILURE, _ALWAYS */
+	int		  max_restarts;
+	int		  on_expire;	/* EXPIRE_EXIT, EXPIRE_WARN */
+	long long	  revoke_grace_ms;
+	char		**env_files;	/* NULL-terminated; may be NULL */
+	size_t		  nenv_files;
 	char		**argv;		/* the command; NULL-terminated */
 	int		  argc;
 	int		  argv_owned;	/* argv came from the file */
@@ -36,6 +54,8 @@ struct config {
 int	config_load(struct config *cfg, int argc, char **argv, char **envp,
 	    char *err, size_t errlen);
 void	config_free(struct config *);
+/* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
+int	config_parse_signal(const char *);
 /* The text of --help. */
 const char *config_usage(void);
 

@@ -12,8 +12,10 @@
 #define LW_EXIT_UNAVAILABLE	69	/* Vault unreachable, sealed, 5xx, timeout */
 #define LW_EXIT_SOFTWARE	70	/* internal error (a bug) */
 #define LW_EXIT_OSERR		71	/* fork, pipe or other system failure */
+#define LW_EXIT_ROTATED		75	/* new credentials and --on-change exit */
 #define LW_EXIT_NOPERM		77	/* no token, bad token, permission denied */
 #define LW_EXIT_CONFIG		78	/* config file or environment unusable */
+#define LW_EXIT_EXPIRED		79	/* credentials died with no replacement */
 #define LW_EXIT_NOEXEC		126	/* the command exists but cannot be run */
 #define LW_EXIT_NOTFOUND	127	/* the command does not exist */
 

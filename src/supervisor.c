@@ -1,10 +1,12 @@
-/* supervisor.c: the state machine that ties Vault reads, the child and revocation. */
+/* supervisor.c: the state machine tying Vault reads, renewals, the child and revocation. */
 #define _GNU_SOURCE
 #include "supervisor.h"
 #include "child.h"
 #include "config.h"
 #include "env.h"
+#include "envfile.h"
 #include "exitcodes.h"
+#include "lease.h"
 #include "log.h"
 #include "secret.h"
 #include "util.h"
@@ -20,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Signals passed on to the child (SIGCHLD is ours; fatal faults are not). */
@@ -29,63 +30,133 @@ static const int forwarded[] = {
 };
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
+/* How long revocation keeps retrying a Vault that fails (leasewrap(1)). */
+#define REVOKE_WINDOW		30.0
+/* The longest wait between retries of a renewal or a rotation. */
+#define RETRY_CAP		30.0
+/* Restarts of a crashing command: 1 s doubling, at most this. */
+#define RESTART_BACKOFF_CAP	30.0
+/* A command that ran this long has not crash-looped: reset the backoff. */
+#define RESTART_RESET_AFTER	60.0
+
 enum state {
-	ST_FETCHING,	/* reading secrets from Vault */
+	ST_FETCHING,	/* reading secrets before the first start */
 	ST_RUNNING,	/* the child runs */
+	ST_STOPPING,	/* kill signal sent; waiting for the child to exit */
+	ST_BACKOFF,	/* the child crashed; waiting to start it again */
 	ST_REVOKING,	/* revoking leases before exit */
 	ST_DONE,
 };
 
-/* One Vault path, read once however many names use it. */
-struct read {
-	struct sup		*sup;
-	char			*path;		/* as the user wrote it */
-	char			*read_path;	/* after KV v2 resolution */
-	int			 done;
-	int			 resolved;	/* mount lookup already tried */
-	int			 fail_code;	/* exit code if it failed */
-	int			 attempts;	/* tries so far */
-	char			 fail[384];
-	struct vj_secret	 sec;
-	ev_timer		 retry;		/* backoff before the next try */
+/* Why the child is being stopped: what follows its exit. */
+enum stop_reason {
+	STOP_RESTART,	/* start it again with new credentials */
+	STOP_EXIT,	/* leasewrap is exiting: keep the child's code */
+	STOP_ROTATED,	/* --on-change exit */
+	STOP_EXPIRED,	/* a credential died with no replacement */
 };
+
+enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
 
 /* A lease leasewrap created and must revoke. */
 struct lease {
-	struct sup	*sup;
-	char		*id;
-	int		 done;
-	int		 attempts;
-	ev_timer	 retry;
+	struct sup		*sup;
+	char			*id;
+	enum lease_state	 state;
+	int			 attempts;
+	ev_timer		 retry;
 };
 
-/* How long revocation keeps retrying a Vault that fails (leasewrap(1)). */
-#define REVOKE_WINDOW	30.0
+enum op { OP_NONE, OP_READ, OP_RENEW };
+enum purpose { P_INITIAL, P_ROTATE, P_REFRESH };
+
+/* One Vault path: read once however many names use it. */
+struct cred {
+	struct sup		*sup;
+	char			*path;		/* as the user wrote it */
+	char			*read_path;	/* after KV v2 resolution */
+	int			 resolved;	/* mount lookup already tried */
+	int			 done;		/* the initial read settled */
+	int			 fail_code;	/* exit code if it failed */
+	char			 fail[384];
+	enum op			 op;		/* request in flight */
+	enum purpose		 purpose;	/* of the read in flight */
+	int			 attempts;
+	struct vj_secret	 cur;		/* the values in use */
+	struct lease		*lease;		/* cur's lease, or NULL */
+	double			 duration;	/* cur's lease as issued, s */
+	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
+	int			 renewable;
+	int			 final;		/* cannot be extended further */
+	double			 jitter;	/* in [0, 1), per lease */
+	ev_tstamp		 issued;	/* when cur's lease began */
+	double			 learned_max;	/* the path's max TTL, once seen */
+	struct vj_secret	 next;		/* fetched, not yet applied */
+	struct lease		*next_lease;
+	int			 has_next;
+	int			 doomed_logged;
+	ev_timer		 timer;		/* renew, rotate, refresh, retry */
+	ev_timer		 expiry;	/* last call before the deadline */
+};
+
+/* The token's own lifetime (vault-api.md §3). */
+struct token {
+	struct secret	*value;
+	int		 known;		/* lookup-self answered */
+	ev_tstamp	 deadline;	/* 0: never expires */
+	double		 duration;
+	int		 renewable;
+	int		 final;
+	int		 busy;
+	int		 attempts;
+	ev_timer	 timer;
+};
 
 struct sup {
 	struct ev_loop		*loop;
 	const struct config	*cfg;
 	char			**envp_in;
 	enum state		 state;
+	enum stop_reason	 stop_reason;
 	int			 exit_code;
+	int			 shutting_down;	/* a stop signal came */
 	struct vault		*vault;
-	struct secret		*token;
-	struct read		*reads;
-	size_t			 nreads;
-	struct lease		*leases;
-	size_t			 nleases, capleases;
-	ev_tstamp		 start_deadline;	/* give up retrying reads */
-	ev_tstamp		 revoke_deadline;	/* give up retrying revokes */
+	struct token		 token;
+	struct cred		*creds;
+	size_t			 ncreds;
+	struct lease		**leases;
+	size_t			 nleases;
+	ev_tstamp		 start_deadline;
+	ev_tstamp		 revoke_deadline;
 	pid_t			 child;
+	ev_tstamp		 child_started;
+	int			 restarts;	/* in a row, for --restart */
+	int			 await_creds;	/* child stopped; new ones coming */
 	int			 stop_signal;	/* signal that ended a fetch */
 	ev_signal		 sigw[NFORWARDED];
 	ev_child		 childw;
+	ev_timer		 kill_timer;
+	ev_timer		 backoff_timer;
+	ev_timer		 grace_timer;	/* signal mode: revoke retired */
 };
 
-static void	start_revoke(struct sup *);
-static void	read_start(struct read *);
-static void	retry_cb(struct ev_loop *, ev_timer *, int);
-static void	revoke_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	cred_schedule(struct cred *);
+static void	cred_due(struct cred *);
+static void	cred_read(struct cred *, enum purpose);
+static void	request_apply(struct sup *);
+static int	rotation_pending(const struct sup *);
+static void	shutdown_now(struct sup *);
+static void	revoke_one(struct lease *);
+static void	begin_stop(struct sup *, enum stop_reason);
+static void	spawn_child(struct sup *);
+static void	maybe_finish(struct sup *);
+
+/* A random number in [0, 1). */
+static double
+rnd(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
+}
 
 void
 supervisor_block_signals(void)
@@ -116,6 +187,42 @@ finish(struct sup *s)
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
+/* Start a one-shot timer w after delay seconds (never negative). */
+static void
+timer_in(struct sup *s, ev_timer *w, double delay)
+{
+	ev_timer_stop(s->loop, w);
+	ev_timer_set(w, delay > 0 ? delay : 0., 0.);
+	ev_timer_start(s->loop, w);
+}
+
+/*
+ * Time to stop the command: at most --kill-timeout, less for short leases,
+ * plus half a second.  A credential is acted on this long before it dies.
+ */
+static double
+stop_time(const struct sup *s, double duration)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
+
+	if (duration > 0 && kt > duration / 4)
+		kt = duration / 4;
+	return kt + 0.5;
+}
+
+/*
+ * Like Vault's own client (vault-api.md §9.3): retry transport errors, 412,
+ * 429 and 5xx but 501; any other answer is final.
+ */
+static int
+retryable(const struct vault_resp *resp)
+{
+	if (resp->too_big)
+		return 0;
+	return resp->status == 0 || resp->status == 412 ||
+	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
+}
+
 /* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
 static int
 load_token(struct sup *s, char *err, size_t errlen)
@@ -133,7 +240,7 @@ load_token(struct sup *s, char *err, size_t errlen)
 			home = *e + 5;
 	}
 	if (v != NULL && *v != '\0') {
-		s->token = secret_new(v, strlen(v));
+		s->token.value = secret_new(v, strlen(v));
 		return 0;
 	}
 	if (s->cfg->token_file != NULL) {
@@ -168,314 +275,38 @@ load_token(struct sup *s, char *err, size_t errlen)
 		return errf(err, errlen, "token file \"%s\" %s; it should hold "
 		    "one token", path, len == 0 ? "is empty" : "has several lines");
 	}
-	s->token = secret_new(buf, len);
+	s->token.value = secret_new(buf, len);
 	secret_wipe(buf, sizeof(buf));
 	return 0;
 }
 
+/* ---- leases ---------------------------------------------------------- */
+
+static void	revoke_retry_cb(struct ev_loop *, ev_timer *, int);
+
 /* Remember a lease so that it is revoked at exit whatever happens next. */
-static void
+static struct lease *
 add_lease(struct sup *s, const char *id)
 {
-	if (s->nleases == s->capleases) {
-		s->capleases = s->capleases ? s->capleases * 2 : 8;
-		s->leases = realloc(s->leases, s->capleases * sizeof(*s->leases));
-		if (s->leases == NULL) {
-			log_error("internal", "out of memory");
-			abort();
-		}
+	struct lease *l = xcalloc(1, sizeof(*l)), **ls;
+
+	ls = realloc(s->leases, (s->nleases + 1) * sizeof(*ls));
+	if (ls == NULL) {
+		log_error("internal", "out of memory");
+		abort();
 	}
-	s->leases[s->nleases].sup = s;
-	s->leases[s->nleases].id = xstrdup(id);
-	s->leases[s->nleases].done = 0;
-	s->leases[s->nleases].attempts = 0;
-	ev_timer_init(&s->leases[s->nleases].retry, revoke_retry_cb, 0., 0.);
-	s->nleases++;
+	s->leases = ls;
+	l->sup = s;
+	l->id = xstrdup(id);
+	l->state = LS_ACTIVE;
+	ev_timer_init(&l->retry, revoke_retry_cb, 0., 0.);
+	l->retry.data = l;
+	s->leases[s->nleases++] = l;
+	/* A read that lands while exiting: revoke its lease at once. */
+	if (s->state == ST_REVOKING && !s->cfg->no_revoke)
+		revoke_one(l);
+	return l;
 }
-
-/* Turn a failed answer into an exit code and a message without any secret. */
-static void
-read_failed(struct read *r, const struct vault_resp *resp)
-{
-	const struct config *cfg = r->sup->cfg;
-	char verr[256];
-
-	if (resp->status == 0) {
-		if (resp->too_big) {
-			r->fail_code = LW_EXIT_DATAERR;
-			snprintf(r->fail, sizeof(r->fail), "reading \"%s\": "
-			    "Vault's answer is larger than %zu bytes; is "
-			    "VAULT_ADDR a Vault server?", r->path,
-			    cfg->max_response);
-		} else {
-			r->fail_code = LW_EXIT_UNAVAILABLE;
-			snprintf(r->fail, sizeof(r->fail), "cannot reach Vault "
-			    "at %s: %s; check VAULT_ADDR and that Vault is "
-			    "up", cfg->vault_addr, resp->error);
-		}
-		return;
-	}
-	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-	if (resp->status == 403) {
-		r->fail_code = LW_EXIT_NOPERM;
-		if (strstr(verr, "invalid token") != NULL)
-			snprintf(r->fail, sizeof(r->fail), "Vault rejected the "
-			    "token reading \"%s\" (403: %s); check VAULT_TOKEN "
-			    "or log in again", r->path, verr);
-		else
-			snprintf(r->fail, sizeof(r->fail), "permission denied "
-			    "reading \"%s\" (403); check the token's policies",
-			    r->path);
-	} else if (resp->status == 404) {
-		r->fail_code = LW_EXIT_DATAERR;
-		snprintf(r->fail, sizeof(r->fail), "no secret at \"%s\" (404); "
-		    "check the path%s", r->path, verr[0] ? "" : "");
-	} else if (resp->status == 429 || resp->status >= 500) {
-		r->fail_code = LW_EXIT_UNAVAILABLE;
-		snprintf(r->fail, sizeof(r->fail), "Vault is unavailable "
-		    "reading \"%s\" (%ld%s%s); try again later", r->path,
-		    resp->status, verr[0] ? ": " : "", verr);
-	} else {
-		r->fail_code = LW_EXIT_DATAERR;
-		snprintf(r->fail, sizeof(r->fail), "Vault refused to read "
-		    "\"%s\" (%ld%s%s)", r->path, resp->status,
-		    verr[0] ? ": " : "", verr);
-	}
-}
-
-/*
- * Like Vault's own client (vault-api.md §9.3): retry transport errors, 412,
- * 429 and 5xx but 501; any other answer is final.
- */
-static int
-read_retryable(const struct vault_resp *resp)
-{
-	if (resp->too_big)
-		return 0;
-	return resp->status == 0 || resp->status == 412 ||
-	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
-}
-
-/*
- * The wait before try number attempts+1: an exponential backoff with jitter
- * (250 ms doubling, at most 10 s, each between half and all of it).
- */
-static double
-backoff_delay(int attempts)
-{
-	double delay = 0.25;
-	int i;
-
-	for (i = 1; i < attempts && delay < 10.0; i++)
-		delay *= 2;
-	if (delay > 10.0)
-		delay = 10.0;
-	return delay / 2 + delay / 2 * ((double)random() / RAND_MAX);
-}
-
-/* Try a read again after a backoff, while --start-timeout allows. */
-static int
-schedule_retry(struct read *r)
-{
-	struct sup *s = r->sup;
-	double delay = backoff_delay(r->attempts);
-
-	if (s->stop_signal != 0 || ev_now(s->loop) + delay > s->start_deadline)
-		return 0;
-	log_warn("fetch.retry", "%s; retrying in %.1f s (try %d)", r->fail,
-	    delay, r->attempts + 1);
-	ev_timer_init(&r->retry, retry_cb, delay, 0.);
-	r->retry.data = r;
-	ev_timer_start(s->loop, &r->retry);
-	return 1;
-}
-
-/* All reads answered: start the child, or clean up after a failure. */
-static void
-reads_settled(struct sup *s)
-{
-	struct env_var *vars;
-	char err[512], **envp;
-	size_t i, j;
-	int e;
-
-	for (i = 0; i < s->nreads; i++)
-		if (!s->reads[i].done)
-			return;
-	if (s->stop_signal != 0) {
-		log_info("fetch.abort", "signal %d before the command started; "
-		    "revoking and exiting", s->stop_signal);
-		s->exit_code = 128 + s->stop_signal;
-		start_revoke(s);
-		return;
-	}
-	for (i = 0; i < s->nreads; i++)
-		if (s->reads[i].fail_code != 0) {
-			log_error("fetch", "%s", s->reads[i].fail);
-			s->exit_code = s->reads[i].fail_code;
-			start_revoke(s);
-			return;
-		}
-	vars = xcalloc(s->cfg->nspecs, sizeof(*vars));
-	for (i = 0; i < s->cfg->nspecs; i++) {
-		const struct spec *sp = &s->cfg->specs[i];
-		struct secret *val = NULL;
-
-		for (j = 0; j < s->nreads; j++)
-			if (strcmp(s->reads[j].path, sp->path) == 0)
-				break;
-		if (vj_field(&s->reads[j].sec, sp->field, &val, err,
-		    sizeof(err)) == -1) {
-			log_error("fetch", "%s: secret \"%s\" %s; check the "
-			    "part after \"#\"", sp->name, sp->path, err);
-			for (j = 0; j < i; j++)
-				secret_free((struct secret *)vars[j].value);
-			free(vars);
-			s->exit_code = LW_EXIT_DATAERR;
-			start_revoke(s);
-			return;
-		}
-		vars[i].name = sp->name;
-		vars[i].value = val;
-	}
-	envp = env_build(s->envp_in, vars, s->cfg->nspecs, s->cfg->pass_token);
-	for (i = 0; i < s->cfg->nspecs; i++)
-		secret_free((struct secret *)vars[i].value);
-	free(vars);
-	/* The reads' data are no longer needed: wipe them now. */
-	for (i = 0; i < s->nreads; i++)
-		vj_secret_clear(&s->reads[i].sec);
-	s->child = child_spawn(s->cfg->argv, envp, &e);
-	env_free(envp);
-	if (s->child == -1) {
-		log_error("child.start", "cannot start \"%s\": %s",
-		    s->cfg->argv[0], strerror(errno));
-		s->exit_code = LW_EXIT_OSERR;
-		start_revoke(s);
-		return;
-	}
-	if (e != 0) {
-		log_error("child.start", "cannot run \"%s\": %s%s",
-		    s->cfg->argv[0], strerror(e),
-		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
-		    "; check the command name and PATH" :
-		    "; check that it is an executable file");
-		s->exit_code = child_exec_exit_code(e);
-		/* The child exits on its own; the reaper collects it. */
-		s->child = -1;
-		start_revoke(s);
-		return;
-	}
-	s->state = ST_RUNNING;
-	log_info("child.start", "pid %d: %s", (int)s->child, s->cfg->argv[0]);
-}
-
-/* sys/internal/ui/mounts answered: retry a plain KV v2 path as mount/data/rest. */
-static void
-mount_cb(const struct vault_resp *resp, void *arg)
-{
-	struct read *r = arg;
-	char err[128], *mount = NULL;
-	int version = 0;
-	size_t ml;
-
-	if (resp->status == 200 && vj_parse_mount(resp->body, resp->len,
-	    &mount, &version, err, sizeof(err)) == 0 && version == 2) {
-		ml = strlen(mount);
-		if (strncmp(r->path, mount, ml) == 0 &&
-		    strncmp(r->path + ml, "data/", 5) != 0) {
-			size_t len = strlen(r->path) + 6;
-
-			free(r->read_path);
-			r->read_path = xmalloc(len);
-			snprintf(r->read_path, len, "%sdata/%s", mount,
-			    r->path + ml);
-			log_debug("fetch.kv2", "%s is on KV v2 mount %s: reading "
-			    "%s", r->path, mount, r->read_path);
-			free(mount);
-			r->fail_code = 0;
-			r->fail[0] = '\0';
-			read_start(r);
-			return;
-		}
-	}
-	free(mount);
-	r->done = 1;	/* keep the first failure */
-	reads_settled(r->sup);
-}
-
-/* A secret read answered. */
-static void
-read_cb(const struct vault_resp *resp, void *arg)
-{
-	struct read *r = arg;
-	struct sup *s = r->sup;
-	char err[384];
-
-	log_debug("fetch", "GET %s: %ld in %.1f ms", r->read_path, resp->status,
-	    resp->seconds * 1000);
-	if (resp->status == 200) {
-		if (vj_parse_secret(r->read_path, resp->body, resp->len, &r->sec,
-		    err, sizeof(err)) == -1) {
-			r->fail_code = LW_EXIT_DATAERR;
-			snprintf(r->fail, sizeof(r->fail), "%s", err);
-		} else {
-			if (r->sec.lease_id != NULL) {
-				add_lease(s, r->sec.lease_id);
-				log_info("lease.create", "%s: lease %s, %lld s%s",
-				    r->path, r->sec.lease_id,
-				    r->sec.lease_duration,
-				    r->sec.renewable ? ", renewable" : "");
-			}
-		}
-		r->done = 1;
-		reads_settled(s);
-		return;
-	}
-	read_failed(r, resp);
-	if (read_retryable(resp) && schedule_retry(r))
-		return;
-	/* A plain path on KV v2 gives 404 (or 403 under a data/ policy). */
-	if ((resp->status == 404 || resp->status == 403) && !r->resolved &&
-	    s->stop_signal == 0) {
-		size_t len = strlen(r->path) + 32;
-		char *p = xmalloc(len);
-
-		r->resolved = 1;
-		snprintf(p, len, "sys/internal/ui/mounts/%s", r->path);
-		vault_request(s->vault, "GET", p, NULL, mount_cb, r);
-		free(p);
-		return;
-	}
-	r->done = 1;
-	reads_settled(s);
-}
-
-static void
-read_start(struct read *r)
-{
-	r->attempts++;
-	vault_request(r->sup->vault, "GET", r->read_path, NULL, read_cb, r);
-}
-
-/* The backoff is over: try the read again. */
-static void
-retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct read *r = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (r->sup->stop_signal != 0) {
-		r->done = 1;
-		reads_settled(r->sup);
-		return;
-	}
-	r->fail_code = 0;
-	read_start(r);
-}
-
-static void	revoke_one(struct lease *);
 
 /* The backoff is over: revoke again. */
 static void
@@ -494,22 +325,19 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	struct sup *s = l->sup;
 	char verr[256];
 	double delay;
-	size_t i;
 
 	if (resp->status == 204 || resp->status == 200 || resp->status == 202)
 		log_info("lease.revoke", "revoked %s", l->id);
 	else {
 		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-		delay = backoff_delay(l->attempts);
-		if (read_retryable(resp) &&
-		    ev_now(s->loop) + delay <= s->revoke_deadline) {
+		delay = lease_backoff(l->attempts, 10.0, rnd());
+		if (retryable(resp) && (s->state != ST_REVOKING ||
+		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
 			log_warn("lease.revoke", "revoking %s failed (%ld%s%s); "
 			    "retrying in %.1f s", l->id, resp->status,
 			    verr[0] || resp->error[0] ? ": " : "",
 			    verr[0] ? verr : resp->error, delay);
-			ev_timer_init(&l->retry, revoke_retry_cb, delay, 0.);
-			l->retry.data = l;
-			ev_timer_start(s->loop, &l->retry);
+			timer_in(s, &l->retry, delay);
 			return;
 		}
 		log_error("lease.revoke", "could not revoke lease %s (%ld%s%s);"
@@ -517,11 +345,8 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 		    resp->status, verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error, l->id);
 	}
-	l->done = 1;
-	for (i = 0; i < s->nleases; i++)
-		if (!s->leases[i].done)
-			return;
-	finish(s);
+	l->state = LS_DONE;
+	maybe_finish(s);
 }
 
 /* PUT sys/leases/revoke for one lease (vault-api.md §6.2). */
@@ -531,6 +356,7 @@ revoke_one(struct lease *l)
 	json_t *body = json_pack("{s:s}", "lease_id", l->id);
 	char *text = json_dumps(body, JSON_COMPACT);
 
+	l->state = LS_REVOKING;
 	l->attempts++;
 	vault_request(l->sup->vault, "PUT", "sys/leases/revoke", text,
 	    revoke_cb, l);
@@ -538,23 +364,958 @@ revoke_one(struct lease *l)
 	json_decref(body);
 }
 
-/* Revoke every lease in parallel, then finish. */
+/* Revoke the leases no running child uses any more. */
 static void
-start_revoke(struct sup *s)
+revoke_retired(struct sup *s)
 {
 	size_t i;
 
-	s->state = ST_REVOKING;
-	if (s->nleases == 0 || s->cfg->no_revoke) {
-		if (s->nleases > 0)
-			log_info("lease.keep", "--no-revoke: leaving %zu lease(s)",
-			    s->nleases);
-		finish(s);
+	for (i = 0; i < s->nleases; i++)
+		if (s->leases[i]->state == LS_RETIRED) {
+			if (s->cfg->no_revoke)
+				s->leases[i]->state = LS_DONE;
+			else
+				revoke_one(s->leases[i]);
+		}
+}
+
+/* Signal mode: the grace for the old credentials is over. */
+static void
+grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	revoke_retired(w->data);
+}
+
+/* ---- the token ------------------------------------------------------- */
+
+static void	token_renew(struct sup *);
+
+/* The token's deadline moved: every credential's deadline moves with it. */
+static void
+token_changed(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].op == OP_NONE && !s->creds[i].has_next &&
+		    s->creds[i].done)
+			cred_schedule(&s->creds[i]);
+}
+
+/* Renew the token ahead of its expiry, or schedule nothing if it cannot be. */
+static void
+token_schedule(struct sup *s)
+{
+	struct token *t = &s->token;
+	double remaining;
+
+	ev_timer_stop(s->loop, &t->timer);
+	if (t->deadline <= 0 || !t->renewable || t->final)
+		return;
+	remaining = t->deadline - ev_now(s->loop);
+	timer_in(s, &t->timer, lease_renew_delay(remaining,
+	    lease_grace(t->duration, rnd())));
+}
+
+/* lookup-self or renew-self answered: learn the token's life. */
+static void
+token_cb(const struct vault_resp *resp, void *arg)
+{
+	struct sup *s = arg;
+	struct token *t = &s->token;
+	char verr[256];
+	json_t *root, *v, *auth;
+	double ttl;
+	int was_renew = t->known;
+
+	t->busy = 0;
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
 		return;
 	}
-	s->revoke_deadline = ev_now(s->loop) + REVOKE_WINDOW;
-	for (i = 0; i < s->nleases; i++)
-		revoke_one(&s->leases[i]);
+	if (resp->status == 200 &&
+	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
+		auth = json_object_get(root, "auth");
+		if (was_renew && json_is_object(auth)) {
+			ttl = json_number_value(json_object_get(auth,
+			    "lease_duration"));
+			t->renewable = json_is_true(json_object_get(auth,
+			    "renewable"));
+			if (ttl < t->duration)
+				t->final = 1;	/* capped at its max TTL */
+		} else {
+			v = json_object_get(root, "data");
+			ttl = json_number_value(json_object_get(v, "ttl"));
+			t->renewable = json_is_true(json_object_get(v,
+			    "renewable"));
+			t->duration = json_number_value(json_object_get(v,
+			    "creation_ttl"));
+			if (t->duration <= 0)
+				t->duration = ttl;
+		}
+		json_decref(root);
+		t->known = 1;
+		t->attempts = 0;
+		t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
+		if (t->deadline > 0)
+			log_info("token", "token %s: %.0f s left%s", was_renew ?
+			    "renewed" : "looked up", ttl, t->final ?
+			    " (its max TTL: it cannot be renewed further)" :
+			    t->renewable ? ", renewable" : ", not renewable");
+		token_schedule(s);
+		token_changed(s);
+		return;
+	}
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (resp->status == 403 || (resp->status == 400 && was_renew)) {
+		/* Revoked, expired, or not renewable after all. */
+		log_error("token", "Vault %s the token (%ld%s%s)",
+		    resp->status == 403 ? "no longer accepts" : "will not renew",
+		    resp->status, verr[0] ? ": " : "", verr);
+		if (resp->status == 403)
+			t->deadline = ev_now(s->loop);
+		t->final = 1;
+		token_changed(s);
+		return;
+	}
+	t->attempts++;
+	log_warn("token", "%s failed (%ld%s%s); retrying", was_renew ?
+	    "renewing the token" : "looking up the token", resp->status,
+	    verr[0] || resp->error[0] ? ": " : "", verr[0] ? verr : resp->error);
+	timer_in(s, &t->timer, lease_backoff(t->attempts, RETRY_CAP, rnd()));
+}
+
+static void
+token_renew(struct sup *s)
+{
+	char body[64];
+
+	s->token.busy = 1;
+	if (!s->token.known) {
+		vault_request(s->vault, "GET", "auth/token/lookup-self", NULL,
+		    token_cb, s);
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"increment\":%.0f}", s->token.duration);
+	vault_request(s->vault, "PUT", "auth/token/renew-self", body, token_cb,
+	    s);
+}
+
+static void
+token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	token_renew(w->data);
+}
+
+/* ---- credentials ----------------------------------------------------- */
+
+/* The end of a credential: its lease's, or its token's if that comes first. */
+static ev_tstamp
+cred_deadline(const struct cred *c)
+{
+	const struct token *t = &c->sup->token;
+
+	if (c->lease_end <= 0)
+		return 0;
+	if (t->deadline > 0 && t->deadline < c->lease_end)
+		return t->deadline;
+	return c->lease_end;
+}
+
+/* Does the token end the credential, with nothing that can push it back? */
+static int
+doomed_by_token(const struct cred *c)
+{
+	const struct token *t = &c->sup->token;
+
+	return t->deadline > 0 && t->deadline <= c->lease_end &&
+	    (t->final || !t->renewable);
+}
+
+/* Load cur's lease facts after a read or a promotion. */
+static void
+cred_take_lease(struct cred *c)
+{
+	c->duration = (double)c->cur.lease_duration;
+	c->renewable = c->cur.renewable;
+	c->final = !c->renewable;
+	c->lease_end = c->cur.lease_id != NULL && c->duration > 0 ?
+	    ev_now(c->sup->loop) + c->duration : 0;
+	c->jitter = rnd();
+	c->issued = ev_now(c->sup->loop);
+	c->attempts = 0;
+	c->doomed_logged = 0;
+}
+
+/* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
+static void
+cred_schedule(struct cred *c)
+{
+	struct sup *s = c->sup;
+	const struct config *cfg = s->cfg;
+	ev_tstamp now = ev_now(s->loop), deadline;
+	double lead, st, interval;
+
+	ev_timer_stop(s->loop, &c->timer);
+	ev_timer_stop(s->loop, &c->expiry);
+	if (s->state >= ST_REVOKING || c->has_next)
+		return;
+	if (c->lease_end <= 0) {
+		/* No lease (KV): re-read on a schedule, spread by +-10 %. */
+		interval = (double)cfg->refresh_interval_ms / 1000.0;
+		if (c->cur.lease_duration > 0 &&
+		    (double)c->cur.lease_duration * 0.9 < interval)
+			interval = (double)c->cur.lease_duration * 0.9;
+		c->purpose = P_REFRESH;
+		timer_in(s, &c->timer, interval * (0.9 + 0.2 * rnd()));
+		return;
+	}
+	deadline = cred_deadline(c);
+	st = stop_time(s, c->duration);
+	timer_in(s, &c->expiry, deadline - st - now);
+	if (c->renewable && !c->final && !doomed_by_token(c)) {
+		/* Renew well before the last call, however short the lease. */
+		double d = lease_renew_delay(c->lease_end - now,
+		    lease_grace(c->duration, c->jitter));
+
+		if (d > (deadline - st - now) * 2.0 / 3.0)
+			d = (deadline - st - now) * 2.0 / 3.0;
+		/*
+		 * Leases of one path share a max TTL: once a capped renewal
+		 * showed it, rotate on time instead of finding out late.
+		 */
+		if (c->learned_max > 0) {
+			lead = lease_rotate_lead(c->duration,
+			    (double)cfg->rotate_before_ms / 1000.0,
+			    cfg->rotate_before_pct, st + 1.0, c->jitter);
+			if (c->issued + c->learned_max - lead - now <= d) {
+				c->purpose = P_ROTATE;
+				if (c->issued + c->learned_max - lead <= now)
+					cred_due(c);
+				else
+					timer_in(s, &c->timer, c->issued +
+					    c->learned_max - lead - now);
+				return;
+			}
+		}
+		c->purpose = P_INITIAL;		/* i.e. "renew next" */
+		timer_in(s, &c->timer, d);
+		return;
+	}
+	if (doomed_by_token(c)) {
+		if (!c->doomed_logged)
+			log_warn("lease.doomed", "%s: the token expires in %.0f s "
+			    "and cannot be renewed; its credentials die with it",
+			    c->path, deadline - now);
+		c->doomed_logged = 1;
+		return;		/* only the last call is left */
+	}
+	lead = lease_rotate_lead(c->duration,
+	    (double)cfg->rotate_before_ms / 1000.0, cfg->rotate_before_pct,
+	    st + 1.0, c->jitter);
+	c->purpose = P_ROTATE;
+	log_debug("lease.schedule", "%s: rotating in %.1f s, %.1f s before its "
+	    "end", c->path, deadline - lead - now, lead);
+	if (deadline - lead - now <= 0)
+		cred_due(c);	/* late already: before the last call can fire */
+	else
+		timer_in(s, &c->timer, deadline - lead - now);
+}
+
+/* sys/leases/renew answered (vault-api.md §6.1). */
+static void
+renew_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	struct sup *s = c->sup;
+	char verr[256];
+	json_t *root;
+	double ttl;
+
+	c->op = OP_NONE;
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
+		return;
+	}
+	if (resp->status == 200 &&
+	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
+		ttl = json_number_value(json_object_get(root, "lease_duration"));
+		c->renewable = json_is_true(json_object_get(root, "renewable"));
+		json_decref(root);
+		c->attempts = 0;
+		c->lease_end = ev_now(s->loop) + ttl;
+		if (ttl < c->duration || !c->renewable) {
+			c->final = 1;
+			if (ttl < c->duration)
+				c->learned_max = c->lease_end - c->issued;
+			log_info("lease.renew", "%s: renewed for %.0f s, its "
+			    "max TTL: it will be replaced", c->path, ttl);
+		} else
+			log_info("lease.renew", "%s: renewed for %.0f s",
+			    c->path, ttl);
+		cred_schedule(c);
+		return;
+	}
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (retryable(resp)) {
+		/* The lease still holds: keep renewing, no new credentials. */
+		c->attempts++;
+		log_warn("lease.renew", "%s: renewal failed (%ld%s%s); retrying",
+		    c->path, resp->status, verr[0] || resp->error[0] ? ": " : "",
+		    verr[0] ? verr : resp->error);
+		c->purpose = P_INITIAL;
+		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
+		    rnd()));
+		return;
+	}
+	/* Lost, expired or not renewable: only new credentials help now. */
+	log_warn("lease.renew", "%s: cannot renew (%ld%s%s); fetching new "
+	    "credentials", c->path, resp->status, verr[0] ? ": " : "", verr);
+	c->final = 1;
+	c->attempts = 0;
+	cred_read(c, P_ROTATE);
+}
+
+static void
+cred_renew(struct cred *c)
+{
+	json_t *body = json_pack("{s:s,s:I}", "lease_id", c->lease->id,
+	    "increment", (json_int_t)c->duration);
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	c->op = OP_RENEW;
+	vault_request(c->sup->vault, "PUT", "sys/leases/renew", text, renew_cb,
+	    c);
+	free(text);
+	json_decref(body);
+}
+
+/* The credential's timer: renew, rotate or refresh, as scheduled. */
+static void
+cred_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	cred_due(w->data);
+}
+
+/* Renew, rotate or refresh a credential now. */
+static void
+cred_due(struct cred *c)
+{
+	if (c->op != OP_NONE || c->sup->state >= ST_REVOKING)
+		return;
+	switch (c->purpose) {
+	case P_INITIAL:
+		cred_renew(c);
+		break;
+	case P_ROTATE:
+		if (c->sup->cfg->on_change == CHANGE_EXIT) {
+			/* No use fetching: the orchestrator starts us anew. */
+			log_info("lease.rotate", "%s: credentials end soon; "
+			    "--on-change exit", c->path);
+			if (c->sup->state == ST_RUNNING)
+				begin_stop(c->sup, STOP_ROTATED);
+			return;
+		}
+		cred_read(c, P_ROTATE);
+		break;
+	case P_REFRESH:
+		cred_read(c, P_REFRESH);
+		break;
+	}
+}
+
+/* The last call: the credential dies soon and nothing replaced it. */
+static void
+cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cred *c = w->data;
+	struct sup *s = c->sup;
+
+	(void)loop;
+	(void)revents;
+	if (c->has_next || s->state >= ST_REVOKING)
+		return;
+	if (c->op == OP_READ && c->purpose == P_ROTATE &&
+	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
+		/* No time to wait for them with the command running. */
+		log_warn("lease.expire", "%s: credentials end in %.1f s; new "
+		    "ones are on their way: stopping the command now", c->path,
+		    cred_deadline(c) - ev_now(s->loop));
+		begin_stop(s, STOP_RESTART);
+		return;
+	}
+	if (c->op == OP_READ && c->purpose == P_ROTATE &&
+	    s->cfg->on_change == CHANGE_SIGNAL && s->state == ST_RUNNING &&
+	    cred_deadline(c) - ev_now(s->loop) > 0.5) {
+		/* A signal applies them at once: wait for them a little more. */
+		timer_in(s, &c->expiry, cred_deadline(c) - ev_now(s->loop) -
+		    0.5);
+		return;
+	}
+	if (s->cfg->on_expire == EXPIRE_WARN) {
+		log_warn("lease.expire", "%s: credentials end in %.1f s with no "
+		    "replacement; the command keeps them (--on-expire warn)",
+		    c->path, cred_deadline(c) - ev_now(s->loop));
+		return;
+	}
+	log_error("lease.expire", "%s: credentials end in %.1f s and could not "
+	    "be replaced; stopping the command (exit %d)", c->path,
+	    cred_deadline(c) - ev_now(s->loop), LW_EXIT_EXPIRED);
+	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
+		begin_stop(s, STOP_EXPIRED);
+	else {
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+	}
+}
+
+/* Do the fields the command uses differ between two reads of a path? */
+static int
+values_differ(const struct sup *s, const struct cred *c,
+    const struct vj_secret *a, const struct vj_secret *b)
+{
+	struct secret *va, *vb;
+	char err[64];
+	size_t i;
+	int differ = 0;
+
+	for (i = 0; i < s->cfg->nspecs && !differ; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+
+		if (strcmp(sp->path, c->path) != 0)
+			continue;
+		va = vb = NULL;
+		if (vj_field(a, sp->field, &va, err, sizeof(err)) == -1 ||
+		    vj_field(b, sp->field, &vb, err, sizeof(err)) == -1 ||
+		    !secret_equal(va, vb))
+			differ = 1;
+		secret_free(va);
+		secret_free(vb);
+	}
+	return differ;
+}
+
+/* Turn a failed answer into an exit code and a message without any secret. */
+static void
+read_failed(struct cred *c, const struct vault_resp *resp)
+{
+	const struct config *cfg = c->sup->cfg;
+	char verr[256];
+
+	if (resp->status == 0) {
+		if (resp->too_big) {
+			c->fail_code = LW_EXIT_DATAERR;
+			snprintf(c->fail, sizeof(c->fail), "reading \"%s\": "
+			    "Vault's answer is larger than %zu bytes; is "
+			    "VAULT_ADDR a Vault server?", c->path,
+			    cfg->max_response);
+		} else {
+			c->fail_code = LW_EXIT_UNAVAILABLE;
+			snprintf(c->fail, sizeof(c->fail), "cannot reach Vault "
+			    "at %s: %s; check VAULT_ADDR and that Vault is "
+			    "up", cfg->vault_addr, resp->error);
+		}
+		return;
+	}
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (resp->status == 403) {
+		c->fail_code = LW_EXIT_NOPERM;
+		if (strstr(verr, "invalid token") != NULL)
+			snprintf(c->fail, sizeof(c->fail), "Vault rejected the "
+			    "token reading \"%s\" (403: %s); check VAULT_TOKEN "
+			    "or log in again", c->path, verr);
+		else
+			snprintf(c->fail, sizeof(c->fail), "permission denied "
+			    "reading \"%s\" (403); check the token's policies",
+			    c->path);
+	} else if (resp->status == 404) {
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "no secret at \"%s\" (404); "
+		    "check the path", c->path);
+	} else if (resp->status == 429 || resp->status >= 500) {
+		c->fail_code = LW_EXIT_UNAVAILABLE;
+		snprintf(c->fail, sizeof(c->fail), "Vault is unavailable "
+		    "reading \"%s\" (%ld%s%s); try again later", c->path,
+		    resp->status, verr[0] ? ": " : "", verr);
+	} else {
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "Vault refused to read "
+		    "\"%s\" (%ld%s%s)", c->path, resp->status,
+		    verr[0] ? ": " : "", verr);
+	}
+}
+
+static void	reads_settled(struct sup *);
+
+/* sys/internal/ui/mounts answered: retry a plain KV v2 path as mount/data/rest. */
+static void
+mount_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	char err[128], *mount = NULL;
+	int version = 0;
+	size_t ml, len;
+
+	c->op = OP_NONE;
+	if (resp->status == 200 && vj_parse_mount(resp->body, resp->len,
+	    &mount, &version, err, sizeof(err)) == 0 && version == 2) {
+		ml = strlen(mount);
+		if (strncmp(c->path, mount, ml) == 0 &&
+		    strncmp(c->path + ml, "data/", 5) != 0) {
+			len = strlen(c->path) + 6;
+			free(c->read_path);
+			c->read_path = xmalloc(len);
+			snprintf(c->read_path, len, "%sdata/%s", mount,
+			    c->path + ml);
+			log_debug("fetch.kv2", "%s is on KV v2 mount %s: reading "
+			    "%s", c->path, mount, c->read_path);
+			free(mount);
+			c->fail_code = 0;
+			c->fail[0] = '\0';
+			cred_read(c, c->purpose);
+			return;
+		}
+	}
+	free(mount);
+	c->done = 1;	/* keep the first failure */
+	reads_settled(c->sup);
+}
+
+/* The initial read failed: retry, resolve a KV v2 path, or give up. */
+static void
+initial_failed(struct cred *c, const struct vault_resp *resp)
+{
+	struct sup *s = c->sup;
+	double delay = lease_backoff(c->attempts, 10.0, rnd());
+	size_t len;
+	char *p;
+
+	read_failed(c, resp);
+	if (retryable(resp) && s->stop_signal == 0 &&
+	    ev_now(s->loop) + delay <= s->start_deadline) {
+		log_warn("fetch.retry", "%s; retrying in %.1f s (try %d)",
+		    c->fail, delay, c->attempts + 1);
+		timer_in(s, &c->timer, delay);
+		return;
+	}
+	/* A plain path on KV v2 gives 404 (or 403 under a data/ policy). */
+	if ((resp->status == 404 || resp->status == 403) && !c->resolved &&
+	    s->stop_signal == 0) {
+		c->resolved = 1;
+		len = strlen(c->path) + 32;
+		p = xmalloc(len);
+		snprintf(p, len, "sys/internal/ui/mounts/%s", c->path);
+		c->op = OP_READ;
+		vault_request(s->vault, "GET", p, NULL, mount_cb, c);
+		free(p);
+		return;
+	}
+	c->done = 1;
+	reads_settled(s);
+}
+
+/* A read answered: the first one, a rotation, or a refresh. */
+static void
+read_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	struct sup *s = c->sup;
+	struct vj_secret sec;
+	char err[384];
+	double delay;
+
+	c->op = OP_NONE;
+	log_debug("fetch", "GET %s: %ld in %.1f ms", c->read_path, resp->status,
+	    resp->seconds * 1000);
+	if (resp->status == 200 && vj_parse_secret(c->read_path, resp->body,
+	    resp->len, &sec, err, sizeof(err)) == 0) {
+		struct lease *l = NULL;
+
+		if (sec.lease_id != NULL) {
+			l = add_lease(s, sec.lease_id);
+			log_info("lease.create", "%s: lease %s, %lld s%s",
+			    c->path, sec.lease_id, sec.lease_duration,
+			    sec.renewable ? ", renewable" : "");
+		}
+		if (c->purpose == P_INITIAL) {
+			c->cur = sec;
+			c->lease = l;
+			cred_take_lease(c);
+			c->done = 1;
+			reads_settled(s);
+			return;
+		}
+		if (s->state >= ST_REVOKING) {
+			vj_secret_clear(&sec);
+			maybe_finish(s);
+			return;
+		}
+		if (c->purpose == P_REFRESH && l == NULL &&
+		    !values_differ(s, c, &c->cur, &sec)) {
+			log_debug("fetch.refresh", "%s: unchanged", c->path);
+			vj_secret_clear(&sec);
+			c->attempts = 0;
+			cred_schedule(c);
+			return;
+		}
+		log_info("fetch.new", "%s: new credentials%s", c->path,
+		    c->purpose == P_REFRESH ? " (a value changed)" : "");
+		if (c->has_next) {
+			vj_secret_clear(&c->next);
+			if (c->next_lease != NULL)
+				c->next_lease->state = LS_RETIRED;
+		}
+		c->next = sec;
+		c->next_lease = l;
+		c->has_next = 1;
+		ev_timer_stop(s->loop, &c->timer);
+		request_apply(s);
+		return;
+	}
+	if (resp->status == 200) {
+		/* Not a usable secret: that is final, like a 4xx. */
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "%s", err);
+		if (c->purpose == P_INITIAL) {
+			c->done = 1;
+			reads_settled(s);
+			return;
+		}
+	} else if (c->purpose == P_INITIAL) {
+		initial_failed(c, resp);
+		return;
+	} else
+		read_failed(c, resp);
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
+		return;
+	}
+	if (s->await_creds) {
+		log_error("lease.expire", "%s; the command is stopped and its "
+		    "credentials end: exiting (exit %d)", c->fail,
+		    LW_EXIT_EXPIRED);
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+		return;
+	}
+	/* A rotation or refresh failed: the command keeps what it has. */
+	c->attempts++;
+	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
+	log_warn("fetch.retry", "%s; retrying in %.1f s", c->fail, delay);
+	timer_in(s, &c->timer, delay);
+}
+
+static void
+cred_read(struct cred *c, enum purpose p)
+{
+	c->purpose = p;
+	c->op = OP_READ;
+	c->attempts++;
+	vault_request(c->sup->vault, "GET", c->read_path, NULL, read_cb, c);
+}
+
+/* Before the first start, the credential timer only paces retries. */
+static void
+initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cred *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->sup->stop_signal != 0) {
+		c->done = 1;
+		reads_settled(c->sup);
+		return;
+	}
+	c->fail_code = 0;
+	cred_read(c, P_INITIAL);
+}
+
+/* ---- the child ------------------------------------------------------- */
+
+/* Move fetched credentials into use; their old leases retire. */
+static void
+promote(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		struct cred *c = &s->creds[i];
+
+		if (!c->has_next)
+			continue;
+		if (c->lease != NULL)
+			c->lease->state = LS_RETIRED;
+		vj_secret_clear(&c->cur);
+		c->cur = c->next;
+		c->lease = c->next_lease;
+		memset(&c->next, 0, sizeof(c->next));
+		c->next_lease = NULL;
+		c->has_next = 0;
+		cred_take_lease(c);
+		cred_schedule(c);
+	}
+}
+
+/* The child's environment from the credentials in use; NULL on a missing field. */
+static char **
+build_env(struct sup *s, size_t *nvars_out)
+{
+	struct env_var *vars;
+	char err[512], **envp;
+	size_t i, j;
+
+	vars = xcalloc(s->cfg->nspecs, sizeof(*vars));
+	for (i = 0; i < s->cfg->nspecs; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+		struct secret *val = NULL;
+
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, sp->path) == 0)
+				break;
+		if (vj_field(&s->creds[j].cur, sp->field, &val, err,
+		    sizeof(err)) == -1) {
+			log_error("fetch", "%s: secret \"%s\" %s; check the "
+			    "part after \"#\"", sp->name, sp->path, err);
+			for (j = 0; j < i; j++)
+				secret_free((struct secret *)vars[j].value);
+			free(vars);
+			return NULL;
+		}
+		vars[i].name = sp->name;
+		vars[i].value = val;
+	}
+	envp = env_build(s->envp_in, vars, s->cfg->nspecs, s->cfg->pass_token);
+	for (i = 0; i < s->cfg->nspecs; i++)
+		secret_free((struct secret *)vars[i].value);
+	free(vars);
+	if (nvars_out != NULL)
+		*nvars_out = s->cfg->nspecs;
+	return envp;
+}
+
+/* Rewrite every --env-file with the secrets (not the inherited variables). */
+static int
+write_env_files(struct sup *s, char **envp)
+{
+	char err[512];
+	size_t i, n = 0, first;
+
+	if (s->cfg->nenv_files == 0)
+		return 0;
+	while (envp[n] != NULL)
+		n++;
+	first = n - s->cfg->nspecs;	/* the secrets come last */
+	for (i = 0; i < s->cfg->nenv_files; i++)
+		if (envfile_write(s->cfg->env_files[i], envp + first,
+		    s->cfg->nspecs, err, sizeof(err)) == -1) {
+			log_error("envfile", "%s", err);
+			return -1;
+		}
+	return 0;
+}
+
+/* Start (or start again) the command with the credentials in use. */
+static void
+spawn_child(struct sup *s)
+{
+	char **envp;
+	int e;
+
+	promote(s);
+	if ((envp = build_env(s, NULL)) == NULL) {
+		s->exit_code = LW_EXIT_DATAERR;
+		shutdown_now(s);
+		return;
+	}
+	if (write_env_files(s, envp) == -1) {
+		env_free(envp);
+		s->exit_code = LW_EXIT_CONFIG;
+		shutdown_now(s);
+		return;
+	}
+	s->child = child_spawn(s->cfg->argv, envp, &e);
+	env_free(envp);
+	if (s->child == -1) {
+		log_error("child.start", "cannot start \"%s\": %s",
+		    s->cfg->argv[0], strerror(errno));
+		s->exit_code = LW_EXIT_OSERR;
+		shutdown_now(s);
+		return;
+	}
+	if (e != 0) {
+		log_error("child.start", "cannot run \"%s\": %s%s",
+		    s->cfg->argv[0], strerror(e),
+		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
+		    "; check the command name and PATH" :
+		    "; check that it is an executable file");
+		s->exit_code = child_exec_exit_code(e);
+		s->child = -1;	/* it exits on its own; the reaper collects it */
+		shutdown_now(s);
+		return;
+	}
+	s->state = ST_RUNNING;
+	s->child_started = ev_now(s->loop);
+	log_info("child.start", "pid %d: %s", (int)s->child, s->cfg->argv[0]);
+	/* The old child is gone: nobody uses the retired leases. */
+	if (s->cfg->on_change != CHANGE_SIGNAL)
+		revoke_retired(s);
+}
+
+/* The kill timeout passed: SIGKILL the child. */
+static void
+kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->child > 0) {
+		log_warn("child.kill", "pid %d did not exit in time; SIGKILL",
+		    (int)s->child);
+		kill(s->child, SIGKILL);
+	}
+}
+
+/* Ask the child to stop; what follows its exit depends on why. */
+static void
+begin_stop(struct sup *s, enum stop_reason why)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
+	size_t i;
+
+	if (s->state == ST_STOPPING) {
+		/* Exiting beats restarting; an expiry beats a plain exit. */
+		if (why != STOP_RESTART && s->stop_reason == STOP_RESTART)
+			s->stop_reason = why;
+		return;
+	}
+	s->state = ST_STOPPING;
+	s->stop_reason = why;
+	if (why == STOP_EXPIRED)
+		/* SIGKILL before the credentials die, not after. */
+		for (i = 0; i < s->ncreds; i++) {
+			double left = cred_deadline(&s->creds[i]) -
+			    ev_now(s->loop) - 0.25;
+
+			if (s->creds[i].lease_end > 0 && left < kt)
+				kt = left > 0 ? left : 0;
+		}
+	log_info("child.stop", "pid %d: sending signal %d (%s)", (int)s->child,
+	    s->cfg->kill_signal, why == STOP_RESTART ? "new credentials" :
+	    why == STOP_ROTATED ? "--on-change exit" :
+	    why == STOP_EXPIRED ? "credentials expire" : "exiting");
+	if (s->child > 0)
+		kill(s->child, s->cfg->kill_signal);
+	timer_in(s, &s->kill_timer, kt);
+}
+
+/* New credentials are ready: restart, signal or exit, as --on-change says. */
+static void
+request_apply(struct sup *s)
+{
+	char **envp;
+	size_t i;
+
+	if (s->state == ST_BACKOFF && s->await_creds && !rotation_pending(s)) {
+		s->await_creds = 0;
+		spawn_child(s);
+		return;
+	}
+	if (s->state != ST_RUNNING)
+		return;		/* applied at the next start */
+	switch (s->cfg->on_change) {
+	case CHANGE_RESTART:
+		begin_stop(s, STOP_RESTART);
+		break;
+	case CHANGE_EXIT:
+		begin_stop(s, STOP_ROTATED);
+		break;
+	case CHANGE_SIGNAL:
+		promote(s);
+		if ((envp = build_env(s, NULL)) == NULL) {
+			s->exit_code = LW_EXIT_DATAERR;
+			begin_stop(s, STOP_EXIT);
+			break;
+		}
+		(void)write_env_files(s, envp);
+		env_free(envp);
+		log_info("child.signal", "pid %d: sending signal %d (new "
+		    "credentials)", (int)s->child, s->cfg->change_signal);
+		kill(s->child, s->cfg->change_signal);
+		/* Old leases stay alive until the command has moved over. */
+		for (i = 0; i < s->nleases; i++)
+			if (s->leases[i]->state == LS_RETIRED)
+				break;
+		if (i < s->nleases)
+			timer_in(s, &s->grace_timer,
+			    (double)s->cfg->revoke_grace_ms / 1000.0);
+		break;
+	}
+}
+
+/* The crash backoff is over: start the command again. */
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	spawn_child(w->data);
+}
+
+/* The command exited on its own: restart it or exit, as --restart says. */
+static void
+child_exited_alone(struct sup *s, int code)
+{
+	const struct config *cfg = s->cfg;
+	double ran = ev_now(s->loop) - s->child_started, delay;
+	int again;
+
+	again = !s->shutting_down && (cfg->restart == RESTART_ALWAYS ||
+	    (cfg->restart == RESTART_ON_FAILURE && code != 0));
+	if (again && ran >= RESTART_RESET_AFTER)
+		s->restarts = 0;
+	if (again && s->restarts >= cfg->max_restarts) {
+		log_error("child.restart", "the command exited %d times in a "
+		    "row; giving up (--max-restarts %d)", s->restarts + 1,
+		    cfg->max_restarts);
+		again = 0;
+	}
+	if (!again) {
+		s->exit_code = code;
+		shutdown_now(s);
+		return;
+	}
+	delay = 1.0;
+	for (int i = 0; i < s->restarts && delay < RESTART_BACKOFF_CAP; i++)
+		delay *= 2;
+	if (delay > RESTART_BACKOFF_CAP)
+		delay = RESTART_BACKOFF_CAP;
+	s->restarts++;
+	log_warn("child.restart", "the command exited with %d; starting it "
+	    "again in %.0f s (restart %d of %d)", code, delay, s->restarts,
+	    cfg->max_restarts);
+	s->state = ST_BACKOFF;
+	timer_in(s, &s->backoff_timer, delay);
+}
+
+/* Is a rotation read still out, with nothing fetched yet? */
+static int
+rotation_pending(const struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].op == OP_READ &&
+		    s->creds[i].purpose == P_ROTATE && !s->creds[i].has_next)
+			return 1;
+	return 0;
 }
 
 /* Reap every child that exited; the main one moves the state on. */
@@ -562,15 +1323,139 @@ static void
 child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sup *s = w->data;
+	int code;
 
 	(void)loop;
 	(void)revents;
 	if (w->rpid != s->child || s->child <= 0)
-		return;		/* an orphan or a failed exec: reaped, nothing to do */
-	s->exit_code = child_exit_code(w->rstatus);
+		return;		/* an orphan or a failed exec: reaped */
+	code = child_exit_code(w->rstatus);
 	s->child = 0;
-	log_info("child.exit", "pid %d exited: code %d", w->rpid, s->exit_code);
-	start_revoke(s);
+	ev_timer_stop(s->loop, &s->kill_timer);
+	log_info("child.exit", "pid %d exited: code %d", w->rpid, code);
+	if (s->state != ST_STOPPING) {
+		child_exited_alone(s, code);
+		return;
+	}
+	switch (s->stop_reason) {
+	case STOP_RESTART:
+		if (s->shutting_down) {
+			s->exit_code = code;
+			shutdown_now(s);
+		} else if (rotation_pending(s)) {
+			log_info("child.wait", "waiting for new credentials");
+			s->state = ST_BACKOFF;
+			s->await_creds = 1;
+		} else
+			spawn_child(s);
+		break;
+	case STOP_EXIT:
+		s->exit_code = code;
+		shutdown_now(s);
+		break;
+	case STOP_ROTATED:
+		s->exit_code = LW_EXIT_ROTATED;
+		shutdown_now(s);
+		break;
+	case STOP_EXPIRED:
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+		break;
+	}
+}
+
+/* ---- start and end ---------------------------------------------------- */
+
+/* All initial reads answered: start the child, or clean up after a failure. */
+static void
+reads_settled(struct sup *s)
+{
+	size_t i;
+
+	if (s->state != ST_FETCHING)
+		return;
+	for (i = 0; i < s->ncreds; i++)
+		if (!s->creds[i].done)
+			return;
+	if (s->stop_signal != 0) {
+		log_info("fetch.abort", "signal %d before the command started; "
+		    "revoking and exiting", s->stop_signal);
+		s->exit_code = 128 + s->stop_signal;
+		shutdown_now(s);
+		return;
+	}
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].fail_code != 0) {
+			log_error("fetch", "%s", s->creds[i].fail);
+			s->exit_code = s->creds[i].fail_code;
+			shutdown_now(s);
+			return;
+		}
+	spawn_child(s);
+	if (s->state != ST_RUNNING)
+		return;
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_init(&s->creds[i].timer, cred_timer_cb, 0., 0.);
+		s->creds[i].timer.data = &s->creds[i];
+		cred_schedule(&s->creds[i]);
+	}
+	/* Not on the start path: learn how long the token lives. */
+	if (s->ncreds > 0)
+		token_renew(s);
+}
+
+/* Stop everything that would act later, revoke every lease, then finish. */
+static void
+shutdown_now(struct sup *s)
+{
+	size_t i;
+
+	s->state = ST_REVOKING;
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_stop(s->loop, &s->creds[i].expiry);
+	}
+	ev_timer_stop(s->loop, &s->token.timer);
+	ev_timer_stop(s->loop, &s->backoff_timer);
+	ev_timer_stop(s->loop, &s->grace_timer);
+	s->revoke_deadline = ev_now(s->loop) + REVOKE_WINDOW;
+	if (s->cfg->no_revoke) {
+		if (s->nleases > 0)
+			log_info("lease.keep", "--no-revoke: leaving %zu "
+			    "lease(s)", s->nleases);
+		for (i = 0; i < s->nleases; i++)
+			s->leases[i]->state = LS_DONE;
+	} else {
+		for (i = 0; i < s->nleases; i++)
+			if (s->leases[i]->state == LS_ACTIVE ||
+			    s->leases[i]->state == LS_RETIRED)
+				revoke_one(s->leases[i]);
+			else if (s->leases[i]->state == LS_REVOKING &&
+			    ev_is_active(&s->leases[i]->retry)) {
+				ev_timer_stop(s->loop, &s->leases[i]->retry);
+				revoke_one(s->leases[i]);
+			}
+		for (i = 0; i < s->cfg->nenv_files; i++)
+			(void)unlink(s->cfg->env_files[i]);
+	}
+	maybe_finish(s);
+}
+
+/* Exit once every lease is settled and no request is still out. */
+static void
+maybe_finish(struct sup *s)
+{
+	size_t i;
+
+	if (s->state != ST_REVOKING)
+		return;
+	for (i = 0; i < s->nleases; i++)
+		if (s->leases[i]->state != LS_DONE)
+			return;
+	if (s->vault != NULL && vault_pending(s->vault) > 0)
+		return;
+	finish(s);
 }
 
 /* A stop signal ends the reads that are only waiting to be tried again. */
@@ -579,10 +1464,10 @@ stop_retries(struct sup *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->nreads; i++)
-		if (ev_is_active(&s->reads[i].retry)) {
-			ev_timer_stop(s->loop, &s->reads[i].retry);
-			s->reads[i].done = 1;
+	for (i = 0; i < s->ncreds; i++)
+		if (ev_is_active(&s->creds[i].timer)) {
+			ev_timer_stop(s->loop, &s->creds[i].timer);
+			s->creds[i].done = 1;
 		}
 	reads_settled(s);
 }
@@ -598,9 +1483,22 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (s->state) {
 	case ST_RUNNING:
+	case ST_STOPPING:
+		if (is_stop_signal(sig)) {
+			s->shutting_down = 1;
+			if (s->state == ST_STOPPING &&
+			    s->stop_reason == STOP_RESTART)
+				s->stop_reason = STOP_EXIT;
+		}
 		if (s->child > 0 && kill(s->child, sig) == -1)
 			log_debug("signal", "forwarding %d: %s", sig,
 			    strerror(errno));
+		break;
+	case ST_BACKOFF:
+		if (is_stop_signal(sig)) {
+			s->exit_code = 128 + sig;
+			shutdown_now(s);
+		}
 		break;
 	case ST_FETCHING:
 		if (is_stop_signal(sig) && s->stop_signal == 0) {
@@ -622,19 +1520,24 @@ plan_reads(struct sup *s)
 {
 	size_t i, j;
 
-	s->reads = xcalloc(s->cfg->nspecs, sizeof(*s->reads));
+	s->creds = xcalloc(s->cfg->nspecs, sizeof(*s->creds));
 	for (i = 0; i < s->cfg->nspecs; i++) {
 		const char *p = s->cfg->specs[i].path;
+		struct cred *c;
 
-		for (j = 0; j < s->nreads; j++)
-			if (strcmp(s->reads[j].path, p) == 0)
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, p) == 0)
 				break;
-		if (j < s->nreads)
+		if (j < s->ncreds)
 			continue;
-		s->reads[s->nreads].sup = s;
-		s->reads[s->nreads].path = xstrdup(p);
-		s->reads[s->nreads].read_path = xstrdup(p);
-		s->nreads++;
+		c = &s->creds[s->ncreds++];
+		c->sup = s;
+		c->path = xstrdup(p);
+		c->read_path = xstrdup(p);
+		ev_timer_init(&c->timer, initial_timer_cb, 0., 0.);
+		c->timer.data = c;
+		ev_timer_init(&c->expiry, cred_expiry_cb, 0., 0.);
+		c->expiry.data = c;
 	}
 }
 
@@ -645,7 +1548,6 @@ start_fetch(struct sup *s)
 	struct vault_opts o;
 	char err[512];
 	size_t i;
-	int rc;
 
 	if (s->cfg->vault_addr == NULL) {
 		log_error("config", "VAULT_ADDR is not set; set it or give "
@@ -671,25 +1573,15 @@ start_fetch(struct sup *s)
 		log_error("config", "%s", err);
 		return LW_EXIT_CONFIG;
 	}
-	vault_set_token(s->vault, s->token);
+	vault_set_token(s->vault, s->token.value);
 	s->start_deadline = ev_now(s->loop) +
 	    (double)s->cfg->start_timeout_ms / 1000.0;
-	srandom((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	plan_reads(s);
 	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
-	    s->nreads, s->cfg->nspecs);
-	for (i = 0; i < s->nreads; i++)
-		read_start(&s->reads[i]);
-	rc = 0;
-	return rc;
-}
-
-/* Start the command at once when no secret is needed. */
-static void
-start_plain(struct sup *s)
-{
-	s->nreads = 0;
-	reads_settled(s);
+	    s->ncreds, s->cfg->nspecs);
+	for (i = 0; i < s->ncreds; i++)
+		cred_read(&s->creds[i], P_INITIAL);
+	return 0;
 }
 
 static void
@@ -698,21 +1590,28 @@ sup_free(struct sup *s)
 	size_t i;
 
 	vault_free(s->vault);
-	for (i = 0; i < s->nreads; i++) {
-		ev_timer_stop(s->loop, &s->reads[i].retry);
-		vj_secret_clear(&s->reads[i].sec);
-		free(s->reads[i].path);
-		free(s->reads[i].read_path);
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_stop(s->loop, &s->creds[i].expiry);
+		vj_secret_clear(&s->creds[i].cur);
+		vj_secret_clear(&s->creds[i].next);
+		free(s->creds[i].path);
+		free(s->creds[i].read_path);
 	}
-	free(s->reads);
+	free(s->creds);
 	for (i = 0; i < s->nleases; i++) {
-		ev_timer_stop(s->loop, &s->leases[i].retry);
-		free(s->leases[i].id);
+		ev_timer_stop(s->loop, &s->leases[i]->retry);
+		free(s->leases[i]->id);
+		free(s->leases[i]);
 	}
 	free(s->leases);
-	secret_free(s->token);
-	if (s->vault != NULL || s->token != NULL)
+	ev_timer_stop(s->loop, &s->token.timer);
+	ev_timer_stop(s->loop, &s->kill_timer);
+	ev_timer_stop(s->loop, &s->backoff_timer);
+	ev_timer_stop(s->loop, &s->grace_timer);
+	if (s->vault != NULL || s->token.value != NULL)
 		vault_global_cleanup();
+	secret_free(s->token.value);
 }
 
 int
@@ -733,6 +1632,7 @@ supervisor_run(const struct config *cfg, char **envp)
 	if (getpid() != 1)
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	if ((s.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_error("internal", "cannot start the event loop");
 		return LW_EXIT_SOFTWARE;
@@ -745,6 +1645,14 @@ supervisor_run(const struct config *cfg, char **envp)
 	ev_child_init(&s.childw, child_cb, 0, 0);
 	s.childw.data = &s;
 	ev_child_start(s.loop, &s.childw);
+	ev_init(&s.kill_timer, kill_timer_cb);
+	s.kill_timer.data = &s;
+	ev_init(&s.backoff_timer, backoff_cb);
+	s.backoff_timer.data = &s;
+	ev_init(&s.grace_timer, grace_cb);
+	s.grace_timer.data = &s;
+	ev_init(&s.token.timer, token_timer_cb);
+	s.token.timer.data = &s;
 	/* Handlers are in place: let the signals blocked in main() through. */
 	sigemptyset(&set);
 	for (i = 0; i < NFORWARDED; i++)
@@ -753,7 +1661,7 @@ supervisor_run(const struct config *cfg, char **envp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
 	if (cfg->nspecs == 0)
-		start_plain(&s);
+		reads_settled(&s);
 	else if ((rc = start_fetch(&s)) != 0) {
 		sup_free(&s);
 		return rc;

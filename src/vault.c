@@ -204,9 +204,9 @@ wipe_slist(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-/* Detach a request from the client and free it, wiping every buffer. */
+/* Take a request off the client's list: it no longer counts as pending. */
 static void
-req_free(struct vault_req *r)
+req_detach(struct vault_req *r)
 {
 	struct vault *v = r->v;
 
@@ -216,8 +216,15 @@ req_free(struct vault_req *r)
 		v->reqs = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
 	v->npending--;
-	curl_multi_remove_handle(v->multi, r->easy);
+}
+
+/* Free a detached request, wiping every buffer. */
+static void
+req_destroy(struct vault_req *r)
+{
+	curl_multi_remove_handle(r->v->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	wipe_slist(r->headers);
 	if (r->body != NULL) {
@@ -256,8 +263,10 @@ check_done(struct vault *v)
 		else if (!r->too_big)
 			resp.error = r->errbuf[0] != '\0' ? r->errbuf :
 			    curl_easy_strerror(msg->data.result);
+		/* Detached first: the callback sees only what is still out. */
+		req_detach(r);
 		r->cb(&resp, r->arg);
-		req_free(r);
+		req_destroy(r);
 	}
 }
 
@@ -398,8 +407,12 @@ vault_free(struct vault *v)
 {
 	if (v == NULL)
 		return;
-	while (v->reqs != NULL)
-		req_free(v->reqs);
+	while (v->reqs != NULL) {
+		struct vault_req *r = v->reqs;
+
+		req_detach(r);
+		req_destroy(r);
+	}
 	ev_timer_stop(v->loop, &v->timer);
 	curl_multi_cleanup(v->multi);
 	free(v->base);

@@ -7,8 +7,10 @@ Fixtures:
 """
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 import pytest
 
@@ -17,13 +19,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
-# Turns SIGTERM/SIGHUP into KeyboardInterrupt so fixture teardown still stops everything.
+# Private tmp_path root per run (removed at exit); SIGTERM/SIGHUP become KeyboardInterrupt
+# so fixture teardown still stops everything.
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="lw-pytest-")
+        config._lw_basetemp = config.option.basetemp
+
+    # Raises KeyboardInterrupt in the main thread so pytest tears fixtures down.
     def interrupt(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
+
+
+# Removes the private tmp_path root created in pytest_configure.
+def pytest_unconfigure(config):
+    path = getattr(config, "_lw_basetemp", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # Records each phase's report on the item so fixtures can tell a failed test.

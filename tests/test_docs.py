@@ -26,9 +26,9 @@ def test_help_and_man_page_list_the_same_options():
 def test_every_config_key_is_in_the_man_page():
     text = open(MAN).read()
     src = open(os.path.join(lw.ROOT, "src", "config.c")).read()
-    table = src[src.index("file_keys[] = {"):]
-    table = table[:table.index("NULL")]
-    keys = re.findall(r'"([a-z_]+)"', table)
+    table = src[src.index("opts[O_COUNT] = {"):]
+    table = table[:table.index("};")]
+    keys = re.findall(r'K_[A-Z]+, "([a-z_]+)" }', table) + ["command"]
     assert keys
     for k in keys:
         assert ".It Cm %s" % k in text, k
