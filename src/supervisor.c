@@ -63,6 +63,7 @@ struct lease {
 	struct sup		*sup;
 	char			*id;
 	enum lease_state	 state;
+	ev_tstamp		 retired_at;
 	int			 attempts;
 	ev_timer		 retry;
 };
@@ -303,8 +304,12 @@ add_lease(struct sup *s, const char *id)
 	l->retry.data = l;
 	s->leases[s->nleases++] = l;
 	/* A read that lands while exiting: revoke its lease at once. */
-	if (s->state == ST_REVOKING && !s->cfg->no_revoke)
-		revoke_one(l);
+	if (s->state == ST_REVOKING) {
+		if (s->cfg->no_revoke)
+			l->state = LS_DONE;
+		else
+			revoke_one(l);
+	}
 	return l;
 }
 
@@ -341,9 +346,11 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 			return;
 		}
 		log_error("lease.revoke", "could not revoke lease %s (%ld%s%s);"
-		    " revoke it with: vault lease revoke %s", l->id,
+		    " %s revoke it with: vault lease revoke %s", l->id,
 		    resp->status, verr[0] || resp->error[0] ? ": " : "",
-		    verr[0] ? verr : resp->error, l->id);
+		    verr[0] ? verr : resp->error, resp->status == 403 ?
+		    "grant \"update\" on sys/leases/revoke to the token's "
+		    "policy, and" : "", l->id);
 	}
 	l->state = LS_DONE;
 	maybe_finish(s);
@@ -379,13 +386,33 @@ revoke_retired(struct sup *s)
 		}
 }
 
-/* Signal mode: the grace for the old credentials is over. */
+/* Signal mode: revoke the leases retired --revoke-grace ago; wait for the rest. */
 static void
 grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct sup *s = w->data;
+	double grace = (double)s->cfg->revoke_grace_ms / 1000.0, next = -1;
+	ev_tstamp now = ev_now(s->loop);
+	size_t i;
+
 	(void)loop;
 	(void)revents;
-	revoke_retired(w->data);
+	for (i = 0; i < s->nleases; i++) {
+		struct lease *l = s->leases[i];
+		double left = l->retired_at + grace - now;
+
+		if (l->state != LS_RETIRED)
+			continue;
+		if (left <= 0.001) {
+			if (s->cfg->no_revoke)
+				l->state = LS_DONE;
+			else
+				revoke_one(l);
+		} else if (next < 0 || left < next)
+			next = left;
+	}
+	if (next >= 0)
+		timer_in(s, &s->grace_timer, next);
 }
 
 /* ---- the token ------------------------------------------------------- */
@@ -1050,8 +1077,10 @@ promote(struct sup *s)
 
 		if (!c->has_next)
 			continue;
-		if (c->lease != NULL)
+		if (c->lease != NULL) {
 			c->lease->state = LS_RETIRED;
+			c->lease->retired_at = ev_now(s->loop);
+		}
 		vj_secret_clear(&c->cur);
 		c->cur = c->next;
 		c->lease = c->next_lease;
@@ -1221,7 +1250,6 @@ static void
 request_apply(struct sup *s)
 {
 	char **envp;
-	size_t i;
 
 	if (s->state == ST_BACKOFF && s->await_creds && !rotation_pending(s)) {
 		s->await_creds = 0;
@@ -1250,10 +1278,7 @@ request_apply(struct sup *s)
 		    "credentials)", (int)s->child, s->cfg->change_signal);
 		kill(s->child, s->cfg->change_signal);
 		/* Old leases stay alive until the command has moved over. */
-		for (i = 0; i < s->nleases; i++)
-			if (s->leases[i]->state == LS_RETIRED)
-				break;
-		if (i < s->nleases)
+		if (!ev_is_active(&s->grace_timer))
 			timer_in(s, &s->grace_timer,
 			    (double)s->cfg->revoke_grace_ms / 1000.0);
 		break;

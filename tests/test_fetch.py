@@ -168,7 +168,8 @@ def test_bad_token_is_403(vault):
 
 def test_permission_denied_revokes_what_was_leased(vault, pg, ro):
     vault.create_db_role("rw", default_ttl=30, max_ttl=60)
-    vault.put_policy("ro-only", 'path "database/creds/ro" { capabilities = ["read"] }')
+    vault.put_policy("ro-only", 'path "database/creds/ro" { capabilities = ["read"] }\n'
+                     'path "sys/leases/revoke" { capabilities = ["update"] }')
     token = vault.create_token(policies=["ro-only"])
     env = lw.base_env(vault, pg, VAULT_TOKEN=token)
     r = lw.run(RO + ["-s", "X=database/creds/rw#username", "--", "true"], env=env)
@@ -339,3 +340,16 @@ def test_valgrind_main_scenario_no_leak_no_error(vault, pg, ro, tmp_path):
     assert r.stdout.strip().startswith("v-")
     assert log.read_text().strip() == ""
     assert dynamic_roles(pg) == set()
+
+
+def test_revocation_denied_names_the_lease_and_the_policy(vault, pg, ro):
+    # Vault's default policy does not grant sys/leases/revoke.
+    vault.put_policy("creds-only", 'path "database/creds/ro" { capabilities = ["read"] }')
+    token = vault.create_token(policies=["creds-only"])
+    r = lw.run(RO + ["--", "true"], env=lw.base_env(vault, pg, VAULT_TOKEN=token))
+    assert r.returncode == 0, r.stderr
+    lease = live_leases(vault)[0]["lease_id"]
+    line = [l for l in r.stderr.splitlines() if "could not revoke" in l]
+    assert len(line) == 1
+    assert lease in line[0] and "sys/leases/revoke" in line[0]
+    lw.assert_no_secret(r.stderr, vault)

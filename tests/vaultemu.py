@@ -50,7 +50,7 @@ ERR_KV2_INVALID_PATH = ("Invalid path for a versioned K/V secrets engine. See th
                         "for the appropriate API endpoints to use. If using the Vault CLI, "
                         "use 'vault kv get' for this operation.")
 
-# The default policy, as the brief asks (Vault's own lacks sys/leases/revoke; §3.4).
+# Vault's default policy (vault-api.md §3.4): it does not grant sys/leases/revoke.
 DEFAULT_POLICY = """
 path "auth/token/lookup-self" { capabilities = ["read"] }
 path "auth/token/renew-self" { capabilities = ["update"] }
@@ -59,7 +59,8 @@ path "sys/capabilities-self" { capabilities = ["update"] }
 path "sys/renew" { capabilities = ["update"] }
 path "sys/leases/renew" { capabilities = ["update"] }
 path "sys/leases/lookup" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }
+path "sys/wrapping/unwrap" { capabilities = ["update"] }
+path "sys/wrapping/lookup" { capabilities = ["update"] }
 path "sys/internal/ui/mounts" { capabilities = ["read"] }
 path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
 """
