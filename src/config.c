@@ -33,7 +33,11 @@ enum opt_id {
 	O_REQUEST_TIMEOUT, O_CONNECT_TIMEOUT, O_START_TIMEOUT,
 	O_ON_CHANGE, O_KILL_SIGNAL, O_KILL_TIMEOUT, O_ROTATE_BEFORE,
 	O_REFRESH_INTERVAL, O_RESTART, O_MAX_RESTARTS, O_ON_EXPIRE,
-	O_ENV_FILE, O_REVOKE_GRACE, O_HELP, O_VERSION, O_COUNT
+	O_ENV_FILE, O_REVOKE_GRACE, O_AUTH, O_AUTH_MOUNT, O_AUTH_ROLE,
+	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
+	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
+	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
+	O_HELP, O_VERSION, O_COUNT
 };
 
 enum opt_kind {
@@ -74,6 +78,21 @@ static const struct optdef opts[O_COUNT] = {
 	[O_ON_EXPIRE] =		{ "on-expire", 0, K_VALUE, "on_expire" },
 	[O_ENV_FILE] =		{ "env-file", 0, K_LIST, "env_file" },
 	[O_REVOKE_GRACE] =	{ "revoke-grace", 0, K_VALUE, "revoke_grace" },
+	[O_AUTH] =		{ "auth", 0, K_VALUE, "auth" },
+	[O_AUTH_MOUNT] =	{ "auth-mount", 0, K_VALUE, "auth_mount" },
+	[O_AUTH_ROLE] =		{ "auth-role", 0, K_VALUE, "auth_role" },
+	[O_ROLE_ID] =		{ "role-id", 0, K_VALUE, "role_id" },
+	[O_ROLE_ID_FILE] =	{ "role-id-file", 0, K_VALUE, "role_id_file" },
+	[O_SECRET_ID_FILE] =	{ "secret-id-file", 0, K_VALUE, "secret_id_file" },
+	[O_SECRET_ID_WRAPPED] =	{ "secret-id-wrapped", 0, K_FLAG, "secret_id_wrapped" },
+	[O_JWT_FILE] =		{ "jwt-file", 0, K_VALUE, "jwt_file" },
+	[O_CA_CERT] =		{ "ca-cert", 0, K_VALUE, "ca_cert" },
+	[O_CA_PATH] =		{ "ca-path", 0, K_VALUE, "ca_path" },
+	[O_CLIENT_CERT] =	{ "client-cert", 0, K_VALUE, "client_cert" },
+	[O_CLIENT_KEY] =	{ "client-key", 0, K_VALUE, "client_key" },
+	[O_TLS_SERVER_NAME] =	{ "tls-server-name", 0, K_VALUE, "tls_server_name" },
+	[O_TLS_SKIP_VERIFY] =	{ "tls-skip-verify", 0, K_FLAG, "tls_skip_verify" },
+	[O_INSECURE_HTTP] =	{ "insecure-http", 0, K_FLAG, "insecure_http" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -110,7 +129,8 @@ build_getopt_tables(void)
 	shortopts[n] = '\0';
 }
 
-static const char usage_text[] =
+/* --help, in parts: C11 guarantees only 4095 bytes per string. */
+static const char *const usage_text[] = {
 "usage: leasewrap [OPTIONS] -- COMMAND [ARG...]\n"
 "\n"
 "Run COMMAND with secrets from HashiCorp Vault in its environment, keep them\n"
@@ -126,7 +146,7 @@ static const char usage_text[] =
 "      --env-file FILE           also write the secrets to FILE (NAME=value,\n"
 "                                0600, replaced atomically; repeatable)\n"
 "      --no-revoke               leave leases alive at exit\n"
-"\n"
+"\n",
 "Rotation:\n"
 "      --on-change ACTION        when credentials change: restart (default),\n"
 "                                signal:SIGNAME (rewrite --env-file, signal the\n"
@@ -139,14 +159,38 @@ static const char usage_text[] =
 "                                exit (default, exit 79) or warn\n"
 "      --revoke-grace DUR        in signal mode, revoke old leases after DUR\n"
 "                                (default 30s)\n"
-"\n"
+"\n",
 "Command:\n"
 "      --kill-signal SIG         stop the command with SIG (default TERM)\n"
 "      --kill-timeout DUR        then SIGKILL it after DUR (default 10s)\n"
 "      --restart POLICY          when the command exits on its own: never\n"
 "                                (default), on-failure or always\n"
 "      --max-restarts N          give up after N restarts in a row (default 10)\n"
-"\n"
+"\n",
+"Logging in:\n"
+"      --auth METHOD             token (default), approle, kubernetes, jwt or\n"
+"                                cert\n"
+"      --auth-mount PATH         where the method is mounted (default: its name)\n"
+"      --auth-role NAME          the role to log in as (kubernetes, jwt, cert)\n"
+"      --role-id ID              AppRole role ID (or --role-id-file FILE)\n"
+"      --role-id-file FILE       read the AppRole role ID from FILE\n"
+"      --secret-id-file FILE     read the AppRole secret ID from FILE\n"
+"      --secret-id-wrapped       FILE holds a response-wrapping token for it\n"
+"      --jwt-file FILE           the JWT to log in with (kubernetes default:\n"
+"                                /var/run/secrets/kubernetes.io/serviceaccount/token)\n"
+"\n",
+"TLS (as the Vault CLI):\n"
+"      --ca-cert FILE            trust this CA (env VAULT_CACERT)\n"
+"      --ca-path DIR             trust the CAs in DIR (env VAULT_CAPATH)\n"
+"      --client-cert FILE        client certificate (env VAULT_CLIENT_CERT)\n"
+"      --client-key FILE         its key (env VAULT_CLIENT_KEY)\n"
+"      --tls-server-name NAME    verify Vault's certificate for NAME (env\n"
+"                                VAULT_TLS_SERVER_NAME)\n"
+"      --tls-skip-verify         do not verify Vault's certificate (env\n"
+"                                VAULT_SKIP_VERIFY; insecure)\n"
+"      --insecure-http           allow sending the token over plain http:// to\n"
+"                                a host that is not this machine\n"
+"\n",
 "Vault:\n"
 "  -a, --vault-addr URL          Vault address (env VAULT_ADDR)\n"
 "  -n, --namespace NS            Vault namespace (env VAULT_NAMESPACE)\n"
@@ -157,7 +201,7 @@ static const char usage_text[] =
 "      --connect-timeout DUR     give up connecting after DUR (default 10s)\n"
 "      --start-timeout DUR       keep retrying an unavailable Vault at start\n"
 "                                for DUR, then exit 69 (default 60s)\n"
-"\n"
+"\n",
 "General:\n"
 "  -c, --config FILE             JSON file with the same settings (flags win)\n"
 "  -l, --log-level LEVEL         debug, info, warn (default), error or off\n"
@@ -168,12 +212,16 @@ static const char usage_text[] =
 "cannot be run or found; 64 usage, 65 missing secret or field, 69 Vault\n"
 "unavailable, 70 internal error, 71 system error, 75 credentials changed\n"
 "with --on-change exit, 77 permission denied, 78 configuration error,\n"
-"79 credentials expired.  See leasewrap(1).\n";
+"79 credentials expired.  See leasewrap(1).\n",
+};
 
-const char *
-config_usage(void)
+void
+config_usage(FILE *f)
 {
-	return usage_text;
+	size_t i;
+
+	for (i = 0; i < sizeof(usage_text) / sizeof(usage_text[0]); i++)
+		fputs(usage_text[i], f);
 }
 
 /* Which settings the command line already fixed, so the file cannot undo them. */
@@ -345,6 +393,15 @@ file_command(struct config *cfg, const char *path, json_t *v, char *err,
 	return 0;
 }
 
+const char *
+config_auth_name(int m)
+{
+	static const char *const names[] = { "token", "approle", "kubernetes",
+	    "jwt", "cert" };
+
+	return m >= 0 && m <= AUTH_CERT ? names[m] : "?";
+}
+
 /* A signal by name or number. */
 int
 config_parse_signal(const char *s)
@@ -432,6 +489,55 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 		return 0;
 	case O_ENV_FILE:
 		list_add(&cfg->env_files, &cfg->nenv_files, v);
+		return 0;
+	case O_AUTH:
+		for (x = AUTH_TOKEN; x <= AUTH_CERT; x++)
+			if (strcmp(v, config_auth_name(x)) == 0) {
+				cfg->auth = x;
+				return 0;
+			}
+		return errf(err, errlen, "expected token, approle, kubernetes, "
+		    "jwt or cert");
+	case O_AUTH_MOUNT:
+		while (*v == '/')
+			v++;
+		if (*v == '\0')
+			return errf(err, errlen, "expected a mount path like "
+			    "\"approle\"");
+		set_str(&cfg->auth_mount, v);
+		n = (long)strlen(cfg->auth_mount);
+		while (n > 0 && cfg->auth_mount[n - 1] == '/')
+			cfg->auth_mount[--n] = '\0';
+		return 0;
+	case O_AUTH_ROLE:
+		set_str(&cfg->auth_role, v);
+		return 0;
+	case O_ROLE_ID:
+		set_str(&cfg->role_id, v);
+		return 0;
+	case O_ROLE_ID_FILE:
+		set_str(&cfg->role_id_file, v);
+		return 0;
+	case O_SECRET_ID_FILE:
+		set_str(&cfg->secret_id_file, v);
+		return 0;
+	case O_JWT_FILE:
+		set_str(&cfg->jwt_file, v);
+		return 0;
+	case O_CA_CERT:
+		set_str(&cfg->ca_cert, v);
+		return 0;
+	case O_CA_PATH:
+		set_str(&cfg->ca_path, v);
+		return 0;
+	case O_CLIENT_CERT:
+		set_str(&cfg->client_cert, v);
+		return 0;
+	case O_CLIENT_KEY:
+		set_str(&cfg->client_key, v);
+		return 0;
+	case O_TLS_SERVER_NAME:
+		set_str(&cfg->tls_server_name, v);
 		return 0;
 	case O_LOG_LEVEL:
 		if ((x = log_parse_level(v)) == -1)
@@ -534,6 +640,15 @@ set_flag(struct config *cfg, int id, int on)
 		break;
 	case O_NO_ENV_REFS:
 		cfg->env_refs = !on;
+		break;
+	case O_SECRET_ID_WRAPPED:
+		cfg->secret_id_wrapped = on;
+		break;
+	case O_TLS_SKIP_VERIFY:
+		cfg->tls_skip_verify = on;
+		break;
+	case O_INSECURE_HTTP:
+		cfg->insecure_http = on;
 		break;
 	default:
 		break;
@@ -682,6 +797,34 @@ load_file(struct config *cfg, const struct seen *seen, const char *path,
 	}
 	json_decref(root);
 	return 0;
+}
+
+/* The Vault CLI's variables that stand for an option (vault-api.md §9.1). */
+static const struct { const char *name; int id; } env_opts[] = {
+	{ "VAULT_NAMESPACE", O_NAMESPACE },
+	{ "VAULT_CACERT", O_CA_CERT },
+	{ "VAULT_CAPATH", O_CA_PATH },
+	{ "VAULT_CLIENT_CERT", O_CLIENT_CERT },
+	{ "VAULT_CLIENT_KEY", O_CLIENT_KEY },
+	{ "VAULT_TLS_SERVER_NAME", O_TLS_SERVER_NAME },
+};
+
+/* Go's strconv.ParseBool, as VAULT_SKIP_VERIFY is read; -1 if neither. */
+static int
+parse_bool(const char *v)
+{
+	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const f[] = { "0", "f", "F", "FALSE", "false",
+	    "False" };
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		if (strcmp(v, t[i]) == 0)
+			return 1;
+		if (strcmp(v, f[i]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 /* Look NAME up in envp without touching environ. */
@@ -845,10 +988,26 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		set_str(&cfg->vault_addr, v);
 		seen.set[O_VAULT_ADDR] = 1;
 	}
-	if (!seen.set[O_NAMESPACE] &&
-	    (v = env_get(envp, "VAULT_NAMESPACE")) != NULL && *v != '\0') {
-		set_str(&cfg->namespace, v);
-		seen.set[O_NAMESPACE] = 1;
+	for (size_t k = 0; k < sizeof(env_opts) / sizeof(env_opts[0]); k++)
+		if (!seen.set[env_opts[k].id] &&
+		    (v = env_get(envp, env_opts[k].name)) != NULL && *v != '\0') {
+			if (set_value(cfg, env_opts[k].id, v, why,
+			    sizeof(why)) == -1) {
+				errf(err, errlen, "%s \"%.40s\": %s",
+				    env_opts[k].name, v, why);
+				return LW_EXIT_CONFIG;
+			}
+			seen.set[env_opts[k].id] = 1;
+		}
+	if (!seen.set[O_TLS_SKIP_VERIFY] &&
+	    (v = env_get(envp, "VAULT_SKIP_VERIFY")) != NULL && *v != '\0') {
+		if ((c = parse_bool(v)) == -1) {
+			errf(err, errlen, "VAULT_SKIP_VERIFY \"%.20s\": expected "
+			    "true or false (or 1 or 0)", v);
+			return LW_EXIT_CONFIG;
+		}
+		cfg->tls_skip_verify = c;
+		seen.set[O_TLS_SKIP_VERIFY] = 1;
 	}
 
 	if (cfg->config_path != NULL &&
@@ -881,6 +1040,17 @@ config_free(struct config *cfg)
 	free(cfg->namespace);
 	free(cfg->token_file);
 	free(cfg->config_path);
+	free(cfg->auth_mount);
+	free(cfg->auth_role);
+	free(cfg->role_id);
+	free(cfg->role_id_file);
+	free(cfg->secret_id_file);
+	free(cfg->jwt_file);
+	free(cfg->ca_cert);
+	free(cfg->ca_path);
+	free(cfg->client_cert);
+	free(cfg->client_key);
+	free(cfg->tls_server_name);
 	for (i = 0; i < cfg->nenv_files; i++)
 		free(cfg->env_files[i]);
 	free(cfg->env_files);

@@ -3,12 +3,14 @@
 #define LW_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "spec.h"
 
 enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
 enum { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
 enum { EXPIRE_EXIT, EXPIRE_WARN };
+enum { AUTH_TOKEN, AUTH_APPROLE, AUTH_KUBERNETES, AUTH_JWT, AUTH_CERT };
 
 struct config {
 	char		 *vault_addr;
@@ -39,6 +41,23 @@ struct config {
 	long long	  revoke_grace_ms;
 	char		**env_files;	/* NULL-terminated; may be NULL */
 	size_t		  nenv_files;
+	/* Logging in (leasewrap(1), "AUTHENTICATION"). */
+	int		  auth;		/* AUTH_TOKEN, ... */
+	char		 *auth_mount;	/* default: the method's name */
+	char		 *auth_role;
+	char		 *role_id;
+	char		 *role_id_file;
+	char		 *secret_id_file;
+	int		  secret_id_wrapped;
+	char		 *jwt_file;
+	/* TLS, as the Vault CLI's VAULT_* variables. */
+	char		 *ca_cert;
+	char		 *ca_path;
+	char		 *client_cert;
+	char		 *client_key;
+	char		 *tls_server_name;
+	int		  tls_skip_verify;
+	int		  insecure_http;
 	char		**argv;		/* the command; NULL-terminated */
 	int		  argc;
 	int		  argv_owned;	/* argv came from the file */
@@ -56,7 +75,9 @@ int	config_load(struct config *cfg, int argc, char **argv, char **envp,
 void	config_free(struct config *);
 /* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
 int	config_parse_signal(const char *);
+/* The name of an AUTH_* method. */
+const char *config_auth_name(int);
 /* The text of --help. */
-const char *config_usage(void);
+void	config_usage(FILE *);
 
 #endif

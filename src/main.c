@@ -28,7 +28,7 @@ main(int argc, char **argv)
 		exit(rc);
 	}
 	if (cfg.help) {
-		fputs(config_usage(), stdout);
+		config_usage(stdout);
 		config_free(&cfg);
 		exit(0);
 	}

@@ -1,6 +1,7 @@
 /* supervisor.c: the state machine tying Vault reads, renewals, the child and revocation. */
 #define _GNU_SOURCE
 #include "supervisor.h"
+#include "auth.h"
 #include "child.h"
 #include "config.h"
 #include "env.h"
@@ -85,6 +86,7 @@ struct cred {
 	int			 attempts;
 	struct vj_secret	 cur;		/* the values in use */
 	struct lease		*lease;		/* cur's lease, or NULL */
+	struct tokgen		*tg;		/* the token cur's lease has */
 	double			 duration;	/* cur's lease as issued, s */
 	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
 	int			 renewable;
@@ -94,23 +96,30 @@ struct cred {
 	double			 learned_max;	/* the path's max TTL, once seen */
 	struct vj_secret	 next;		/* fetched, not yet applied */
 	struct lease		*next_lease;
+	struct tokgen		*next_tg;
 	int			 has_next;
 	int			 doomed_logged;
 	ev_timer		 timer;		/* renew, rotate, refresh, retry */
 	ev_timer		 expiry;	/* last call before the deadline */
 };
 
-/* The token's own lifetime (vault-api.md §3). */
-struct token {
+/*
+ * One token leasewrap used (vault-api.md §3): the one it was given, or
+ * one per login.  Leases die with the token that created them, so each
+ * credential remembers its token.
+ */
+struct tokgen {
+	struct sup	*sup;
 	struct secret	*value;
-	int		 known;		/* lookup-self answered */
+	int		 login;		/* from a login: revoke it at exit */
+	int		 known;		/* its TTL is known */
 	ev_tstamp	 deadline;	/* 0: never expires */
 	double		 duration;
 	int		 renewable;
-	int		 final;
-	int		 busy;
-	int		 attempts;
-	ev_timer	 timer;
+	int		 final;		/* cannot be renewed further */
+	int		 dead;		/* Vault no longer accepts it */
+	int		 revoked;	/* revoke-self done or not wanted */
+	struct tokgen	*next;
 };
 
 struct sup {
@@ -122,7 +131,12 @@ struct sup {
 	int			 exit_code;
 	int			 shutting_down;	/* a stop signal came */
 	struct vault		*vault;
-	struct token		 token;
+	struct tokgen		*tok;		/* the token in use */
+	struct tokgen		*tokgens;	/* every token, newest first */
+	int			 tok_busy;	/* login, lookup or renewal out */
+	int			 tok_attempts;
+	ev_timer		 tok_timer;
+	struct secret		*secret_id;	/* unwrapped AppRole secret ID */
 	struct cred		*creds;
 	size_t			 ncreds;
 	struct lease		**leases;
@@ -218,10 +232,27 @@ stop_time(const struct sup *s, double duration)
 static int
 retryable(const struct vault_resp *resp)
 {
-	if (resp->too_big)
+	if (resp->too_big || resp->tls_error)
 		return 0;
 	return resp->status == 0 || resp->status == 412 ||
 	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
+}
+
+/* Make value the token in use; the older ones stay until exit. */
+static struct tokgen *
+add_tokgen(struct sup *s, struct secret *value, int login)
+{
+	struct tokgen *t = xcalloc(1, sizeof(*t));
+
+	t->sup = s;
+	t->value = value;
+	t->login = login;
+	t->next = s->tokgens;
+	s->tokgens = t;
+	s->tok = t;
+	if (s->vault != NULL)
+		vault_set_token(s->vault, value);
+	return t;
 }
 
 /* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
@@ -241,7 +272,7 @@ load_token(struct sup *s, char *err, size_t errlen)
 			home = *e + 5;
 	}
 	if (v != NULL && *v != '\0') {
-		s->token.value = secret_new(v, strlen(v));
+		add_tokgen(s, secret_new(v, strlen(v)), 0);
 		return 0;
 	}
 	if (s->cfg->token_file != NULL) {
@@ -276,7 +307,7 @@ load_token(struct sup *s, char *err, size_t errlen)
 		return errf(err, errlen, "token file \"%s\" %s; it should hold "
 		    "one token", path, len == 0 ? "is empty" : "has several lines");
 	}
-	s->token.value = secret_new(buf, len);
+	add_tokgen(s, secret_new(buf, len), 0);
 	secret_wipe(buf, sizeof(buf));
 	return 0;
 }
@@ -417,7 +448,15 @@ grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- the token ------------------------------------------------------- */
 
-static void	token_renew(struct sup *);
+static void	token_step(struct sup *);
+static void	start_reads(struct sup *);
+
+/* Can leasewrap get itself a new token when this one ends? */
+static int
+can_login(const struct sup *s)
+{
+	return s->cfg->auth != AUTH_TOKEN;
+}
 
 /* The token's deadline moved: every credential's deadline moves with it. */
 static void
@@ -431,48 +470,70 @@ token_changed(struct sup *s)
 			cred_schedule(&s->creds[i]);
 }
 
-/* Renew the token ahead of its expiry, or schedule nothing if it cannot be. */
+/*
+ * Plan the token's next step: renew it at two thirds of its life; log in
+ * again when it cannot be renewed, early enough for the credentials it
+ * carries to be replaced under the new token.
+ */
 static void
 token_schedule(struct sup *s)
 {
-	struct token *t = &s->token;
-	double remaining;
+	struct tokgen *t = s->tok;
+	ev_tstamp now = ev_now(s->loop);
+	double remaining, lead;
 
-	ev_timer_stop(s->loop, &t->timer);
-	if (t->deadline <= 0 || !t->renewable || t->final)
+	ev_timer_stop(s->loop, &s->tok_timer);
+	if (t == NULL || !t->known || t->deadline <= 0)
 		return;
-	remaining = t->deadline - ev_now(s->loop);
-	timer_in(s, &t->timer, lease_renew_delay(remaining,
-	    lease_grace(t->duration, rnd())));
+	remaining = t->deadline - now;
+	if (t->renewable && !t->final && !t->dead) {
+		timer_in(s, &s->tok_timer, lease_renew_delay(remaining,
+		    lease_grace(t->duration, rnd())));
+		return;
+	}
+	if (!can_login(s))
+		return;
+	lead = lease_rotate_lead(t->duration, 0, 0.2, stop_time(s,
+	    t->duration) + 2.0, rnd());
+	timer_in(s, &s->tok_timer, t->dead ? 0 : remaining - 2 * lead);
+}
+
+/* Read the token's life from an auth block (a login or renew-self). */
+static void
+token_take_auth(struct sup *s, struct tokgen *t, json_t *auth, int renewal)
+{
+	double ttl = json_number_value(json_object_get(auth, "lease_duration"));
+
+	t->renewable = json_is_true(json_object_get(auth, "renewable"));
+	if (renewal && ttl < t->duration)
+		t->final = 1;		/* capped at its max TTL (§3.2) */
+	if (!renewal)
+		t->duration = ttl;
+	t->known = 1;
+	t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
 }
 
 /* lookup-self or renew-self answered: learn the token's life. */
 static void
 token_cb(const struct vault_resp *resp, void *arg)
 {
-	struct sup *s = arg;
-	struct token *t = &s->token;
+	struct tokgen *t = arg;
+	struct sup *s = t->sup;
 	char verr[256];
-	json_t *root, *v, *auth;
+	json_t *root, *v;
 	double ttl;
 	int was_renew = t->known;
 
-	t->busy = 0;
+	s->tok_busy = 0;
 	if (s->state >= ST_REVOKING) {
 		maybe_finish(s);
 		return;
 	}
 	if (resp->status == 200 &&
 	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
-		auth = json_object_get(root, "auth");
-		if (was_renew && json_is_object(auth)) {
-			ttl = json_number_value(json_object_get(auth,
-			    "lease_duration"));
-			t->renewable = json_is_true(json_object_get(auth,
-			    "renewable"));
-			if (ttl < t->duration)
-				t->final = 1;	/* capped at its max TTL */
-		} else {
+		if (was_renew)
+			token_take_auth(s, t, json_object_get(root, "auth"), 1);
+		else {
 			v = json_object_get(root, "data");
 			ttl = json_number_value(json_object_get(v, "ttl"));
 			t->renewable = json_is_true(json_object_get(v,
@@ -481,16 +542,17 @@ token_cb(const struct vault_resp *resp, void *arg)
 			    "creation_ttl"));
 			if (t->duration <= 0)
 				t->duration = ttl;
+			t->known = 1;
+			t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
 		}
 		json_decref(root);
-		t->known = 1;
-		t->attempts = 0;
-		t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
+		s->tok_attempts = 0;
 		if (t->deadline > 0)
 			log_info("token", "token %s: %.0f s left%s", was_renew ?
-			    "renewed" : "looked up", ttl, t->final ?
-			    " (its max TTL: it cannot be renewed further)" :
-			    t->renewable ? ", renewable" : ", not renewable");
+			    "renewed" : "looked up", t->deadline - ev_now(s->loop),
+			    t->final ? " (its max TTL: it cannot be renewed "
+			    "further)" : t->renewable ? ", renewable" :
+			    ", not renewable");
 		token_schedule(s);
 		token_changed(s);
 		return;
@@ -498,44 +560,265 @@ token_cb(const struct vault_resp *resp, void *arg)
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	if (resp->status == 403 || (resp->status == 400 && was_renew)) {
 		/* Revoked, expired, or not renewable after all. */
-		log_error("token", "Vault %s the token (%ld%s%s)",
+		log_error("token", "Vault %s the token (%ld%s%s)%s",
 		    resp->status == 403 ? "no longer accepts" : "will not renew",
-		    resp->status, verr[0] ? ": " : "", verr);
-		if (resp->status == 403)
+		    resp->status, verr[0] ? ": " : "", verr, can_login(s) ?
+		    "; logging in again" : "");
+		if (resp->status == 403) {
+			t->dead = 1;
 			t->deadline = ev_now(s->loop);
+		}
 		t->final = 1;
+		token_schedule(s);
 		token_changed(s);
 		return;
 	}
-	t->attempts++;
+	s->tok_attempts++;
 	log_warn("token", "%s failed (%ld%s%s); retrying", was_renew ?
 	    "renewing the token" : "looking up the token", resp->status,
 	    verr[0] || resp->error[0] ? ": " : "", verr[0] ? verr : resp->error);
-	timer_in(s, &t->timer, lease_backoff(t->attempts, RETRY_CAP, rnd()));
+	timer_in(s, &s->tok_timer, lease_backoff(s->tok_attempts, RETRY_CAP,
+	    rnd()));
 }
 
-static void
-token_renew(struct sup *s)
+/* Turn a failed login or unwrap into a message and an exit code. */
+static int
+login_failed(struct sup *s, const struct vault_resp *resp, int unwrapping,
+    char *msg, size_t len)
 {
-	char body[64];
+	const struct config *cfg = s->cfg;
+	char verr[256], path[256];
 
-	s->token.busy = 1;
-	if (!s->token.known) {
-		vault_request(s->vault, "GET", "auth/token/lookup-self", NULL,
-		    token_cb, s);
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	auth_login_path(cfg, path, sizeof(path));
+	if (resp->status == 0 && resp->tls_error) {
+		snprintf(msg, len, "TLS with Vault at %s failed: %s; set "
+		    "VAULT_CACERT (--ca-cert) to the CA of its certificate, or "
+		    "VAULT_TLS_SERVER_NAME to the name in it", cfg->vault_addr,
+		    resp->error);
+		return LW_EXIT_CONFIG;
+	}
+	if (resp->status == 0) {
+		snprintf(msg, len, "cannot reach Vault at %s: %s; check "
+		    "VAULT_ADDR and that Vault is up", cfg->vault_addr,
+		    resp->error);
+		return LW_EXIT_UNAVAILABLE;
+	}
+	if (resp->status == 429 || resp->status >= 500) {
+		snprintf(msg, len, "Vault is unavailable for %s (%ld%s%s)",
+		    unwrapping ? "sys/wrapping/unwrap" : path, resp->status,
+		    verr[0] ? ": " : "", verr);
+		return LW_EXIT_UNAVAILABLE;
+	}
+	if (unwrapping && strstr(verr, "wrapping token is not valid") != NULL)
+		snprintf(msg, len, "the wrapped secret ID in \"%s\" was already "
+		    "unwrapped or has expired (400: %s): someone may have "
+		    "intercepted it; issue a new one", cfg->secret_id_file,
+		    verr);
+	else if (unwrapping)
+		snprintf(msg, len, "cannot unwrap the secret ID in \"%s\" "
+		    "(%ld%s%s)", cfg->secret_id_file, resp->status,
+		    verr[0] ? ": " : "", verr);
+	else
+		snprintf(msg, len, "%s login at %s was refused (%ld%s%s); check "
+		    "%s", config_auth_name(cfg->auth), path, resp->status,
+		    verr[0] ? ": " : "", verr,
+		    cfg->auth == AUTH_APPROLE ? "the role ID and secret ID" :
+		    cfg->auth == AUTH_CERT ? "the client certificate and "
+		    "--auth-role" : "--auth-role and that the JWT is current "
+		    "and bound to that role");
+	return LW_EXIT_NOPERM;
+}
+
+static void	login_start(struct sup *);
+
+/* A login or unwrap failed: retry while allowed, else give up or wait. */
+static void
+login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
+    int unwrapping)
+{
+	char msg[1200];
+	double delay = lease_backoff(s->tok_attempts + 1, 10.0, rnd());
+	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
+	int again = (resp->status == 0 && !resp->tls_error) ||
+	    resp->status == 412 || resp->status == 429 ||
+	    (resp->status >= 500 && resp->status != 501);
+
+	s->tok_attempts++;
+	if (s->state == ST_FETCHING) {
+		if (again && s->stop_signal == 0 &&
+		    ev_now(s->loop) + delay <= s->start_deadline) {
+			log_warn("auth.retry", "%s; retrying in %.1f s", msg,
+			    delay);
+			timer_in(s, &s->tok_timer, delay);
+			return;
+		}
+		log_error("auth", "%s", msg);
+		s->exit_code = s->stop_signal ? 128 + s->stop_signal : code;
+		shutdown_now(s);
 		return;
 	}
-	snprintf(body, sizeof(body), "{\"increment\":%.0f}", s->token.duration);
+	/* Running: the credentials in hand hold; keep trying. */
+	delay = lease_backoff(s->tok_attempts, RETRY_CAP, rnd());
+	log_warn("auth.retry", "%s; retrying in %.1f s", msg, delay);
+	timer_in(s, &s->tok_timer, delay);
+}
+
+/* The login answered: a new token to use from now on. */
+static void
+login_cb(const struct vault_resp *resp, void *arg)
+{
+	struct sup *s = arg;
+	json_t *root = NULL, *auth, *ct;
+	struct tokgen *t;
+
+	s->tok_busy = 0;
+	if (resp->status == 200)
+		root = json_loadb(resp->body, resp->len, 0, NULL);
+	auth = json_object_get(root, "auth");
+	ct = json_object_get(auth, "client_token");
+	if (s->state >= ST_REVOKING) {
+		/* A token made while exiting must not outlive us. */
+		if (json_is_string(ct) && !s->cfg->no_revoke) {
+			t = add_tokgen(s, secret_new(json_string_value(ct),
+			    json_string_length(ct)), 1);
+			token_take_auth(s, t, auth, 0);
+		}
+		json_decref(root);
+		maybe_finish(s);
+		return;
+	}
+	if (!json_is_string(ct)) {
+		json_decref(root);
+		login_retry_or_fail(s, resp, 0);
+		return;
+	}
+	t = add_tokgen(s, secret_new(json_string_value(ct),
+	    json_string_length(ct)), 1);
+	token_take_auth(s, t, auth, 0);
+	json_decref(root);
+	s->tok_attempts = 0;
+	log_info("auth.login", "logged in with %s: token for %.0f s%s",
+	    config_auth_name(s->cfg->auth), t->duration,
+	    t->renewable ? ", renewable" : "");
+	token_schedule(s);
+	if (s->state == ST_FETCHING)
+		start_reads(s);
+	else
+		token_changed(s);
+}
+
+/* sys/wrapping/unwrap answered: keep the secret ID for every login. */
+static void
+unwrap_cb(const struct vault_resp *resp, void *arg)
+{
+	struct sup *s = arg;
+	json_t *root = NULL, *sid;
+
+	s->tok_busy = 0;
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
+		return;
+	}
+	if (resp->status == 200)
+		root = json_loadb(resp->body, resp->len, 0, NULL);
+	sid = json_object_get(json_object_get(root, "data"), "secret_id");
+	if (!json_is_string(sid)) {
+		json_decref(root);
+		login_retry_or_fail(s, resp, 1);
+		return;
+	}
+	s->secret_id = secret_new(json_string_value(sid),
+	    json_string_length(sid));
+	json_decref(root);
+	log_info("auth.unwrap", "unwrapped the secret ID");
+	login_start(s);
+}
+
+/* Log in with the configured method, unwrapping the secret ID first if asked. */
+static void
+login_start(struct sup *s)
+{
+	struct secret *body = NULL, *wrapping = NULL;
+	char err[512], path[256];
+	int rc;
+
+	s->tok_busy = 1;
+	if (s->cfg->secret_id_wrapped && s->secret_id == NULL) {
+		/* The wrapping token is the request's own token (§4.5 a). */
+		if (auth_read_file(s->cfg->secret_id_file, "wrapped secret ID",
+		    1, &wrapping, err, sizeof(err)) == -1) {
+			rc = LW_EXIT_CONFIG;
+			goto fail;
+		}
+		vault_request_with(s->vault, wrapping, "PUT",
+		    "sys/wrapping/unwrap", NULL, unwrap_cb, s);
+		secret_free(wrapping);	/* the request holds its own copy */
+		return;
+	}
+	if ((rc = auth_login_body(s->cfg, s->secret_id, &body, err,
+	    sizeof(err))) != 0)
+		goto fail;
+	auth_login_path(s->cfg, path, sizeof(path));
+	vault_request_with(s->vault, NULL, "PUT", path, secret_str(body),
+	    login_cb, s);
+	secret_free(body);
+	return;
+fail:
+	s->tok_busy = 0;
+	log_error("auth", "%s", err);
+	if (s->state == ST_FETCHING) {
+		s->exit_code = rc;
+		shutdown_now(s);
+	} else {
+		/* The files may come back (a projected token is rewritten). */
+		timer_in(s, &s->tok_timer, lease_backoff(++s->tok_attempts,
+		    RETRY_CAP, rnd()));
+	}
+}
+
+/* The token timer: log in, look the token up, or renew it, as due. */
+static void
+token_step(struct sup *s)
+{
+	struct tokgen *t = s->tok;
+	char body[64];
+
+	if (s->tok_busy || s->state >= ST_REVOKING)
+		return;
+	if (t == NULL || ((t->final || t->dead || !t->renewable) &&
+	    t->known && can_login(s))) {
+		login_start(s);
+		return;
+	}
+	s->tok_busy = 1;
+	if (!t->known) {
+		vault_request(s->vault, "GET", "auth/token/lookup-self", NULL,
+		    token_cb, t);
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"increment\":%.0f}", t->duration);
 	vault_request(s->vault, "PUT", "auth/token/renew-self", body, token_cb,
-	    s);
+	    t);
 }
 
 static void
 token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct sup *s = w->data;
+
 	(void)loop;
 	(void)revents;
-	token_renew(w->data);
+	if (s->state == ST_FETCHING && s->tok == NULL) {
+		login_start(s);		/* a retry of the first login */
+		return;
+	}
+	if (s->state == ST_FETCHING && s->cfg->secret_id_wrapped &&
+	    s->secret_id == NULL) {
+		login_start(s);
+		return;
+	}
+	token_step(s);
 }
 
 /* ---- credentials ----------------------------------------------------- */
@@ -544,23 +827,33 @@ token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static ev_tstamp
 cred_deadline(const struct cred *c)
 {
-	const struct token *t = &c->sup->token;
+	const struct tokgen *t = c->tg;
 
 	if (c->lease_end <= 0)
 		return 0;
-	if (t->deadline > 0 && t->deadline < c->lease_end)
+	if (t != NULL && t->deadline > 0 && t->deadline < c->lease_end)
 		return t->deadline;
 	return c->lease_end;
 }
 
-/* Does the token end the credential, with nothing that can push it back? */
+/* Does the credential's token end it before its lease does, for good? */
+static int
+token_bound(const struct cred *c)
+{
+	const struct tokgen *t = c->tg;
+
+	return t != NULL && t->deadline > 0 && t->deadline <= c->lease_end &&
+	    (t->final || t->dead || !t->renewable);
+}
+
+/*
+ * Is a token-bound credential past help?  New credentials help only under
+ * a newer token; with the token in use, only a login can make one.
+ */
 static int
 doomed_by_token(const struct cred *c)
 {
-	const struct token *t = &c->sup->token;
-
-	return t->deadline > 0 && t->deadline <= c->lease_end &&
-	    (t->final || !t->renewable);
+	return token_bound(c) && c->tg == c->sup->tok;
 }
 
 /* Load cur's lease facts after a read or a promotion. */
@@ -634,7 +927,8 @@ cred_schedule(struct cred *c)
 		return;
 	}
 	if (doomed_by_token(c)) {
-		if (!c->doomed_logged)
+		/* With a login on the way, wait for the new token. */
+		if (!c->doomed_logged && !can_login(s))
 			log_warn("lease.doomed", "%s: the token expires in %.0f s "
 			    "and cannot be renewed; its credentials die with it",
 			    c->path, deadline - now);
@@ -842,6 +1136,12 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 			    "Vault's answer is larger than %zu bytes; is "
 			    "VAULT_ADDR a Vault server?", c->path,
 			    cfg->max_response);
+		} else if (resp->tls_error) {
+			c->fail_code = LW_EXIT_CONFIG;
+			snprintf(c->fail, sizeof(c->fail), "TLS with Vault at "
+			    "%s failed: %s; set VAULT_CACERT (--ca-cert) to the "
+			    "CA of its certificate, or VAULT_TLS_SERVER_NAME to "
+			    "the name in it", cfg->vault_addr, resp->error);
 		} else {
 			c->fail_code = LW_EXIT_UNAVAILABLE;
 			snprintf(c->fail, sizeof(c->fail), "cannot reach Vault "
@@ -973,6 +1273,7 @@ read_cb(const struct vault_resp *resp, void *arg)
 		if (c->purpose == P_INITIAL) {
 			c->cur = sec;
 			c->lease = l;
+			c->tg = s->tok;
 			cred_take_lease(c);
 			c->done = 1;
 			reads_settled(s);
@@ -1000,6 +1301,7 @@ read_cb(const struct vault_resp *resp, void *arg)
 		}
 		c->next = sec;
 		c->next_lease = l;
+		c->next_tg = s->tok;
 		c->has_next = 1;
 		ev_timer_stop(s->loop, &c->timer);
 		request_apply(s);
@@ -1084,6 +1386,7 @@ promote(struct sup *s)
 		vj_secret_clear(&c->cur);
 		c->cur = c->next;
 		c->lease = c->next_lease;
+		c->tg = c->next_tg;
 		memset(&c->next, 0, sizeof(c->next));
 		c->next_lease = NULL;
 		c->has_next = 0;
@@ -1425,9 +1728,9 @@ reads_settled(struct sup *s)
 		s->creds[i].timer.data = &s->creds[i];
 		cred_schedule(&s->creds[i]);
 	}
-	/* Not on the start path: learn how long the token lives. */
-	if (s->ncreds > 0)
-		token_renew(s);
+	/* Not on the start path: learn how long a given token lives. */
+	if (s->ncreds > 0 && s->tok != NULL && !s->tok->known)
+		token_step(s);
 }
 
 /* Stop everything that would act later, revoke every lease, then finish. */
@@ -1441,7 +1744,7 @@ shutdown_now(struct sup *s)
 		ev_timer_stop(s->loop, &s->creds[i].timer);
 		ev_timer_stop(s->loop, &s->creds[i].expiry);
 	}
-	ev_timer_stop(s->loop, &s->token.timer);
+	ev_timer_stop(s->loop, &s->tok_timer);
 	ev_timer_stop(s->loop, &s->backoff_timer);
 	ev_timer_stop(s->loop, &s->grace_timer);
 	s->revoke_deadline = ev_now(s->loop) + REVOKE_WINDOW;
@@ -1467,6 +1770,49 @@ shutdown_now(struct sup *s)
 	maybe_finish(s);
 }
 
+/* revoke-self answered for one of our login tokens. */
+static void
+revoke_token_cb(const struct vault_resp *resp, void *arg)
+{
+	struct tokgen *t = arg;
+	char verr[256];
+
+	if (resp->status == 204 || resp->status == 200)
+		log_info("auth.revoke", "revoked the login token");
+	else if (!t->dead) {
+		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+		log_warn("auth.revoke", "could not revoke the login token "
+		    "(%ld%s%s); it expires on its own", resp->status,
+		    verr[0] || resp->error[0] ? ": " : "",
+		    verr[0] ? verr : resp->error);
+	}
+	maybe_finish(t->sup);
+}
+
+/*
+ * At exit, after the leases: revoke-self every token leasewrap logged in
+ * for (a token the user gave is never revoked).  Returns how many went out.
+ */
+static int
+revoke_login_tokens(struct sup *s)
+{
+	struct tokgen *t;
+	int n = 0;
+
+	for (t = s->tokgens; t != NULL; t = t->next) {
+		if (!t->login || t->revoked)
+			continue;
+		t->revoked = 1;
+		if (s->cfg->no_revoke || t->dead || (t->deadline > 0 &&
+		    t->deadline <= ev_now(s->loop)))
+			continue;
+		vault_request_with(s->vault, t->value, "PUT",
+		    "auth/token/revoke-self", NULL, revoke_token_cb, t);
+		n++;
+	}
+	return n;
+}
+
 /* Exit once every lease is settled and no request is still out. */
 static void
 maybe_finish(struct sup *s)
@@ -1479,6 +1825,8 @@ maybe_finish(struct sup *s)
 		if (s->leases[i]->state != LS_DONE)
 			return;
 	if (s->vault != NULL && vault_pending(s->vault) > 0)
+		return;
+	if (revoke_login_tokens(s) > 0)
 		return;
 	finish(s);
 }
@@ -1566,52 +1914,129 @@ plan_reads(struct sup *s)
 	}
 }
 
-/* Validate the Vault settings and send every read at once. */
+/* Is host (of an http:// address) this machine? */
 static int
-start_fetch(struct sup *s)
+loopback_host(const char *addr)
 {
-	struct vault_opts o;
-	char err[512];
-	size_t i;
+	const char *h = addr + 7;	/* after "http://" */
+	size_t n = strcspn(h, ":/");
 
-	if (s->cfg->vault_addr == NULL) {
+	if (h[0] == '[')
+		return strncmp(h, "[::1]", 5) == 0;
+	return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
+	    strncmp(h, "127.", 4) == 0;
+}
+
+/* Refuse settings that would leak the token or cannot work, before any request. */
+static int
+check_vault_settings(struct sup *s)
+{
+	const struct config *cfg = s->cfg;
+	char err[512];
+	int rc;
+
+	if (cfg->vault_addr == NULL) {
 		log_error("config", "VAULT_ADDR is not set; set it or give "
 		    "--vault-addr, like https://vault.example.com:8200");
 		return LW_EXIT_CONFIG;
 	}
-	if (load_token(s, err, sizeof(err)) == -1) {
+	if (strncmp(cfg->vault_addr, "http://", 7) == 0 &&
+	    !loopback_host(cfg->vault_addr) && !cfg->insecure_http) {
+		log_error("config", "VAULT_ADDR \"%s\" is plain http:// to "
+		    "another machine: the token would cross the network "
+		    "unencrypted; use https://, or --insecure-http if you "
+		    "really mean it", cfg->vault_addr);
+		return LW_EXIT_CONFIG;
+	}
+	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
+		log_error("config", "CA file \"%s\": %s; check VAULT_CACERT "
+		    "or --ca-cert", cfg->ca_cert, strerror(errno));
+		return LW_EXIT_CONFIG;
+	}
+	if (cfg->ca_path != NULL && access(cfg->ca_path, R_OK | X_OK) == -1) {
+		log_error("config", "CA folder \"%s\": %s; check VAULT_CAPATH "
+		    "or --ca-path", cfg->ca_path, strerror(errno));
+		return LW_EXIT_CONFIG;
+	}
+	if ((cfg->client_cert == NULL) != (cfg->client_key == NULL)) {
+		log_error("config", "a client certificate needs both "
+		    "--client-cert and --client-key (VAULT_CLIENT_CERT and "
+		    "VAULT_CLIENT_KEY)");
+		return LW_EXIT_CONFIG;
+	}
+	if ((rc = auth_check(cfg, err, sizeof(err))) != 0) {
 		log_error("auth", "%s", err);
-		return s->cfg->token_file != NULL ? LW_EXIT_CONFIG :
-		    LW_EXIT_NOPERM;
+		return rc;
+	}
+	if (cfg->tls_skip_verify)
+		log_warn("tls", "NOT VERIFYING VAULT'S CERTIFICATE "
+		    "(VAULT_SKIP_VERIFY or --tls-skip-verify): anyone on the "
+		    "path can read the token and the secrets");
+	return 0;
+}
+
+/* Send every read at once. */
+static void
+start_reads(struct sup *s)
+{
+	size_t i;
+
+	plan_reads(s);
+	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
+	    s->ncreds, s->cfg->nspecs);
+	for (i = 0; i < s->ncreds; i++)
+		cred_read(&s->creds[i], P_INITIAL);
+}
+
+/* Check the settings, get a token, and start reading. */
+static int
+start_fetch(struct sup *s)
+{
+	const struct config *cfg = s->cfg;
+	struct vault_opts o;
+	char err[512];
+	int rc;
+
+	if ((rc = check_vault_settings(s)) != 0)
+		return rc;
+	if (cfg->auth == AUTH_TOKEN && load_token(s, err, sizeof(err)) == -1) {
+		log_error("auth", "%s", err);
+		return cfg->token_file != NULL ? LW_EXIT_CONFIG : LW_EXIT_NOPERM;
 	}
 	if (vault_global_init() == -1) {
 		log_error("internal", "cannot start libcurl");
 		return LW_EXIT_SOFTWARE;
 	}
 	memset(&o, 0, sizeof(o));
-	o.addr = s->cfg->vault_addr;
-	o.namespace = s->cfg->namespace;
-	o.connect_timeout_ms = s->cfg->connect_timeout_ms;
-	o.request_timeout_ms = s->cfg->request_timeout_ms;
-	o.max_response = s->cfg->max_response;
+	o.addr = cfg->vault_addr;
+	o.namespace = cfg->namespace;
+	o.connect_timeout_ms = cfg->connect_timeout_ms;
+	o.request_timeout_ms = cfg->request_timeout_ms;
+	o.max_response = cfg->max_response;
+	o.ca_cert = cfg->ca_cert;
+	o.ca_path = cfg->ca_path;
+	o.client_cert = cfg->client_cert;
+	o.client_key = cfg->client_key;
+	o.tls_server_name = cfg->tls_server_name;
+	o.tls_skip_verify = cfg->tls_skip_verify;
 	if ((s->vault = vault_new(s->loop, &o, err, sizeof(err))) == NULL) {
 		log_error("config", "%s", err);
 		return LW_EXIT_CONFIG;
 	}
-	vault_set_token(s->vault, s->token.value);
 	s->start_deadline = ev_now(s->loop) +
-	    (double)s->cfg->start_timeout_ms / 1000.0;
-	plan_reads(s);
-	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
-	    s->ncreds, s->cfg->nspecs);
-	for (i = 0; i < s->ncreds; i++)
-		cred_read(&s->creds[i], P_INITIAL);
+	    (double)cfg->start_timeout_ms / 1000.0;
+	if (cfg->auth == AUTH_TOKEN) {
+		vault_set_token(s->vault, s->tok->value);
+		start_reads(s);
+	} else
+		login_start(s);
 	return 0;
 }
 
 static void
 sup_free(struct sup *s)
 {
+	struct tokgen *t, *tn;
 	size_t i;
 
 	vault_free(s->vault);
@@ -1630,13 +2055,18 @@ sup_free(struct sup *s)
 		free(s->leases[i]);
 	}
 	free(s->leases);
-	ev_timer_stop(s->loop, &s->token.timer);
+	ev_timer_stop(s->loop, &s->tok_timer);
 	ev_timer_stop(s->loop, &s->kill_timer);
 	ev_timer_stop(s->loop, &s->backoff_timer);
 	ev_timer_stop(s->loop, &s->grace_timer);
-	if (s->vault != NULL || s->token.value != NULL)
+	for (t = s->tokgens; t != NULL; t = tn) {
+		tn = t->next;
+		secret_free(t->value);
+		free(t);
+	}
+	secret_free(s->secret_id);
+	if (s->vault != NULL)
 		vault_global_cleanup();
-	secret_free(s->token.value);
 }
 
 int
@@ -1676,8 +2106,8 @@ supervisor_run(const struct config *cfg, char **envp)
 	s.backoff_timer.data = &s;
 	ev_init(&s.grace_timer, grace_cb);
 	s.grace_timer.data = &s;
-	ev_init(&s.token.timer, token_timer_cb);
-	s.token.timer.data = &s;
+	ev_init(&s.tok_timer, token_timer_cb);
+	s.tok_timer.data = &s;
 	/* Handlers are in place: let the signals blocked in main() through. */
 	sigemptyset(&set);
 	for (i = 0; i < NFORWARDED; i++)

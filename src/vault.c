@@ -20,6 +20,8 @@ struct vault {
 	ev_timer		 timer;
 	char			*base;		/* "http://host:port/v1/" */
 	char			*ns_header;	/* "X-Vault-Namespace: ns" */
+	struct curl_slist	*connect_to;	/* for --tls-server-name */
+	struct vault_opts	 o;		/* TLS settings (borrowed) */
 	const struct secret	*token;
 	long long		 connect_timeout_ms;
 	long long		 request_timeout_ms;
@@ -260,9 +262,18 @@ check_done(struct vault *v)
 		if (msg->data.result == CURLE_OK)
 			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
 			    &resp.status);
-		else if (!r->too_big)
+		else if (!r->too_big) {
+			CURLcode cc = msg->data.result;
+
 			resp.error = r->errbuf[0] != '\0' ? r->errbuf :
-			    curl_easy_strerror(msg->data.result);
+			    curl_easy_strerror(cc);
+			resp.tls_error = cc == CURLE_PEER_FAILED_VERIFICATION ||
+			    cc == CURLE_SSL_CACERT_BADFILE ||
+			    cc == CURLE_SSL_CERTPROBLEM ||
+			    cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ENGINE_NOTFOUND ||
+			    cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR ||
+			    cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+		}
 		/* Detached first: the callback sees only what is still out. */
 		req_detach(r);
 		r->cb(&resp, r->arg);
@@ -285,12 +296,35 @@ vault_new(struct ev_loop *loop, const struct vault_opts *o, char *err,
 	}
 	v = xcalloc(1, sizeof(*v));
 	v->loop = loop;
+	v->o = *o;
 	n = strlen(o->addr);
 	while (n > 0 && o->addr[n - 1] == '/')
 		n--;
-	v->base = xmalloc(n + 5);
-	memcpy(v->base, o->addr, n);
-	memcpy(v->base + n, "/v1/", 5);
+	if (o->tls_server_name != NULL && strncmp(o->addr, "https://", 8) == 0) {
+		/*
+		 * libcurl verifies (and sends as SNI) the URL's host: ask for
+		 * NAME:port and connect to the real host:port instead.
+		 */
+		const char *host = o->addr + 8, *end = o->addr + n, *colon;
+		char *b, line[512];
+
+		colon = memchr(host, ':', (size_t)(end - host));
+		if (host[0] == '[')
+			colon = strstr(host, "]:") ? strstr(host, "]:") + 1 : NULL;
+		snprintf(line, sizeof(line), "%s:%s:%.*s:%s", o->tls_server_name,
+		    colon ? colon + 1 : "443",
+		    (int)((colon ? colon : end) - host), host,
+		    colon ? colon + 1 : "443");
+		v->connect_to = curl_slist_append(NULL, line);
+		b = xmalloc(strlen(o->tls_server_name) + 32);
+		snprintf(b, strlen(o->tls_server_name) + 32, "https://%s:%s/v1/",
+		    o->tls_server_name, colon ? colon + 1 : "443");
+		v->base = b;
+	} else {
+		v->base = xmalloc(n + 5);
+		memcpy(v->base, o->addr, n);
+		memcpy(v->base + n, "/v1/", 5);
+	}
 	if (o->namespace != NULL && *o->namespace != '\0') {
 		size_t len = strlen(o->namespace) + 32;
 
@@ -333,6 +367,14 @@ void
 vault_request(struct vault *v, const char *method, const char *path,
     const char *body, vault_cb cb, void *arg)
 {
+	vault_request_with(v, v->token, method, path, body, cb, arg);
+}
+
+void
+vault_request_with(struct vault *v, const struct secret *token,
+    const char *method, const char *path, const char *body, vault_cb cb,
+    void *arg)
+{
 	struct vault_req *r = xcalloc(1, sizeof(*r));
 	struct secret *tok;
 	size_t len;
@@ -365,14 +407,28 @@ vault_request(struct vault *v, const char *method, const char *path,
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 	    (long)v->request_timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	if (v->o.ca_cert != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_CAINFO, v->o.ca_cert);
+	if (v->o.ca_path != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_CAPATH, v->o.ca_path);
+	if (v->o.client_cert != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, v->o.client_cert);
+	if (v->o.client_key != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, v->o.client_key);
+	if (v->o.tls_skip_verify) {
+		curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (v->connect_to != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_CONNECT_TO, v->connect_to);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "leasewrap/" LW_VERSION);
 	/* Vault Agent/Proxy listeners demand this header (vault-api.md §1.2). */
 	r->headers = curl_slist_append(r->headers, "X-Vault-Request: true");
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	if (v->ns_header != NULL)
 		r->headers = curl_slist_append(r->headers, v->ns_header);
-	if (v->token != NULL) {
-		tok = secret_concat("X-Vault-Token: ", v->token);
+	if (token != NULL) {
+		tok = secret_concat("X-Vault-Token: ", token);
 		r->headers = curl_slist_append(r->headers, secret_str(tok));
 		secret_free(tok);
 	}
@@ -415,6 +471,7 @@ vault_free(struct vault *v)
 	}
 	ev_timer_stop(v->loop, &v->timer);
 	curl_multi_cleanup(v->multi);
+	curl_slist_free_all(v->connect_to);
 	free(v->base);
 	free(v->ns_header);
 	free(v);

@@ -14,6 +14,12 @@ struct vault_opts {
 	long long	 connect_timeout_ms;
 	long long	 request_timeout_ms;
 	size_t		 max_response;
+	const char	*ca_cert;	/* PEM file, or NULL */
+	const char	*ca_path;	/* directory, or NULL */
+	const char	*client_cert;	/* PEM files for TLS client auth */
+	const char	*client_key;
+	const char	*tls_server_name;	/* verify Vault's cert for this */
+	int		 tls_skip_verify;
 };
 
 /* What came back: status 0 means no HTTP answer (see error). */
@@ -24,6 +30,7 @@ struct vault_resp {
 	const char	*error;		/* transport error text, or "" */
 	int		 too_big;	/* body over max_response */
 	double		 seconds;	/* total time of the request */
+	int		 tls_error;	/* certificate or TLS setup failure */
 };
 
 typedef void (*vault_cb)(const struct vault_resp *, void *arg);
@@ -39,6 +46,10 @@ void		 vault_set_token(struct vault *, const struct secret *token);
  */
 void		 vault_request(struct vault *, const char *method,
 		    const char *path, const char *body, vault_cb, void *arg);
+/* The same with a token of its own (copied); NULL sends none (logins). */
+void		 vault_request_with(struct vault *, const struct secret *token,
+		    const char *method, const char *path, const char *body,
+		    vault_cb, void *arg);
 /* Requests still in flight. */
 int		 vault_pending(const struct vault *);
 /* Cancel everything in flight (callbacks are not run) and free. */

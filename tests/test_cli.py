@@ -254,3 +254,91 @@ def test_child_gets_no_descriptor_of_ours(tmp_path):
     r = lw.run(["--", "sh", "-c", "ls /proc/self/fd"])
     fds = sorted(int(x) for x in r.stdout.split())
     assert fds[:3] == [0, 1, 2] and len(fds) <= 4, fds
+
+
+# ---- logging in and TLS: bad input caught before any request ------------
+
+def vault_env(port, **extra):
+    return lw.base_env(VAULT_ADDR="http://127.0.0.1:%d" % port, **extra)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--auth", "approle"], "--role-id"),
+    (["--auth", "kubernetes"], "--auth-role"),
+    (["--auth", "jwt"], "--jwt-file"),
+    (["--auth", "cert"], "--client-cert"),
+    (["--auth", "approle", "--role-id", "r", "--secret-id-wrapped"],
+     "--secret-id-file"),
+    (["--auth", "ldap"], "approle"),
+])
+def test_auth_usage_errors(free_port, args, needle):
+    r = lw.run(args + ["-s", "A=secret/data/x#y", "--", "true"],
+               env=vault_env(free_port))
+    assert r.returncode == lw.EXIT_USAGE
+    assert needle in one_line_error(r)
+
+
+@pytest.mark.parametrize("method,flag,what", [
+    ("kubernetes", "--jwt-file", "JWT"),
+    ("jwt", "--jwt-file", "JWT"),
+    ("approle", "--secret-id-file", "secret ID"),
+    ("approle", "--role-id-file", "role ID"),
+])
+def test_missing_or_empty_credential_file(free_port, tmp_path, method, flag, what):
+    base = ["--auth", method, "--auth-role", "r"]
+    if method == "approle" and flag != "--role-id-file":
+        base += ["--role-id", "r"]
+    missing = str(tmp_path / "missing")
+    r = lw.run(base + [flag, missing, "-s", "A=secret/data/x#y", "--", "true"],
+               env=vault_env(free_port))
+    assert r.returncode == lw.EXIT_CONFIG, r.stderr
+    line = one_line_error(r)
+    assert what in line and missing in line
+    empty = write(tmp_path, "empty", "\n")
+    r = lw.run(base + [flag, empty, "-s", "A=secret/data/x#y", "--", "true"],
+               env=vault_env(free_port))
+    assert r.returncode == lw.EXIT_CONFIG
+    assert "is empty" in one_line_error(r)
+
+
+def test_plain_http_to_another_machine_is_refused():
+    env = lw.base_env(VAULT_ADDR="http://vault.example.com:8200",
+                      VAULT_TOKEN="hvs.sekrit")
+    r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_CONFIG
+    line = one_line_error(r)
+    assert "--insecure-http" in line and "hvs.sekrit" not in line
+
+
+def test_unreadable_ca_file(free_port, tmp_path):
+    ca = str(tmp_path / "no-ca.pem")
+    env = lw.base_env(VAULT_ADDR="https://127.0.0.1:%d" % free_port,
+                      VAULT_TOKEN="t", VAULT_CACERT=ca)
+    r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_CONFIG
+    line = one_line_error(r)
+    assert ca in line and "VAULT_CACERT" in line
+
+
+def test_bad_vault_skip_verify_value(free_port):
+    env = vault_env(free_port, VAULT_TOKEN="t", VAULT_SKIP_VERIFY="maybe")
+    r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_CONFIG
+    assert "VAULT_SKIP_VERIFY" in one_line_error(r)
+
+
+def test_skip_verify_warns_loudly(free_port):
+    env = lw.base_env(VAULT_ADDR="https://127.0.0.1:%d" % free_port,
+                      VAULT_TOKEN="t", VAULT_SKIP_VERIFY="true")
+    r = lw.run(["--start-timeout", "1s", "-s", "A=secret/data/x#y", "--",
+                "true"], env=env)
+    assert r.returncode == lw.EXIT_UNAVAILABLE
+    assert "NOT VERIFYING" in r.stderr.splitlines()[0]
+
+
+def test_client_cert_needs_key(free_port, tmp_path):
+    env = vault_env(free_port, VAULT_TOKEN="t",
+                    VAULT_CLIENT_CERT=str(tmp_path / "c.pem"))
+    r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_CONFIG
+    assert "--client-key" in one_line_error(r)

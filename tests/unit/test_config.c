@@ -371,8 +371,18 @@ test_help_and_version(void **state)
 	    "--bogus"), 0);
 	assert_int_equal(cfg.help, 1);
 	config_free(&cfg);
-	assert_non_null(strstr(config_usage(), "usage: leasewrap"));
-	assert_non_null(strstr(config_usage(), "NAME=PATH#FIELD"));
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		assert_non_null(f);
+		config_usage(f);
+		fclose(f);
+		assert_non_null(strstr(text, "usage: leasewrap"));
+		assert_non_null(strstr(text, "NAME=PATH#FIELD"));
+		free(text);
+	}
 }
 
 static void
