@@ -37,6 +37,7 @@ enum opt_id {
 	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
 	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
+	O_PROCESS_GROUP, O_TIMEOUT,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -93,6 +94,8 @@ static const struct optdef opts[O_COUNT] = {
 	[O_TLS_SERVER_NAME] =	{ "tls-server-name", 0, K_VALUE, "tls_server_name" },
 	[O_TLS_SKIP_VERIFY] =	{ "tls-skip-verify", 0, K_FLAG, "tls_skip_verify" },
 	[O_INSECURE_HTTP] =	{ "insecure-http", 0, K_FLAG, "insecure_http" },
+	[O_PROCESS_GROUP] =	{ "process-group", 'g', K_FLAG, "process_group" },
+	[O_TIMEOUT] =		{ "timeout", 0, K_VALUE, "timeout" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -166,6 +169,9 @@ static const char *const usage_text[] = {
 "      --restart POLICY          when the command exits on its own: never\n"
 "                                (default), on-failure or always\n"
 "      --max-restarts N          give up after N restarts in a row (default 10)\n"
+"  -g, --process-group           send signals to the command's whole process\n"
+"                                group, not just to it\n"
+"      --timeout DUR             stop the command after DUR and exit 124\n"
 "\n",
 "Logging in:\n"
 "      --auth METHOD             token (default), approle, kubernetes, jwt or\n"
@@ -212,7 +218,7 @@ static const char *const usage_text[] = {
 "cannot be run or found; 64 usage, 65 missing secret or field, 69 Vault\n"
 "unavailable, 70 internal error, 71 system error, 75 credentials changed\n"
 "with --on-change exit, 77 permission denied, 78 configuration error,\n"
-"79 credentials expired.  See leasewrap(1).\n",
+"79 credentials expired, 124 --timeout.  See leasewrap(1).\n",
 };
 
 void
@@ -621,6 +627,9 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 	case O_REVOKE_GRACE:
 		cfg->revoke_grace_ms = ms;
 		break;
+	case O_TIMEOUT:
+		cfg->timeout_ms = ms;
+		break;
 	default:
 		return errf(err, errlen, "internal error: option %d", id);
 	}
@@ -649,6 +658,9 @@ set_flag(struct config *cfg, int id, int on)
 		break;
 	case O_INSECURE_HTTP:
 		cfg->insecure_http = on;
+		break;
+	case O_PROCESS_GROUP:
+		cfg->process_group = on;
 		break;
 	default:
 		break;

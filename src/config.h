@@ -58,6 +58,9 @@ struct config {
 	char		 *tls_server_name;
 	int		  tls_skip_verify;
 	int		  insecure_http;
+	/* The command as a process (leasewrap(1), "THE COMMAND"). */
+	int		  process_group;	/* signal its whole group */
+	long long	  timeout_ms;		/* stop it after this; 0: never */
 	char		**argv;		/* the command; NULL-terminated */
 	int		  argc;
 	int		  argv_owned;	/* argv came from the file */

@@ -16,6 +16,7 @@
 #define LW_EXIT_NOPERM		77	/* no token, bad token, permission denied */
 #define LW_EXIT_CONFIG		78	/* config file or environment unusable */
 #define LW_EXIT_EXPIRED		79	/* credentials died with no replacement */
+#define LW_EXIT_TIMEOUT		124	/* --timeout stopped the command */
 #define LW_EXIT_NOEXEC		126	/* the command exists but cannot be run */
 #define LW_EXIT_NOTFOUND	127	/* the command does not exist */
 

@@ -14,6 +14,7 @@
 #include "vault.h"
 #include "vault_json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -25,11 +26,23 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-/* Signals passed on to the child (SIGCHLD is ours; fatal faults are not). */
-static const int forwarded[] = {
-	SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGWINCH,
-};
-#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+/*
+ * Signals passed on to the child: every catchable one, as tini does, but
+ * SIGCHLD (ours), the faults a process raises on itself, SIGPIPE (ours to
+ * ignore) and the terminal's SIGTTIN/SIGTTOU.  pid1.md §3 B3, B13.
+ */
+static int
+is_forwarded(int sig)
+{
+	switch (sig) {
+	case SIGKILL: case SIGSTOP: case SIGCHLD: case SIGFPE: case SIGILL:
+	case SIGSEGV: case SIGBUS: case SIGABRT: case SIGTRAP: case SIGSYS:
+	case SIGPIPE: case SIGTTIN: case SIGTTOU:
+		return 0;
+	default:
+		return sig < 32 || (sig >= SIGRTMIN && sig <= SIGRTMAX);
+	}
+}
 
 /* How long revocation keeps retrying a Vault that fails (leasewrap(1)). */
 #define REVOKE_WINDOW		30.0
@@ -45,6 +58,7 @@ enum state {
 	ST_RUNNING,	/* the child runs */
 	ST_STOPPING,	/* kill signal sent; waiting for the child to exit */
 	ST_BACKOFF,	/* the child crashed; waiting to start it again */
+	ST_DRAINING,	/* the command exited; stopping what it left */
 	ST_REVOKING,	/* revoking leases before exit */
 	ST_DONE,
 };
@@ -55,6 +69,7 @@ enum stop_reason {
 	STOP_EXIT,	/* leasewrap is exiting: keep the child's code */
 	STOP_ROTATED,	/* --on-change exit */
 	STOP_EXPIRED,	/* a credential died with no replacement */
+	STOP_TIMEOUT,	/* --timeout */
 };
 
 enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
@@ -148,11 +163,16 @@ struct sup {
 	int			 restarts;	/* in a row, for --restart */
 	int			 await_creds;	/* child stopped; new ones coming */
 	int			 stop_signal;	/* signal that ended a fetch */
-	ev_signal		 sigw[NFORWARDED];
+	ev_signal		 sigw[NSIG];
 	ev_child		 childw;
 	ev_timer		 kill_timer;
 	ev_timer		 backoff_timer;
 	ev_timer		 grace_timer;	/* signal mode: revoke retired */
+	ev_timer		 timeout_timer;	/* --timeout */
+	ev_timer		 drain_timer;	/* leftovers: SIGKILL after this */
+	int			 drained;
+	pid_t			*drain_sent;	/* leftovers already signalled */
+	size_t			 ndrain_sent;
 };
 
 static void	cred_schedule(struct cred *);
@@ -165,6 +185,7 @@ static void	revoke_one(struct lease *);
 static void	begin_stop(struct sup *, enum stop_reason);
 static void	spawn_child(struct sup *);
 static void	maybe_finish(struct sup *);
+static int	drain_step(struct sup *);
 
 /* A random number in [0, 1). */
 static double
@@ -173,16 +194,25 @@ rnd(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
+/* The signals leasewrap handles: the forwarded ones and SIGCHLD. */
+static void
+handled_set(sigset_t *set)
+{
+	int sig;
+
+	sigemptyset(set);
+	for (sig = 1; sig < NSIG; sig++)
+		if (is_forwarded(sig))
+			sigaddset(set, sig);
+	sigaddset(set, SIGCHLD);
+}
+
 void
 supervisor_block_signals(void)
 {
 	sigset_t set;
-	size_t i;
 
-	sigemptyset(&set);
-	for (i = 0; i < NFORWARDED; i++)
-		sigaddset(&set, forwarded[i]);
-	sigaddset(&set, SIGCHLD);
+	handled_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -200,6 +230,22 @@ finish(struct sup *s)
 {
 	s->state = ST_DONE;
 	ev_break(s->loop, EVBREAK_ALL);
+}
+
+/*
+ * Send sig to the command, or with --process-group to its whole group; the
+ * pid itself too when the group does not exist yet (pid1.md §4, ESRCH).
+ */
+static void
+signal_child(struct sup *s, int sig)
+{
+	if (s->child <= 0)
+		return;
+	if (s->cfg->process_group && kill(-s->child, sig) == 0)
+		return;
+	if (kill(s->child, sig) == -1)
+		log_debug("signal", "sending %d to pid %d: %s", sig,
+		    (int)s->child, strerror(errno));
 }
 
 /* Start a one-shot timer w after delay seconds (never negative). */
@@ -1494,6 +1540,9 @@ spawn_child(struct sup *s)
 	}
 	s->state = ST_RUNNING;
 	s->child_started = ev_now(s->loop);
+	if (s->cfg->timeout_ms > 0 && !ev_is_active(&s->timeout_timer))
+		timer_in(s, &s->timeout_timer,
+		    (double)s->cfg->timeout_ms / 1000.0);
 	log_info("child.start", "pid %d: %s", (int)s->child, s->cfg->argv[0]);
 	/* The old child is gone: nobody uses the retired leases. */
 	if (s->cfg->on_change != CHANGE_SIGNAL)
@@ -1511,7 +1560,7 @@ kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->child > 0) {
 		log_warn("child.kill", "pid %d did not exit in time; SIGKILL",
 		    (int)s->child);
-		kill(s->child, SIGKILL);
+		signal_child(s, SIGKILL);
 	}
 }
 
@@ -1542,9 +1591,9 @@ begin_stop(struct sup *s, enum stop_reason why)
 	log_info("child.stop", "pid %d: sending signal %d (%s)", (int)s->child,
 	    s->cfg->kill_signal, why == STOP_RESTART ? "new credentials" :
 	    why == STOP_ROTATED ? "--on-change exit" :
-	    why == STOP_EXPIRED ? "credentials expire" : "exiting");
-	if (s->child > 0)
-		kill(s->child, s->cfg->kill_signal);
+	    why == STOP_EXPIRED ? "credentials expire" :
+	    why == STOP_TIMEOUT ? "--timeout" : "exiting");
+	signal_child(s, s->cfg->kill_signal);
 	timer_in(s, &s->kill_timer, kt);
 }
 
@@ -1579,7 +1628,7 @@ request_apply(struct sup *s)
 		env_free(envp);
 		log_info("child.signal", "pid %d: sending signal %d (new "
 		    "credentials)", (int)s->child, s->cfg->change_signal);
-		kill(s->child, s->cfg->change_signal);
+		signal_child(s, s->cfg->change_signal);
 		/* Old leases stay alive until the command has moved over. */
 		if (!ev_is_active(&s->grace_timer))
 			timer_in(s, &s->grace_timer,
@@ -1655,6 +1704,10 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (s->state == ST_DRAINING) {
+		drain_step(s);
+		return;
+	}
 	if (w->rpid != s->child || s->child <= 0)
 		return;		/* an orphan or a failed exec: reaped */
 	code = child_exit_code(w->rstatus);
@@ -1687,6 +1740,10 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		break;
 	case STOP_EXPIRED:
 		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+		break;
+	case STOP_TIMEOUT:
+		s->exit_code = LW_EXIT_TIMEOUT;
 		shutdown_now(s);
 		break;
 	}
@@ -1733,13 +1790,130 @@ reads_settled(struct sup *s)
 		token_step(s);
 }
 
+/* The processes whose parent is leasewrap (orphans adopted as PID 1 or subreaper). */
+static size_t
+list_children(pid_t *out, size_t max)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	pid_t me = getpid(), ppid;
+	size_t n = 0;
+	ssize_t len;
+	DIR *d;
+	int fd;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold spaces or ')'. */
+		if ((p = strrchr(buf, ')')) == NULL)
+			continue;
+		if (sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == me)
+			out[n++] = (pid_t)strtol(de->d_name, NULL, 10);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Leftovers past --kill-timeout: SIGKILL them. */
+static void
+drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	pid_t kids[1024];
+	size_t i, n = list_children(kids, 1024);
+
+	(void)loop;
+	(void)revents;
+	(void)w;
+	if (n > 0)
+		log_warn("child.kill", "%zu process(es) left by the command did "
+		    "not exit in time; SIGKILL", n);
+	for (i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+}
+
+/*
+ * The command exited: ask what it left behind to stop (--kill-signal),
+ * SIGKILL it after --kill-timeout, and go on once none is left.  Returns
+ * 1 while leftovers remain.  pid1.md §3 B8.
+ */
+static int
+drain_step(struct sup *s)
+{
+	pid_t kids[1024];
+	size_t i, j, n = list_children(kids, 1024);
+
+	if (n == 0) {
+		ev_timer_stop(s->loop, &s->drain_timer);
+		if (s->state == ST_DRAINING)
+			shutdown_now(s);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < s->ndrain_sent; j++)
+			if (s->drain_sent[j] == kids[i])
+				break;
+		if (j < s->ndrain_sent)
+			continue;
+		s->drain_sent = realloc(s->drain_sent,
+		    (s->ndrain_sent + 1) * sizeof(pid_t));
+		if (s->drain_sent == NULL)
+			abort();
+		s->drain_sent[s->ndrain_sent++] = kids[i];
+		log_info("child.leftover", "pid %d was left by the command: "
+		    "sending signal %d", (int)kids[i], s->cfg->kill_signal);
+		kill(kids[i], s->cfg->kill_signal);
+	}
+	if (!ev_is_active(&s->drain_timer))
+		timer_in(s, &s->drain_timer,
+		    (double)s->cfg->kill_timeout_ms / 1000.0);
+	return 1;
+}
+
+/* --timeout passed: stop the command. */
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_error("child.timeout", "the command ran longer than --timeout; "
+	    "stopping it (exit %d)", LW_EXIT_TIMEOUT);
+	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
+		begin_stop(s, STOP_TIMEOUT);
+	else if (s->state == ST_BACKOFF) {
+		s->exit_code = LW_EXIT_TIMEOUT;
+		shutdown_now(s);
+	}
+}
+
 /* Stop everything that would act later, revoke every lease, then finish. */
 static void
 shutdown_now(struct sup *s)
 {
 	size_t i;
 
+	if (!s->drained && s->child <= 0) {
+		s->drained = 1;
+		s->state = ST_DRAINING;
+		ev_timer_stop(s->loop, &s->timeout_timer);
+		if (drain_step(s))
+			return;		/* leftovers first, then the leases */
+	}
 	s->state = ST_REVOKING;
+	ev_timer_stop(s->loop, &s->timeout_timer);
+	ev_timer_stop(s->loop, &s->drain_timer);
 	for (i = 0; i < s->ncreds; i++) {
 		ev_timer_stop(s->loop, &s->creds[i].timer);
 		ev_timer_stop(s->loop, &s->creds[i].expiry);
@@ -1863,9 +2037,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			    s->stop_reason == STOP_RESTART)
 				s->stop_reason = STOP_EXIT;
 		}
-		if (s->child > 0 && kill(s->child, sig) == -1)
-			log_debug("signal", "forwarding %d: %s", sig,
-			    strerror(errno));
+		signal_child(s, sig);
 		break;
 	case ST_BACKOFF:
 		if (is_stop_signal(sig)) {
@@ -2059,6 +2231,9 @@ sup_free(struct sup *s)
 	ev_timer_stop(s->loop, &s->kill_timer);
 	ev_timer_stop(s->loop, &s->backoff_timer);
 	ev_timer_stop(s->loop, &s->grace_timer);
+	ev_timer_stop(s->loop, &s->timeout_timer);
+	ev_timer_stop(s->loop, &s->drain_timer);
+	free(s->drain_sent);
 	for (t = s->tokgens; t != NULL; t = tn) {
 		tn = t->next;
 		secret_free(t->value);
@@ -2092,11 +2267,16 @@ supervisor_run(const struct config *cfg, char **envp)
 		log_error("internal", "cannot start the event loop");
 		return LW_EXIT_SOFTWARE;
 	}
-	for (i = 0; i < NFORWARDED; i++) {
-		ev_signal_init(&s.sigw[i], signal_cb, forwarded[i]);
+	for (i = 1; i < NSIG; i++) {
+		if (!is_forwarded((int)i))
+			continue;
+		ev_signal_init(&s.sigw[i], signal_cb, (int)i);
 		s.sigw[i].data = &s;
 		ev_signal_start(s.loop, &s.sigw[i]);
 	}
+	/* Writing a log line from the background must never stop us. */
+	signal(SIGTTOU, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
 	ev_child_init(&s.childw, child_cb, 0, 0);
 	s.childw.data = &s;
 	ev_child_start(s.loop, &s.childw);
@@ -2106,13 +2286,14 @@ supervisor_run(const struct config *cfg, char **envp)
 	s.backoff_timer.data = &s;
 	ev_init(&s.grace_timer, grace_cb);
 	s.grace_timer.data = &s;
+	ev_init(&s.timeout_timer, timeout_cb);
+	s.timeout_timer.data = &s;
+	ev_init(&s.drain_timer, drain_timer_cb);
+	s.drain_timer.data = &s;
 	ev_init(&s.tok_timer, token_timer_cb);
 	s.tok_timer.data = &s;
 	/* Handlers are in place: let the signals blocked in main() through. */
-	sigemptyset(&set);
-	for (i = 0; i < NFORWARDED; i++)
-		sigaddset(&set, forwarded[i]);
-	sigaddset(&set, SIGCHLD);
+	handled_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
 	if (cfg->nspecs == 0)
@@ -2124,8 +2305,9 @@ supervisor_run(const struct config *cfg, char **envp)
 	if (s.state != ST_DONE)
 		ev_run(s.loop, 0);
 	rc = s.exit_code;
-	for (i = 0; i < NFORWARDED; i++)
-		ev_signal_stop(s.loop, &s.sigw[i]);
+	for (i = 1; i < NSIG; i++)
+		if (is_forwarded((int)i))
+			ev_signal_stop(s.loop, &s.sigw[i]);
 	ev_child_stop(s.loop, &s.childw);
 	sup_free(&s);
 	return rc;

@@ -3,6 +3,9 @@ PGPASSWORD from its environment (or from --env-file FILE, re-read on SIGHUP)
 every 200 ms and appends one JSON line per attempt to the log file.
 
 usage: pgprobe.py LOG [ENVFILE]
+
+With PROBE_SECONDS=N in its environment it stops by itself after N seconds
+and exits with PROBE_EXIT (default 0), like a cron job.
 """
 import json
 import os
@@ -50,7 +53,8 @@ signal.signal(signal.SIGTERM, on_term)
 if env_file:
     signal.signal(signal.SIGHUP, on_hup)
 record(event="start", user=creds["PGUSER"])
-while not stop:
+until = time.time() + float(os.environ.get("PROBE_SECONDS", "inf"))
+while not stop and time.time() < until:
     try:
         conn = psycopg2.connect(host=os.environ["PGHOST"],
                                 port=os.environ["PGPORT"], dbname="postgres",
@@ -66,3 +70,4 @@ while not stop:
                error=str(e).strip().splitlines()[0] if str(e) else repr(e))
     time.sleep(0.2)
 record(event="exit")
+sys.exit(int(os.environ.get("PROBE_EXIT", "0")) if not stop else 0)

@@ -1,0 +1,215 @@
+"""leasewrap as PID 1 of a fresh PID namespace (unshare -p -f --mount-proc),
+as in a container: exit codes, signals, reaping, hygiene and a cron-style
+run (pid1.md §3).  Signals go only to the leasewrap process these tests
+started, found as the child of the unshare process they started."""
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+import lw
+
+UNSHARE = ["unshare", "-p", "-f", "--mount-proc"]
+PY = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def namespaces_work():
+    try:
+        r = subprocess.run(UNSHARE + ["true"], capture_output=True, timeout=30)
+        return r.returncode == 0, r.stderr.decode(errors="replace").strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, str(e)
+
+
+OK, WHY = namespaces_work()
+pytestmark = pytest.mark.skipif(not OK, reason="unshare -p is not allowed "
+                                "here (needs root): %s" % WHY)
+
+
+def run1(args, env=None, **kw):
+    """Run leasewrap as PID 1 to completion."""
+    return subprocess.run(UNSHARE + [lw.BINARY] + args,
+                          env=env if env is not None else lw.base_env(),
+                          capture_output=True, text=True, timeout=lw.TIMEOUT,
+                          **kw)
+
+
+class Pid1:
+    """leasewrap as PID 1 in the background, with its host PID."""
+
+    def __init__(self, args, env=None):
+        self.proc = subprocess.Popen(UNSHARE + [lw.BINARY] + args,
+                                     env=env if env is not None else lw.base_env(),
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.pid = lw.wait_for(self._child, what="leasewrap in the namespace")
+
+    def _child(self):
+        # The only child of the unshare process we started.
+        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
+        try:
+            with open(path) as f:
+                kids = f.read().split()
+        except OSError:
+            return None
+        return int(kids[0]) if kids else None
+
+    def signal(self, sig):
+        # Guard: only ever the child of our own unshare process.
+        with open("/proc/%d/stat" % self.pid) as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        assert ppid == self.proc.pid and self.pid > 1
+        os.kill(self.pid, sig)
+
+    def wait(self):
+        out, err = self.proc.communicate(timeout=lw.TIMEOUT)
+        return self.proc.returncode, out, err
+
+    def close(self):
+        if self.proc.poll() is None:
+            # SIGKILL to the namespace's PID 1 ends every process in it.
+            try:
+                self.signal(signal.SIGKILL)
+            except (OSError, AssertionError):
+                pass
+        self.proc.communicate(timeout=lw.TIMEOUT)
+
+
+@pytest.mark.parametrize("code", [0, 1, 2, 42, 126, 127, 254, 255])
+def test_exit_codes_pass_through(code):
+    assert run1(["--", "sh", "-c", "exit %d" % code]).returncode == code
+
+
+@pytest.mark.parametrize("sig", [1, 2, 9, 11, 15])
+def test_child_killed_by_signal(sig):
+    r = run1(["--", PY, "-c", "import os; os.kill(os.getpid(), %d)" % sig])
+    assert r.returncode == 128 + sig
+
+
+def test_not_found_and_not_executable(tmp_path):
+    r = run1(["--", "/nonexistent/cmd"])
+    assert r.returncode == 127 and "/nonexistent/cmd" in r.stderr
+    f = tmp_path / "f"
+    f.write_text("#!/bin/sh\n")
+    f.chmod(0o644)
+    r = run1(["--", str(f)])
+    assert r.returncode == 126 and str(f) in r.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                                 signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2])
+def test_signals_reach_the_child(tmp_path, sig):
+    ready, got = tmp_path / "ready", tmp_path / "got"
+    script = ("trap 'echo %d > %s; exit 0' %d; echo > %s; "
+              "while :; do sleep 0.05; done") % (sig, got, sig, ready)
+    p = Pid1(["--", "sh", "-c", script])
+    try:
+        lw.wait_file(str(ready))
+        p.signal(sig)
+        rc, out, err = p.wait()
+    finally:
+        p.close()
+    assert rc == 0, err
+    assert got.read_text().strip() == str(int(sig))
+
+
+def test_process_group_reaches_a_grandchild(tmp_path):
+    ready, got = tmp_path / "ready", tmp_path / "got"
+    inner = ("trap 'echo > %s; exit 0' USR1; echo > %s; "
+             "while :; do sleep 0.05; done") % (got, ready)
+    # The child ignores USR1 (after starting the grandchild, which would
+    # otherwise inherit that); only group delivery reaches the grandchild.
+    script = "sh -c \"$0\" & trap '' USR1; wait; exit 3"
+    p = Pid1(["--process-group", "--", "sh", "-c", script, inner])
+    try:
+        lw.wait_file(str(ready))
+        p.signal(signal.SIGUSR1)
+        rc, out, err = p.wait()
+    finally:
+        p.close()
+    assert rc == 3, err
+    assert got.exists()
+
+
+def test_200_orphans_exiting_together_are_reaped():
+    r = run1(["--", PY, os.path.join(HERE, "orphans.py"), "200"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "all 200 orphans reaped" in r.stdout
+
+
+def test_leftovers_are_stopped_and_the_main_code_kept(tmp_path):
+    r = run1(["--kill-timeout", "2s", "--", "sh", "-c", "sleep 30 & exit 3"])
+    assert r.returncode == 3
+
+
+def test_hygiene_matches_a_bare_run(tmp_path):
+    probe = ("grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd; "
+             "pwd")
+    # Block and ignore a few signals in the parent, as nohup or cron would.
+    pre = ("import os, signal, sys; "
+           "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2}); "
+           "signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+           "os.execvp(sys.argv[1], sys.argv[1:])")
+    bare = subprocess.run([PY, "-c", pre] + UNSHARE + ["sh", "-c", probe],
+                          capture_output=True, text=True, cwd=str(tmp_path),
+                          timeout=lw.TIMEOUT)
+    wrapped = subprocess.run([PY, "-c", pre] + UNSHARE +
+                             [lw.BINARY, "--", "sh", "-c", probe],
+                             capture_output=True, text=True, cwd=str(tmp_path),
+                             env=lw.base_env(), timeout=lw.TIMEOUT)
+    assert wrapped.returncode == 0, wrapped.stderr
+    assert wrapped.stdout == bare.stdout
+    assert str(tmp_path) in wrapped.stdout
+
+
+def test_inherited_sigchld_ignored_does_not_hang():
+    pre = ("import os, signal, sys; signal.signal(signal.SIGCHLD, "
+           "signal.SIG_IGN); os.execvp(sys.argv[1], sys.argv[1:])")
+    r = subprocess.run([PY, "-c", pre] + UNSHARE +
+                       [lw.BINARY, "--", "sh", "-c", "exit 5"],
+                       capture_output=True, timeout=lw.TIMEOUT,
+                       env=lw.base_env())
+    assert r.returncode == 5
+
+
+def test_sigterm_right_after_start_leaves_no_lease(vault, pg):
+    vault.create_db_role("ro", default_ttl=30, max_ttl=60)
+    vault.fault(mode="slow", delay=1.0, paths=["database/creds/ro"])
+    p = Pid1(["-s", "PGUSER=database/creds/ro#username", "--", "sleep", "30"],
+             env=lw.base_env(vault, pg))
+    try:
+        p.signal(signal.SIGTERM)
+        rc, out, err = p.wait()
+    finally:
+        p.close()
+    assert rc == 128 + signal.SIGTERM, err
+    lw.wait_for(lambda: [l for l in vault.leases()
+                         if l["lease_id"].startswith("database/")] == [],
+                what="no lease left")
+    assert {r for r in pg.roles() if r.startswith("v-")} == set()
+
+
+def test_cron_job_outlives_two_max_ttls(vault, pg, tmp_path):
+    """A job that runs past two max-TTL periods keeps working credentials
+    (signal mode: it re-reads its env file), ends with its own code, and
+    leaves no dynamic user behind."""
+    vault.create_db_role("ro", default_ttl=3, max_ttl=6)
+    log, envf = str(tmp_path / "probe.log"), str(tmp_path / "db.env")
+    env = lw.base_env(vault, pg, PROBE_SECONDS="14", PROBE_EXIT="42")
+    r = run1(["--kill-timeout", "1s", "--on-change", "signal:HUP",
+              "--env-file", envf, "--revoke-grace", "1s",
+              "-s", "PGUSER=database/creds/ro#username",
+              "-s", "PGPASSWORD=database/creds/ro#password", "--",
+              PY, os.path.join(HERE, "pgprobe.py"), log, envf], env=env)
+    assert r.returncode == 42, r.stderr
+    events = [json.loads(l) for l in open(log)]
+    queries = [e for e in events if e["event"] == "query"]
+    assert queries and all(e["ok"] for e in queries), \
+        [e for e in queries if not e["ok"]][:3]
+    assert len([e for e in events if e["event"] == "start"]) == 1
+    assert len({e["user"] for e in queries}) >= 3   # two rotations at least
+    assert {x for x in pg.roles() if x.startswith("v-")} == set()
+    assert not os.path.exists(envf)
