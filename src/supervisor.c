@@ -2296,7 +2296,11 @@ supervisor_run(const struct config *cfg, char **envp)
 	handled_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
-	if (cfg->nspecs == 0)
+	/* A stop signal that came during start-up ends us before any read. */
+	ev_run(s.loop, EVRUN_NOWAIT);
+	if (s.state == ST_DONE)
+		;
+	else if (cfg->nspecs == 0)
 		reads_settled(&s);
 	else if ((rc = start_fetch(&s)) != 0) {
 		sup_free(&s);

@@ -175,12 +175,30 @@ def test_inherited_sigchld_ignored_does_not_hang():
     assert r.returncode == 5
 
 
+def term_is_held(pid):
+    """Has the process blocked or caught SIGTERM yet?  Before that (exec,
+    the dynamic loader), a SIGTERM to a PID 1 is dropped by the kernel: no
+    program can act on it, so that is the earliest meaningful moment."""
+    try:
+        # Before exec it is still unshare, whose own handlers do not count.
+        if os.readlink("/proc/%d/exe" % pid) != os.path.realpath(lw.BINARY):
+            return False
+    except OSError:
+        return False
+    with open("/proc/%d/status" % pid) as f:
+        fields = dict(l.split(":", 1) for l in f if ":" in l)
+    bit = 1 << (signal.SIGTERM - 1)
+    return (int(fields["SigBlk"], 16) | int(fields["SigCgt"], 16)) & bit
+
+
 def test_sigterm_right_after_start_leaves_no_lease(vault, pg):
     vault.create_db_role("ro", default_ttl=30, max_ttl=60)
     vault.fault(mode="slow", delay=1.0, paths=["database/creds/ro"])
     p = Pid1(["-s", "PGUSER=database/creds/ro#username", "--", "sleep", "30"],
              env=lw.base_env(vault, pg))
     try:
+        lw.wait_for(lambda: term_is_held(p.pid), interval=0.0005,
+                    what="leasewrap to hold SIGTERM")
         p.signal(signal.SIGTERM)
         rc, out, err = p.wait()
     finally:
