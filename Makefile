@@ -31,10 +31,10 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_lease tests/unit/test_envfile
 
 # Debian packages each target needs; installed on demand.
-BUILD_DEBS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev
+BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev
 TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
-	   valgrind
+	   valgrind python3-yaml curl openssl
 LINT_DEBS  = cppcheck clang-tidy
 BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
 

@@ -533,8 +533,12 @@ token_schedule(struct sup *s)
 		return;
 	remaining = t->deadline - now;
 	if (t->renewable && !t->final && !t->dead) {
-		timer_in(s, &s->tok_timer, lease_renew_delay(remaining,
-		    lease_grace(t->duration, rnd())));
+		/* Before the last call of the credentials it carries. */
+		double d = lease_renew_delay(remaining,
+		    lease_grace(t->duration, rnd()));
+		double last = (remaining - stop_time(s, 0)) * 2.0 / 3.0;
+
+		timer_in(s, &s->tok_timer, d < last ? d : last);
 		return;
 	}
 	if (!can_login(s))
@@ -943,7 +947,7 @@ cred_schedule(struct cred *c)
 	deadline = cred_deadline(c);
 	st = stop_time(s, c->duration);
 	timer_in(s, &c->expiry, deadline - st - now);
-	if (c->renewable && !c->final && !doomed_by_token(c)) {
+	if (c->renewable && !c->final && !token_bound(c)) {
 		/* Renew well before the last call, however short the lease. */
 		double d = lease_renew_delay(c->lease_end - now,
 		    lease_grace(c->duration, c->jitter));
@@ -1106,14 +1110,17 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->has_next || s->state >= ST_REVOKING)
-		return;
-	if (c->op == OP_READ && c->purpose == P_ROTATE &&
+	if (c->has_next || s->state >= ST_REVOKING ||
+	    (s->state == ST_BACKOFF && s->await_creds) ||
+	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
+		return;		/* a restart onto new credentials is under way */
+	if (((c->op == OP_READ && c->purpose == P_ROTATE) ||
+	    (token_bound(c) && can_login(s))) &&
 	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
 		/* No time to wait for them with the command running. */
 		log_warn("lease.expire", "%s: credentials end in %.1f s; new "
-		    "ones are on their way: stopping the command now", c->path,
-		    cred_deadline(c) - ev_now(s->loop));
+		    "ones are on their way: stopping the command until they "
+		    "come", c->path, cred_deadline(c) - ev_now(s->loop));
 		begin_stop(s, STOP_RESTART);
 		return;
 	}
@@ -1605,6 +1612,7 @@ request_apply(struct sup *s)
 
 	if (s->state == ST_BACKOFF && s->await_creds && !rotation_pending(s)) {
 		s->await_creds = 0;
+		ev_timer_stop(s->loop, &s->backoff_timer);
 		spawn_child(s);
 		return;
 	}
@@ -1641,9 +1649,18 @@ request_apply(struct sup *s)
 static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct sup *s = w->data;
+
 	(void)loop;
 	(void)revents;
-	spawn_child(w->data);
+	if (s->await_creds) {
+		log_error("lease.expire", "no new credentials within "
+		    "--start-timeout; exiting (exit %d)", LW_EXIT_EXPIRED);
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+		return;
+	}
+	spawn_child(s);
 }
 
 /* The command exited on its own: restart it or exit, as --restart says. */
@@ -1682,16 +1699,23 @@ child_exited_alone(struct sup *s, int code)
 	timer_in(s, &s->backoff_timer, delay);
 }
 
-/* Is a rotation read still out, with nothing fetched yet? */
+/*
+ * Is a credential too close to its end to start the command on, with no
+ * replacement fetched yet?  Then a restart waits for the replacement.
+ */
 static int
 rotation_pending(const struct sup *s)
 {
+	ev_tstamp now = ev_now(s->loop);
 	size_t i;
 
-	for (i = 0; i < s->ncreds; i++)
-		if (s->creds[i].op == OP_READ &&
-		    s->creds[i].purpose == P_ROTATE && !s->creds[i].has_next)
+	for (i = 0; i < s->ncreds; i++) {
+		const struct cred *c = &s->creds[i];
+
+		if (c->lease_end > 0 && !c->has_next &&
+		    cred_deadline(c) - now < stop_time(s, c->duration))
 			return 1;
+	}
 	return 0;
 }
 
@@ -1727,6 +1751,8 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			log_info("child.wait", "waiting for new credentials");
 			s->state = ST_BACKOFF;
 			s->await_creds = 1;
+			timer_in(s, &s->backoff_timer,
+			    (double)s->cfg->start_timeout_ms / 1000.0);
 		} else
 			spawn_child(s);
 		break;

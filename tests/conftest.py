@@ -4,6 +4,9 @@ Fixtures:
   pg       session  harness.PostgresCluster (superuser lwsuper on 127.0.0.1:pg.port)
   vault    function harness.VaultEmulator, started, database/config/pg pointing at `pg`
   db_role  function factory: db_role(name="ro", default_ttl=60, max_ttl=300, **kw) -> name
+  pki      session  pki.PKI: test CA, server/wrong/client certs, JWT RSA key (temp dir, removed)
+  vault_tls function harness.VaultEmulator over HTTPS (https://127.0.0.1:PORT, server cert for
+           127.0.0.1, client certs from pki.ca_cert accepted), database/config/pg like `vault`
 """
 
 import os
@@ -17,6 +20,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+import pki as pki_mod  # noqa: E402
 
 
 # Private tmp_path root per run (removed at exit); SIGTERM/SIGHUP become KeyboardInterrupt
@@ -63,7 +67,28 @@ def pg():
 # A fresh emulator for each test, with database/config/pg configured against `pg`.
 @pytest.fixture
 def vault(pg, request):
-    emu = harness.VaultEmulator().start()
+    yield from _emulator(pg, request)
+
+
+# Session-wide test PKI (tests/pki.py) in a private temp folder, removed at the end.
+@pytest.fixture(scope="session")
+def pki():
+    directory = tempfile.mkdtemp(prefix="lw-pki-")
+    try:
+        yield pki_mod.make_pki(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# Like `vault`, but serving HTTPS with the test PKI's 127.0.0.1 certificate.
+@pytest.fixture
+def vault_tls(pg, pki, request):
+    yield from _emulator(pg, request, tls=pki)
+
+
+# Starts an emulator configured against `pg`; on teardown stops it and drops leftover users.
+def _emulator(pg, request, **start_kw):
+    emu = harness.VaultEmulator().start(**start_kw)
     users = []
     try:
         emu.configure_postgres(pg)

@@ -1,17 +1,24 @@
 #!/usr/bin/python3
 """Test harness: a throw-away PostgreSQL 15 cluster and the Vault emulator.
 
-Importable (PostgresCluster, VaultEmulator, wait_until) and a small CLI:
+Importable (PostgresCluster, VaultEmulator, wait_until, make_jwt, k8s_jwt) and a small CLI:
 
     /usr/bin/python3 tests/harness.py up   --state-dir DIR   # start both, detached
     /usr/bin/python3 tests/harness.py down --state-dir DIR   # stop both, remove files
 
 Standard library only, except PostgresCluster.query()/connect(), which import
 psycopg2 lazily.  Every wait polls with a deadline; nothing sleeps and hopes.
+
+HTTPS: VaultEmulator(tls=pki) or start(tls=pki), where pki is a pki.PKI
+(tests/pki.py); the address becomes https://127.0.0.1:PORT and api() trusts
+the test CA.  JWTs for kubernetes/jwt logins: make_jwt(), k8s_jwt().
 """
 
 import argparse
 import atexit
+import base64
+import hashlib
+import hmac
 import json
 import os
 import pwd
@@ -20,12 +27,14 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,6 +61,62 @@ def wait_until(fn, timeout=10.0, interval=0.05, message="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, message))
         time.sleep(interval)
+
+
+# Encodes bytes as unpadded base64url (JWT segments).
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+# A compact JWT of claims: alg "none" (empty signature), "HS256" (key = str/bytes secret) or
+# "RS256" (key = path of a PEM RSA private key, e.g. pki.jwt_key; signed by the openssl CLI).
+def make_jwt(claims, alg="none", key=None, header=None):
+    head = {"alg": alg, "typ": "JWT"}
+    head.update(header or {})
+    signing_input = (b64url(json.dumps(head, separators=(",", ":")).encode()) + "." +
+                     b64url(json.dumps(claims, separators=(",", ":")).encode()))
+    data = signing_input.encode("ascii")
+    if alg == "none":
+        sig = b""
+    elif alg == "HS256":
+        secret = key.encode("utf-8") if isinstance(key, str) else key
+        sig = hmac.new(secret, data, hashlib.sha256).digest()
+    elif alg == "RS256":
+        proc = subprocess.run([shutil.which("openssl") or "openssl", "dgst", "-sha256", "-sign",
+                               key], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=60, check=True)
+        sig = proc.stdout
+    else:
+        raise ValueError("make_jwt: unsupported alg %r" % (alg,))
+    return signing_input + "." + b64url(sig)
+
+
+# A Kubernetes service-account JWT (§4.2): legacy claims (kubernetes.io/serviceaccount/...)
+# or, with projected=True, the nested "kubernetes.io" claim of bound tokens.  ttl=None
+# leaves out exp (legacy tokens have none); exp= sets it absolutely.
+def k8s_jwt(namespace="default", service_account="default", ttl=600, exp=None, uid=None,
+            projected=False, alg="none", key=None, extra=None):
+    now = int(time.time())
+    uid = uid or str(uuid.uuid4())
+    claims = {"iss": "kubernetes/serviceaccount",
+              "sub": "system:serviceaccount:%s:%s" % (namespace, service_account)}
+    if projected:
+        claims.update({"iss": "https://kubernetes.default.svc.cluster.local",
+                       "aud": ["https://kubernetes.default.svc.cluster.local"], "iat": now,
+                       "nbf": now, "kubernetes.io": {
+                           "namespace": namespace,
+                           "serviceaccount": {"name": service_account, "uid": uid}}})
+    else:
+        claims.update({"kubernetes.io/serviceaccount/namespace": namespace,
+                       "kubernetes.io/serviceaccount/secret.name": service_account + "-token-x1",
+                       "kubernetes.io/serviceaccount/service-account.name": service_account,
+                       "kubernetes.io/serviceaccount/service-account.uid": uid})
+    if exp is not None:
+        claims["exp"] = int(exp)
+    elif ttl is not None:
+        claims["exp"] = now + int(ttl)
+    claims.update(extra or {})
+    return make_jwt(claims, alg=alg, key=key)
 
 
 # Returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -315,8 +380,12 @@ class PostgresCluster:
 
 
 # The Vault emulator (tests/vaultemu.py) as a subprocess, plus API helpers.
+# tls: a pki.PKI (or anything with server_pair(), ca_cert, client_cert, client_key) to serve HTTPS.
 class VaultEmulator:
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls
+        self.ca_cert = None          # PEM file clients must trust (HTTPS only)
+        self.ssl_context = None      # what api()/http() use (HTTPS only)
         self.addr = None
         self.root_token = None
         self.proc = None
@@ -327,9 +396,14 @@ class VaultEmulator:
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # Launches the emulator and waits (deadline) for its ready file; returns self.
+    # tls (or the constructor's): serve HTTPS with tls.server_pair(tls_cert) -- "server"
+    # (127.0.0.1/localhost) or "wrong" (DNS:wrong.example; then api() skips only the hostname
+    # check) or a (cert, key) tuple -- trusting tls.ca_cert for client certs if client_ca.
     def start(self, root_token=None, state_dir=None, detach=False, exit_with_parent=True,
-              timeout=15.0, extra_args=()):
+              timeout=15.0, extra_args=(), tls=None, tls_cert="server", client_ca=True):
         self.root_token = root_token or "hvs.root" + secrets.token_hex(10)
+        if tls is not None:
+            self.tls = tls
         if state_dir:
             self.tmpdir = state_dir
         else:
@@ -348,6 +422,8 @@ class VaultEmulator:
                 cmd.extend(["--exit-with-parent", "--parent-pid", str(os.getpid())])
                 if self.owns_tmpdir:
                     cmd.extend(["--owned-dir", self.tmpdir])
+            if self.tls is not None:
+                cmd.extend(self._tls_args(tls_cert, client_ca))
             cmd.extend(extra_args)
             env = dict(os.environ, VAULTEMU_ROOT_TOKEN=self.root_token, PYTHONDONTWRITEBYTECODE="1")
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
@@ -374,6 +450,29 @@ class VaultEmulator:
         except BaseException:
             self.stop()
             raise
+
+    # Command-line TLS flags; sets ssl_context/ca_cert and an HTTPS-capable opener.
+    def _tls_args(self, tls_cert, client_ca):
+        cert, key = tls_cert if isinstance(tls_cert, tuple) else self.tls.server_pair(tls_cert)
+        args = ["--tls-cert", cert, "--tls-key", key]
+        if client_ca:
+            args.extend(["--tls-client-ca", self.tls.ca_cert])
+        self.ca_cert = self.tls.ca_cert
+        self.ssl_context = ssl.create_default_context(cafile=self.ca_cert)
+        self.ssl_context.check_hostname = tls_cert == "server"
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.ssl_context))
+        return args
+
+    # An SSLContext trusting the test CA, presenting a client certificate if given
+    # (client=True: the PKI's lw-client pair; or a (cert, key) tuple).
+    def client_ssl_context(self, client=None):
+        ctx = ssl.create_default_context(cafile=self.ca_cert)
+        if client is True:
+            client = (self.tls.client_cert, self.tls.client_key)
+        if client:
+            ctx.load_cert_chain(client[0], client[1])
+        return ctx
 
     # Last lines of the emulator's stdout/stderr.
     def log_tail(self, lines=40):
@@ -402,7 +501,8 @@ class VaultEmulator:
             _LIVE.discard(self)
 
     # Raw HTTP: returns (status, headers, body bytes); network errors propagate.
-    def http(self, method, url_path, body=None, headers=None, timeout=30):
+    # context: an SSLContext for this call only (e.g. client_ssl_context(True) for cert login).
+    def http(self, method, url_path, body=None, headers=None, timeout=30, context=None):
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
@@ -411,20 +511,29 @@ class VaultEmulator:
             req.add_header(k, v)
         if data is not None and "Content-Type" not in (headers or {}):
             req.add_header("Content-Type", "application/json")
+        opener = self._opener
+        if context is not None:
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                 urllib.request.HTTPSHandler(context=context))
         try:
-            with self._opener.open(req, timeout=timeout) as resp:
+            with opener.open(req, timeout=timeout) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as err:
             with err:
                 return err.code, dict(err.headers), err.read()
 
     # Vault API call: (status, parsed JSON or None); token None = root, "" = no token.
-    def api(self, method, path, body=None, token=None, headers=None, timeout=30):
+    # wrap_ttl sends X-Vault-Wrap-TTL (§4.5); context as for http().
+    def api(self, method, path, body=None, token=None, headers=None, timeout=30, wrap_ttl=None,
+            context=None):
         tok = self.root_token if token is None else token
         hdrs = dict(headers or {})
         if tok:
             hdrs["X-Vault-Token"] = tok
-        status, _, raw = self.http(method, "/v1/" + path.lstrip("/"), body, hdrs, timeout)
+        if wrap_ttl is not None:
+            hdrs["X-Vault-Wrap-TTL"] = str(wrap_ttl)
+        status, _, raw = self.http(method, "/v1/" + path.lstrip("/"), body, hdrs, timeout,
+                                   context=context)
         try:
             return status, json.loads(raw) if raw else None
         except ValueError:
@@ -445,9 +554,17 @@ class VaultEmulator:
     def leases(self):
         return self._emu("GET", "leases")["leases"]
 
-    # Live tokens (accessor, policies, expiry ...).
+    # Live tokens (accessor, policies, expiry, path, max_ttl ...).
     def tokens(self):
         return self._emu("GET", "tokens")["tokens"]
+
+    # Login attempts (journal kind "login": mount, method, role, jwt_sha256, status, ...).
+    def logins(self, since=0):
+        return self._emu("GET", "logins?since=%d" % since)["logins"]
+
+    # Live wrapping tokens (accessor, creation_path, ttl, expire_time; never the token).
+    def wrappings(self):
+        return self._emu("GET", "wrappings")["wrappings"]
 
     # Every secret value handed out so far.
     def secrets(self):
@@ -494,6 +611,59 @@ class VaultEmulator:
     def create_token(self, policies=None, ttl=None, explicit_max_ttl=None, renewable=True, **extra):
         return self.create_token_auth(policies, ttl, explicit_max_ttl, renewable,
                                       **extra)["client_token"]
+
+    # Enables an auth method (approle, kubernetes, jwt, cert) at path (default: its type) (§4).
+    def enable_auth(self, method_type, path=None, **extra):
+        self._ok(self.api("POST", "sys/auth/" + (path or method_type),
+                          dict(extra, type=method_type)), "enable auth")
+        return path or method_type
+
+    # Creates/updates an AppRole role and returns its role_id (§4.1).
+    def approle_role(self, name, mount="approle", **params):
+        self._ok(self.api("POST", "auth/%s/role/%s" % (mount, name), params), "approle role")
+        return self._ok(self.api("GET", "auth/%s/role/%s/role-id" % (mount, name)),
+                        "read role-id")["data"]["role_id"]
+
+    # Generates a secret ID; with wrap_ttl returns the wrapping token instead (§4.1, §4.5).
+    def approle_secret_id(self, name, mount="approle", wrap_ttl=None, **params):
+        body = self._ok(self.api("POST", "auth/%s/role/%s/secret-id" % (mount, name), params,
+                                 wrap_ttl=wrap_ttl), "secret-id")
+        return body["wrap_info"]["token"] if wrap_ttl is not None else body["data"]["secret_id"]
+
+    # Writes auth/<mount>/config of a kubernetes mount (any fields; no TokenReview) (§4.2).
+    def k8s_configure(self, mount="kubernetes", **config):
+        config.setdefault("kubernetes_host", "https://kubernetes.default.svc")
+        self._ok(self.api("POST", "auth/%s/config" % mount, config), "kubernetes config")
+
+    # Creates a kubernetes role bound to service-account names and namespaces (§4.2).
+    def k8s_role(self, name, service_accounts, namespaces, mount="kubernetes", **params):
+        body = dict(params, bound_service_account_names=list(service_accounts),
+                    bound_service_account_namespaces=list(namespaces))
+        self._ok(self.api("POST", "auth/%s/role/%s" % (mount, name), body), "kubernetes role")
+
+    # Writes auth/<mount>/config of a jwt mount: jwt_validation_pubkeys, bound_issuer,
+    # default_role, or the emulator-only vaultemu_hs256_key (§4.3).
+    def jwt_configure(self, mount="jwt", **config):
+        self._ok(self.api("POST", "auth/%s/config" % mount, config), "jwt config")
+
+    # Creates a jwt role (role_type "jwt", user_claim "sub" unless given) (§4.3).
+    def jwt_role(self, name, mount="jwt", **params):
+        params.setdefault("role_type", "jwt")
+        params.setdefault("user_claim", "sub")
+        self._ok(self.api("POST", "auth/%s/role/%s" % (mount, name), params), "jwt role")
+
+    # Creates a cert role trusting certificate (a PEM file path or PEM text) (§4.4).
+    def cert_role(self, name, certificate, mount="cert", **params):
+        if not certificate.lstrip().startswith("-----BEGIN"):
+            with open(certificate, encoding="ascii") as f:
+                certificate = f.read()
+        self._ok(self.api("POST", "auth/%s/certs/%s" % (mount, name),
+                          dict(params, certificate=certificate)), "cert role")
+
+    # Wraps arbitrary data with sys/wrapping/wrap; returns the wrapping token (§4.5).
+    def wrap(self, data, ttl=60):
+        return self._ok(self.api("POST", "sys/wrapping/wrap", data, wrap_ttl=ttl),
+                        "wrap")["wrap_info"]["token"]
 
     # Writes an ACL policy (HCL) under sys/policies/acl/<name>.
     def put_policy(self, name, hcl):

@@ -3,10 +3,13 @@ plus raw HTTP where hvac has no method.  Section numbers (§) refer to
 /work/shared/vault-api.md.  Short TTLs and deadline polling only.
 """
 
+import datetime
+import hashlib
 import http.client
 import json
 import re
 import socket
+import ssl
 import time
 import urllib.parse
 import uuid
@@ -15,6 +18,7 @@ import hvac
 import hvac.exceptions
 import psycopg2
 import pytest
+import requests
 
 import harness
 from harness import wait_until
@@ -507,7 +511,10 @@ def test_lease_expires_at_ttl_and_user_dropped(vault, client, pg, db_role):
     user = creds["data"]["username"]
     assert creds["lease_duration"] == 2 and user in pg.roles()
     wait_until(lambda: user_gone(pg, user), timeout=20, message="expired user dropped")
-    events = [e for e in vault.journal() if e["kind"] == "lease" and e["event"] == "expire"]
+    # The journal entry follows psql's exit, a moment after the DROP ROLE commits.
+    events = wait_until(lambda: [e for e in vault.journal()
+                                 if e["kind"] == "lease" and e["event"] == "expire"],
+                        timeout=10, message="expire event")
     assert [e["lease_id"] for e in events] == [creds["lease_id"]]
     assert events[0]["username"] == user and events[0]["path"] == "database/creds/short"
     # Revoked promptly after the TTL (typically ~50 ms; generous bound for a loaded machine).
@@ -579,10 +586,10 @@ def test_token_expiry_revokes_its_leases(vault, pg, db_role):
     assert creds["lease_duration"] == 60
     wait_until(lambda: user_gone(pg, creds["data"]["username"]), timeout=20,
                message="lease revoked with its expired token")
-    journal = vault.journal()
+    journal = wait_until(lambda: [e for e in vault.journal() if e["kind"] == "lease" and
+                                  e["event"] == "revoke" and e["reason"] == "token_expire"]
+                         and vault.journal(), timeout=10, message="lease revoke event")
     assert any(e["kind"] == "token" and e["event"] == "expire" for e in journal)
-    assert any(e["kind"] == "lease" and e["event"] == "revoke" and e["reason"] == "token_expire"
-               for e in journal)
 
 
 def test_lost_leases(vault, client, pg, db_role):
@@ -750,3 +757,565 @@ def test_ready_file_and_port_zero(vault):
     assert url.scheme == "http" and url.hostname == "127.0.0.1" and url.port > 0
     with socket.create_connection((url.hostname, url.port), timeout=5):
         pass
+
+
+# ---------------------------------------------------------------------------
+# auth methods and logins (§3.4, §4)
+
+HVS_TOKEN = re.compile(r"hvs\.[A-Za-z0-9]{24}")
+AUTH_KEYS = {"client_token", "accessor", "policies", "token_policies", "metadata",
+             "lease_duration", "renewable", "entity_id", "token_type", "orphan",
+             "mfa_requirement", "num_uses"}
+ERR_WRAPPING = "wrapping token is not valid or does not exist"
+ERR_CERT = "invalid certificate or no client certificate supplied"
+
+
+# Checks the §4 login envelope and the §3.4 auth block; returns the auth block.
+def check_login(body, policies, ttl, metadata=None):
+    assert set(body) == ENVELOPE_KEYS
+    assert body["lease_id"] == "" and body["renewable"] is False and body["lease_duration"] == 0
+    assert body["data"] is None and body["wrap_info"] is None
+    auth = body["auth"]
+    assert set(auth) == AUTH_KEYS
+    assert HVS_TOKEN.fullmatch(auth["client_token"]), auth["client_token"]
+    assert auth["accessor"] and auth["accessor"] != auth["client_token"]
+    assert auth["policies"] == policies and auth["token_policies"] == policies
+    assert auth["lease_duration"] == ttl and auth["renewable"] is True
+    assert auth["token_type"] == "service" and auth["orphan"] is True
+    if metadata is not None:
+        assert auth["metadata"] == metadata
+    return auth
+
+
+# POSTs auth/<mount>/login without a token: (status, parsed body).
+def login(vault, mount, body, **kw):
+    return vault.api("POST", "auth/%s/login" % mount, body, token="", **kw)
+
+
+# lookup-self data of a token.
+def lookup(vault, token):
+    status, body = vault.api("GET", "auth/token/lookup-self", token=token)
+    assert status == 200, body
+    return body["data"]
+
+
+def test_auth_mounts_enable_list_disable(vault, client):
+    client.sys.enable_auth_method("approle")
+    client.sys.enable_auth_method("kubernetes", path="k8s/prod")
+    methods = client.sys.list_auth_methods()["data"]
+    assert {"token/", "approle/", "k8s/prod/"} <= set(methods)
+    assert methods["approle/"]["type"] == "approle"
+    assert methods["k8s/prod/"]["type"] == "kubernetes"
+    assert methods["approle/"]["accessor"].startswith("auth_approle_")
+    assert "approle/" not in client.sys.list_mounted_secrets_engines()["data"]
+    assert "approle/" in vault.api("GET", "sys/internal/ui/mounts")[1]["data"]["auth"]
+    status, body = vault.api("POST", "sys/auth/approle", {"type": "approle"})
+    assert (status, body) == (400, {"errors": ["path is already in use at auth/approle/"]})
+    status, body = vault.api("POST", "sys/auth/ldap", {"type": "ldap"})
+    assert (status, body) == (400, {"errors": ["plugin not found in the catalog: ldap"]})
+    # A mount at a nested path: login there, display name prefixed by the mount path (§4).
+    jwt = harness.k8s_jwt("prod", "web")
+    vault.k8s_role("web", ["web"], ["prod"], mount="k8s/prod")
+    status, body = login(vault, "k8s/prod", {"role": "web", "jwt": jwt})
+    assert (status, body) == (500, {"errors": ["could not load backend configuration"]})
+    vault.k8s_configure(mount="k8s/prod")
+    status, body = login(vault, "k8s/prod", {"role": "web", "jwt": jwt})
+    assert status == 200
+    assert lookup(vault, body["auth"]["client_token"])["display_name"] == "k8s-prod-prod-web"
+    # Tokens from a mount die with it.
+    role_id = vault.approle_role("svc", bind_secret_id=False)
+    tok = login(vault, "approle", {"role_id": role_id})[1]["auth"]["client_token"]
+    client.sys.disable_auth_method("approle")
+    assert vault.api("GET", "auth/token/lookup-self", token=tok)[0] == 403
+    assert login(vault, "approle", {"role_id": role_id})[0] != 200
+    assert "approle/" not in client.sys.list_auth_methods()["data"]
+    status, body = vault.api("DELETE", "sys/auth/token")
+    assert status == 400
+
+
+def test_approle_login_with_secret_id(vault, client, db_role):
+    db_role("ro")
+    vault.put_policy("reader", READ_RO_POLICY)
+    client.sys.enable_auth_method("approle")
+    client.auth.approle.create_or_update_approle("svc", token_policies=["reader"],
+                                                 token_ttl="60s", token_max_ttl="120s")
+    role = client.auth.approle.read_role("svc")["data"]
+    assert role["token_ttl"] == 60 and role["token_max_ttl"] == 120
+    assert role["bind_secret_id"] is True and role["token_policies"] == ["reader"]
+    role_id = client.auth.approle.read_role_id("svc")["data"]["role_id"]
+    uuid.UUID(role_id)
+    gen = client.auth.approle.generate_secret_id("svc", metadata={"app": "lw"})
+    assert set(gen["data"]) == {"secret_id", "secret_id_accessor", "secret_id_ttl",
+                                "secret_id_num_uses"}
+    assert gen["data"]["secret_id_ttl"] == 0 and gen["data"]["secret_id_num_uses"] == 0
+    me = hvac.Client(url=vault.addr)
+    resp = me.auth.approle.login(role_id, gen["data"]["secret_id"])
+    auth = check_login(resp, ["default", "reader"], 60, {"role_name": "svc", "app": "lw"})
+    assert resp["mount_type"] == "approle" and me.token == auth["client_token"]
+    look = me.auth.token.lookup_self()["data"]
+    assert look["display_name"] == "approle" and look["path"] == "auth/approle/login"
+    assert look["orphan"] is True and look["creation_ttl"] == 60 and 55 <= look["ttl"] <= 60
+    assert look["meta"] == {"role_name": "svc", "app": "lw"}
+    # Logins need no token and ignore one, even an invalid one (§4).
+    status, body = vault.api("POST", "auth/approle/login",
+                             {"role_id": role_id, "secret_id": gen["data"]["secret_id"]},
+                             token="hvs.bogus")
+    assert status == 200 and body["auth"]["client_token"] != auth["client_token"]
+    # The login token is an ordinary token: its policy, its display name in DB usernames.
+    creds = me.secrets.database.generate_credentials("ro")
+    assert creds["data"]["username"].startswith("v-approle-ro-")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        me.secrets.database.generate_credentials("rw")
+    (tok,) = [t for t in vault.tokens() if t["accessor"] == auth["accessor"]]
+    assert tok["path"] == "auth/approle/login" and tok["max_ttl"] == 120 and tok["orphan"]
+
+
+def test_approle_login_errors_and_role_id_only(vault):
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("svc")
+    secret_id = vault.approle_secret_id("svc")
+    for body, msg in [({}, "missing role_id"),
+                      ({"role_id": "nope", "secret_id": secret_id}, "invalid role or secret ID"),
+                      ({"role_id": role_id}, "missing secret_id"),
+                      ({"role_id": role_id, "secret_id": "nope"}, "invalid role or secret ID")]:
+        assert login(vault, "approle", body) == (400, {"errors": [msg]})
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        hvac.Client(url=vault.addr).auth.approle.login(role_id, "wrong")
+    assert exc.value.errors == ["invalid role or secret ID"]
+    # bind_secret_id=false: role_id alone; a custom role_id replaces the generated one.
+    open_id = vault.approle_role("open", bind_secret_id=False, token_no_default_policy=True,
+                                 token_policies="reader,extra")
+    status, body = login(vault, "approle", {"role_id": open_id})
+    check_login(body, ["extra", "reader"], 2764800, {"role_name": "open"})
+    assert vault.api("POST", "auth/approle/role/open/role-id", {"role_id": "fixed-id"})[0] == 204
+    assert login(vault, "approle", {"role_id": "fixed-id"})[0] == 200
+    assert login(vault, "approle", {"role_id": open_id}) == \
+        (400, {"errors": ["invalid role or secret ID"]})
+    status, body = vault.api("POST", "auth/approle/role/nope/secret-id")
+    assert (status, body) == (400, {"errors": ['role "nope" does not exist']})
+    status, body = vault.api("POST", "auth/approle/role/bad", {"token_ttl": 90,
+                                                                "token_max_ttl": 60})
+    assert status == 400 and "token_ttl" in body["errors"][0]
+    assert vault.api("GET", "auth/approle/login")[0] == 405
+
+
+def test_approle_secret_id_num_uses_ttl_and_destroy(vault, client):
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("svc", secret_id_num_uses=2)
+    secret_id = vault.approle_secret_id("svc")
+    for _ in range(2):
+        assert login(vault, "approle", {"role_id": role_id, "secret_id": secret_id})[0] == 200
+    assert login(vault, "approle", {"role_id": role_id, "secret_id": secret_id}) == \
+        (400, {"errors": ["invalid role or secret ID"]})
+    # Per-request num_uses override, and destroy through hvac.
+    one = vault.approle_secret_id("svc", num_uses=1)
+    assert login(vault, "approle", {"role_id": role_id, "secret_id": one})[0] == 200
+    assert login(vault, "approle", {"role_id": role_id, "secret_id": one})[0] == 400
+    gone = vault.approle_secret_id("svc")
+    assert client.auth.approle.read_secret_id("svc", gone)["data"]["secret_id_num_uses"] == 2
+    client.auth.approle.destroy_secret_id("svc", gone)
+    assert login(vault, "approle", {"role_id": role_id, "secret_id": gone})[0] == 400
+    # secret_id_ttl: valid at once, invalid once the TTL has passed.
+    short_id = vault.approle_role("short", secret_id_ttl="3s")
+    issued = time.monotonic()
+    short = vault.approle_secret_id("short")
+    status, _ = login(vault, "approle", {"role_id": short_id, "secret_id": short})
+    assert status == 200 or time.monotonic() - issued >= 3
+    wait_until(lambda: login(vault, "approle", {"role_id": short_id, "secret_id": short})[0]
+               == 400, timeout=20, message="secret ID expiry")
+    assert time.monotonic() - issued >= 2.9
+
+
+def test_wrapped_secret_id_unwrap_forms(vault, client):
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("svc")
+    before = time.time()
+    resp = client.adapter.post("/v1/auth/approle/role/svc/secret-id", wrap_ttl="60s")
+    assert set(resp) == ENVELOPE_KEYS and resp["request_id"] == ""
+    assert resp["data"] is None and resp["auth"] is None and resp["lease_id"] == ""
+    info = resp["wrap_info"]
+    assert info["ttl"] == 60 and info["creation_path"] == "auth/approle/role/svc/secret-id"
+    assert HVS_TOKEN.fullmatch(info["token"]) and info["accessor"]
+    created = datetime.datetime.fromisoformat(info["creation_time"].replace("Z", "+00:00"))
+    assert before - 1 <= created.timestamp() <= time.time() + 1
+    # Lookup (no token needed) does not consume the wrapping token.
+    for _ in range(2):
+        status, body = vault.api("POST", "sys/wrapping/lookup", {"token": info["token"]},
+                                 token="")
+        assert status == 200 and body["data"] == {
+            "creation_path": "auth/approle/role/svc/secret-id",
+            "creation_time": info["creation_time"], "creation_ttl": 60}
+    # Form (a): the wrapping token as X-Vault-Token, no token in the body.
+    unwrapped = hvac.Client(url=vault.addr, token=info["token"]).sys.unwrap()
+    data = unwrapped["data"]
+    assert data["secret_id_accessor"] == info["wrapped_accessor"]
+    assert unwrapped["wrap_info"] is None and set(unwrapped) == ENVELOPE_KEYS
+    assert login(vault, "approle", {"role_id": role_id, "secret_id": data["secret_id"]})[0] == 200
+    # Single use: a second unwrap and a lookup both fail with Vault's text.
+    assert vault.api("POST", "sys/wrapping/unwrap", token=info["token"]) == \
+        (400, {"errors": [ERR_WRAPPING]})
+    assert vault.api("POST", "sys/wrapping/lookup", {"token": info["token"]}, token="") == \
+        (400, {"errors": [ERR_WRAPPING]})
+    # Form (b): another token (root via hvac, then a default-policy token) unwraps by body.
+    wrapped = vault.approle_secret_id("svc", wrap_ttl=60)
+    assert client.sys.unwrap(wrapped)["data"]["secret_id"]
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.unwrap(wrapped)
+    assert exc.value.errors == [ERR_WRAPPING]
+    plain = vault.create_token(policies=["default"], ttl="60s")
+    wrapped = vault.approle_secret_id("svc", wrap_ttl="1m")
+    status, body = vault.api("POST", "sys/wrapping/unwrap", {"token": wrapped}, token=plain)
+    assert status == 200 and body["data"]["secret_id"]
+    # Both locations at once: the token is spent and nothing comes back (§4.5).
+    wrapped = vault.approle_secret_id("svc", wrap_ttl=60)
+    assert vault.api("POST", "sys/wrapping/unwrap", {"token": wrapped}, token=wrapped)[0] == 400
+    assert vault.api("POST", "sys/wrapping/unwrap", token=wrapped)[0] == 400
+    events = [e for e in vault.journal() if e["kind"] == "wrap"]
+    assert [e["event"] for e in events].count("create") == 4
+    assert all("token" not in e for e in events)
+
+
+def test_wrapping_any_response_ttl_and_header_errors(vault):
+    vault.kv_put("app", {"pw": "s3cret"})
+    status, body = vault.api("GET", "secret/data/app", wrap_ttl=2)
+    assert status == 200 and body["data"] is None and body["mount_type"] == ""
+    info = body["wrap_info"]
+    assert info["creation_path"] == "secret/data/app" and info["ttl"] == 2
+    assert "wrapped_accessor" not in info
+    assert [w["accessor"] for w in vault.wrappings()] == [info["accessor"]]
+    wait_until(lambda: vault.api("POST", "sys/wrapping/lookup", {"token": info["token"]},
+                                 token="")[0] == 400, timeout=15, message="wrap TTL")
+    assert vault.api("POST", "sys/wrapping/unwrap", token=info["token"]) == \
+        (400, {"errors": [ERR_WRAPPING]})
+    wait_until(lambda: any(e["kind"] == "wrap" and e["event"] == "expire"
+                           for e in vault.journal()), timeout=10, message="wrap expire event")
+    assert vault.wrappings() == []
+    # A wrapped login: wrapped_accessor is the new token's accessor.
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("open", bind_secret_id=False, token_ttl="5m")
+    status, body = login(vault, "approle", {"role_id": role_id}, wrap_ttl="1m")
+    assert status == 200 and body["auth"] is None
+    info = body["wrap_info"]
+    assert info["ttl"] == 60 and info["creation_path"] == "auth/approle/login"
+    status, inner = vault.api("POST", "sys/wrapping/unwrap", token=info["token"])
+    auth = check_login(inner, ["default"], 300, {"role_name": "open"})
+    assert auth["accessor"] == info["wrapped_accessor"]
+    # sys/wrapping/wrap, and header errors (§1.2).
+    token = vault.wrap({"k": "v"}, ttl=30)
+    assert vault.api("POST", "sys/wrapping/unwrap", {"token": token})[1]["data"] == {"k": "v"}
+    assert vault.api("GET", "secret/data/app", wrap_ttl=-5) == \
+        (400, {"errors": ["requested wrap ttl cannot be negative"]})
+    status, body = vault.api("GET", "secret/data/app", wrap_ttl="soon")
+    assert status == 400
+    assert body["errors"][0].startswith("error parsing X-Vault-Wrap-TTL header")
+    # No body (204) means nothing to wrap; wrap TTL 0 means no wrapping.
+    assert vault.api("PUT", "kv/x", {"a": "b"}, wrap_ttl=60) == (204, None)
+    assert vault.api("GET", "kv/x", wrap_ttl=0)[1]["data"] == {"a": "b"}
+
+
+def test_kubernetes_login(vault, client):
+    vault.put_policy("reader", READ_RO_POLICY)
+    client.sys.enable_auth_method("kubernetes")
+    client.auth.kubernetes.configure("https://kubernetes.default.svc")
+    client.auth.kubernetes.create_role("app", ["app-sa"], ["prod"], ttl="60s", max_ttl="120s",
+                                       policies=["reader"])
+    uid = str(uuid.uuid4())
+    jwt = harness.k8s_jwt("prod", "app-sa", uid=uid)
+    me = hvac.Client(url=vault.addr)
+    resp = me.auth.kubernetes.login("app", jwt)
+    check_login(resp, ["default", "reader"], 60, {
+        "role": "app", "service_account_name": "app-sa", "service_account_namespace": "prod",
+        "service_account_secret_name": "app-sa-token-x1", "service_account_uid": uid})
+    assert me.auth.token.lookup_self()["data"]["display_name"] == "kubernetes-prod-app-sa"
+    # Errors (§4.2): 400 for a malformed request, 403 for a JWT that does not qualify.
+    denied = (403, {"errors": ["permission denied"]})
+    cases = [
+        ({"role": "app", "jwt": harness.k8s_jwt("prod", "app-sa", exp=time.time() - 60)},
+         denied),
+        ({"role": "app", "jwt": harness.k8s_jwt("prod", "other-sa")}, denied),
+        ({"role": "app", "jwt": harness.k8s_jwt("dev", "app-sa")}, denied),
+        ({"role": "app", "jwt": "not.a.jwt"}, denied),
+        ({"role": "app", "jwt": "abc"}, denied),
+        ({"jwt": jwt}, (400, {"errors": ["missing role"]})),
+        ({"role": "app"}, (400, {"errors": ["missing jwt"]})),
+        ({"role": "nope", "jwt": jwt}, (400, {"errors": ['invalid role name "nope"']})),
+    ]
+    for body, want in cases:
+        assert login(vault, "kubernetes", body) == want, body
+    with pytest.raises(hvac.exceptions.Forbidden):
+        me.auth.kubernetes.login("app", harness.k8s_jwt("prod", "app-sa", exp=time.time() - 1))
+    # "*" bindings; projected (bound) token format; a token without exp (legacy secret token).
+    vault.k8s_role("any", ["*"], ["*"], token_ttl=30)
+    for token in (harness.k8s_jwt("ns1", "sa1", projected=True), harness.k8s_jwt(ttl=None)):
+        status, body = login(vault, "kubernetes", {"role": "any", "jwt": token})
+        assert status == 200 and body["auth"]["lease_duration"] == 30
+    # The journal records a SHA-256 of each JWT, never the JWT: a re-read JWT shows up.
+    logins = vault.logins()
+    assert logins[0]["jwt_sha256"] == hashlib.sha256(jwt.encode()).hexdigest()
+    assert logins[0]["status"] == 200 and logins[0]["method"] == "kubernetes"
+    assert logins[0]["mount"] == "kubernetes" and logins[0]["role"] == "app"
+    assert [e["status"] for e in logins[1:6]] == [403] * 5
+    assert len({e["jwt_sha256"] for e in logins if e["jwt_sha256"]}) >= 7
+    journal = json.dumps(vault.journal())
+    assert jwt not in journal and jwt.split(".")[1] not in journal
+
+
+def test_kubernetes_signed_tokens_and_role_validation(vault):
+    vault.enable_auth("kubernetes")
+    vault.k8s_configure(vaultemu_hs256_key="k8s-secret")
+    vault.k8s_role("app", ["app-sa"], ["prod"], audience="vault")
+    good = harness.k8s_jwt("prod", "app-sa", alg="HS256", key="k8s-secret",
+                           extra={"aud": ["vault"]})
+    assert login(vault, "kubernetes", {"role": "app", "jwt": good})[0] == 200
+    for bad in (harness.k8s_jwt("prod", "app-sa", alg="HS256", key="wrong",
+                                extra={"aud": ["vault"]}),
+                harness.k8s_jwt("prod", "app-sa", extra={"aud": ["vault"]}),
+                harness.k8s_jwt("prod", "app-sa", alg="HS256", key="k8s-secret")):
+        assert login(vault, "kubernetes", {"role": "app", "jwt": bad})[0] == 403
+    status, body = vault.api("POST", "auth/kubernetes/role/x",
+                             {"bound_service_account_names": ["a"]})
+    assert (status, body) == (400, {"errors": [
+        '"bound_service_account_namespaces" can not be empty']})
+    assert vault.api("GET", "auth/kubernetes/role/app")[1]["data"][
+        "bound_service_account_names"] == ["app-sa"]
+
+
+def test_jwt_login(vault, client):
+    vault.put_policy("reader", READ_RO_POLICY)
+    client.sys.enable_auth_method("jwt")
+    vault.jwt_configure(vaultemu_hs256_key="k3y", bound_issuer="https://issuer.test")
+    vault.jwt_role("ci", bound_audiences=["leasewrap"], token_policies=["reader"],
+                   token_ttl="60s", token_max_ttl="120s")
+    now = int(time.time())
+    claims = {"iss": "https://issuer.test", "sub": "job-42", "aud": "leasewrap", "exp": now + 300,
+              "iat": now}
+    jwt = harness.make_jwt(claims, "HS256", "k3y")
+    me = hvac.Client(url=vault.addr)
+    resp = me.auth.jwt.jwt_login("ci", jwt)
+    check_login(resp, ["default", "reader"], 60, {"role": "ci"})
+    assert me.auth.token.lookup_self()["data"]["display_name"] == "jwt-job-42"
+    vault.jwt_role("pinned", bound_audiences=["leasewrap"], bound_subject="job-1")
+    vault.api("POST", "auth/jwt/role/web", {"user_claim": "sub"})   # role_type defaults to oidc
+
+    # Signs claims with the configured key after applying changes.
+    def signed(**changes):
+        return harness.make_jwt(dict(claims, **changes), "HS256", "k3y")
+
+    claims_err = "error validating claims: "
+    cases = [
+        ({"role": "ci", "jwt": signed(exp=now - 3600)},
+         "error validating token: token is expired"),
+        ({"role": "ci", "jwt": harness.make_jwt(claims, "HS256", "other-key")},
+         "error validating token: "),
+        ({"role": "ci", "jwt": harness.make_jwt(claims)}, "error validating token: "),
+        ({"role": "ci", "jwt": signed(aud="someone-else")}, claims_err),
+        ({"role": "ci", "jwt": signed(iss="https://evil.test")}, claims_err),
+        ({"role": "pinned", "jwt": jwt}, claims_err),
+        ({"jwt": jwt}, "missing role"),
+        ({"role": "nope", "jwt": jwt}, 'role "nope" could not be found'),
+        ({"role": "ci"}, "missing token"),
+        ({"role": "web", "jwt": jwt}, "role with oidc role_type is not allowed"),
+    ]
+    for body, msg in cases:
+        status, resp = login(vault, "jwt", body)
+        assert status == 400 and len(resp["errors"]) == 1, (body, resp)
+        assert resp["errors"][0].startswith(msg), (body, resp)
+        if not msg.endswith(": "):
+            assert resp["errors"][0] == msg
+    assert "aud" in login(vault, "jwt", cases[3][0])[1]["errors"][0]
+    # Within the default expiration leeway (150 s + 60 s clock skew) a token still logs in.
+    assert login(vault, "jwt", {"role": "ci", "jwt": signed(exp=now - 30)})[0] == 200
+    # default_role lets the role be omitted.
+    vault.jwt_configure(vaultemu_hs256_key="k3y", bound_issuer="https://issuer.test",
+                        default_role="ci")
+    status, body = login(vault, "jwt", {"jwt": jwt})
+    assert status == 200 and body["auth"]["metadata"] == {"role": "ci"}
+    assert [e["status"] for e in vault.logins() if e["method"] == "jwt"][-1] == 200
+
+
+def test_jwt_rs256_pubkeys_and_unverified_mount(vault, pki):
+    vault.enable_auth("jwt")
+    vault.jwt_configure(jwt_validation_pubkeys=[pki.pem(pki.jwt_pubkey)])
+    vault.jwt_role("ci", bound_audiences=["lw"], user_claim="email",
+                   claim_mappings={"team": "team"})
+    claims = {"sub": "x", "email": "ci@example.test", "team": "db", "aud": ["lw"],
+              "exp": int(time.time()) + 120}
+    token = harness.make_jwt(claims, "RS256", pki.jwt_key)
+    status, body = login(vault, "jwt", {"role": "ci", "jwt": token})
+    assert status == 200 and body["auth"]["metadata"] == {"role": "ci", "team": "db"}
+    assert lookup(vault, body["auth"]["client_token"])["display_name"] == "jwt-ci@example.test"
+    head, _, sig = token.split(".")
+    forged = ".".join([head, harness.b64url(json.dumps(dict(claims, team="admin")).encode()),
+                       sig])
+    for bad in (forged, harness.make_jwt(claims, "HS256", "k"), harness.make_jwt(claims)):
+        status, body = login(vault, "jwt", {"role": "ci", "jwt": bad})
+        assert status == 400 and body["errors"][0].startswith("error validating token: ")
+    status, body = vault.api("POST", "auth/jwt/config", {"jwt_validation_pubkeys": ["junk"]})
+    assert status == 400
+    # Without keys configured any signature is accepted (emulator); the audience rule still holds.
+    vault.enable_auth("jwt", path="jwt-open")
+    vault.jwt_configure(mount="jwt-open", bound_issuer="")
+    vault.jwt_role("any", mount="jwt-open")
+    assert login(vault, "jwt-open", {"role": "any", "jwt": harness.make_jwt(
+        {"sub": "s", "exp": int(time.time()) + 60})})[0] == 200
+    assert login(vault, "jwt-open", {"role": "any", "jwt": harness.make_jwt(
+        {"sub": "s", "aud": "x"})}) == (400, {"errors": [
+            "audience claim found in JWT but no audiences bound to the role"]})
+
+
+def test_login_token_ttl_max_ttl_and_renewal(vault, pg, db_role):
+    db_role("ro")
+    vault.put_policy("reader", READ_RO_POLICY)
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("capped", bind_secret_id=False, token_policies="reader",
+                                 token_ttl=60, token_max_ttl=90)
+    auth = check_login(login(vault, "approle", {"role_id": role_id})[1], ["default", "reader"],
+                       60)
+    me = hvac_for(vault, auth["client_token"])
+    # §3.2: renew-self beyond token_max_ttl -> 200, capped, warning names the remaining time.
+    renewed = me.auth.token.renew_self(increment=3600)
+    assert 80 <= renewed["auth"]["lease_duration"] <= 90
+    (warning,) = renewed["warnings"]
+    m = CAP_WARNING.match(warning)
+    assert m and m.group("asked") == "1h" and \
+        secs(m.group("left")) == renewed["auth"]["lease_duration"]
+    assert me.auth.token.renew_self(increment=30)["auth"]["lease_duration"] == 30
+    assert me.auth.token.renew_self()["auth"]["lease_duration"] == 60
+    assert me.auth.token.lookup_self()["data"]["explicit_max_ttl"] == 0
+    # A short token: renewals capped at token_max_ttl, then it expires with its lease.
+    short_id = vault.approle_role("short", bind_secret_id=False, token_policies="reader",
+                                  token_ttl=3, token_max_ttl=6)
+    started = time.monotonic()
+    auth = login(vault, "approle", {"role_id": short_id})[1]["auth"]
+    assert auth["lease_duration"] == 3
+    short = hvac_for(vault, auth["client_token"])
+    creds = short.secrets.database.generate_credentials("ro")
+    renewed = short.auth.token.renew_self(increment=60)
+    assert renewed["auth"]["lease_duration"] <= 6 and renewed["warnings"]
+    wait_until(lambda: vault.api("GET", "auth/token/lookup-self",
+                                 token=auth["client_token"])[0] == 403,
+               timeout=30, message="login token expiry at max TTL")
+    assert time.monotonic() - started >= 4.5
+    wait_until(lambda: user_gone(pg, creds["data"]["username"]), timeout=20,
+               message="lease revoked with the expired login token")
+    wait_until(lambda: any(e["kind"] == "lease" and e["event"] == "revoke" and
+                           e["reason"] == "token_expire" for e in vault.journal()),
+               timeout=10, message="lease revoke event")
+    assert any(e["kind"] == "token" and e["event"] == "expire" and
+               e["accessor"] == auth["accessor"] for e in vault.journal())
+
+
+def test_login_token_revoked_by_operator(vault, pg, db_role):
+    db_role("ro")
+    vault.put_policy("reader", READ_RO_POLICY)
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("svc", bind_secret_id=False, token_policies="reader")
+    auth = login(vault, "approle", {"role_id": role_id})[1]["auth"]
+    creds = hvac_for(vault, auth["client_token"]).secrets.database.generate_credentials("ro")
+    assert vault.revoke_token(accessor=auth["accessor"]) == 1
+    wait_until(lambda: user_gone(pg, creds["data"]["username"]), timeout=10,
+               message="lease of the revoked login token dropped")
+    assert vault.api("GET", "auth/token/lookup-self", token=auth["client_token"])[0] == 403
+
+
+def test_logins_journal_has_no_secrets(vault):
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("svc")
+    secret_id = vault.approle_secret_id("svc")
+    start = vault.journal()[-1]["seq"]
+    ok = login(vault, "approle", {"role_id": role_id, "secret_id": secret_id})[1]
+    login(vault, "approle", {"role_id": role_id, "secret_id": "bad-" + secret_id})
+    login(vault, "approle", {"role_id": "unknown"})
+    events = vault.logins(since=start)
+    assert [(e["kind"], e["mount"], e["method"], e["role"], e["status"]) for e in events] == [
+        ("login", "approle", "approle", "svc", 200), ("login", "approle", "approle", "svc", 400),
+        ("login", "approle", "approle", None, 400)]
+    assert events[0]["accessor"] == ok["auth"]["accessor"] and events[0]["jwt_sha256"] is None
+    assert events[1]["error"] == "invalid role or secret ID"
+    journal = json.dumps(vault.journal())
+    for value in (role_id, secret_id, ok["auth"]["client_token"]):
+        assert value not in journal
+    assert secret_id in vault.secrets() and ok["auth"]["client_token"] in vault.secrets()
+
+
+# ---------------------------------------------------------------------------
+# HTTPS and cert login (§4.4, §9.1)
+
+
+# Opens a TLS connection to the emulator with ctx; returns the negotiated version.
+def tls_handshake(vault, ctx, server_hostname="127.0.0.1"):
+    url = urllib.parse.urlsplit(vault.addr)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        with ctx.wrap_socket(sock, server_hostname=server_hostname) as tls:
+            return tls.version()
+
+
+def test_https_server_verified_by_test_ca(vault_tls, pki):
+    vault = vault_tls
+    url = urllib.parse.urlsplit(vault.addr)
+    assert url.scheme == "https" and url.hostname == "127.0.0.1" and url.port > 0
+    assert tls_handshake(vault, ssl.create_default_context(cafile=pki.ca_cert)) in \
+        ("TLSv1.2", "TLSv1.3")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        tls_handshake(vault, ssl.create_default_context())
+    old = ssl.create_default_context(cafile=pki.ca_cert)
+    old.minimum_version = ssl.TLSVersion.TLSv1_2
+    old.maximum_version = ssl.TLSVersion.TLSv1_2
+    assert tls_handshake(vault, old) == "TLSv1.2"
+    assert hvac.Client(url=vault.addr, verify=pki.ca_cert).sys.read_health_status(
+        method="GET")["initialized"] is True
+    with pytest.raises(requests.exceptions.SSLError):
+        hvac.Client(url=vault.addr, verify=True).sys.read_health_status(method="GET")
+    # The harness helpers speak HTTPS: the usual database flow works.
+    vault.create_db_role("ro", 60, 300)
+    status, creds = vault.api("GET", "database/creds/ro")
+    assert status == 200 and creds["lease_duration"] == 60
+
+
+def test_https_wrong_server_name(pki):
+    emu = harness.VaultEmulator(tls=pki).start(tls_cert="wrong")
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError) as exc:
+            tls_handshake(emu, ssl.create_default_context(cafile=pki.ca_cert))
+        assert "127.0.0.1" in str(exc.value)
+        ctx = ssl.create_default_context(cafile=pki.ca_cert)
+        assert tls_handshake(emu, ctx, server_hostname="wrong.example")
+        assert emu.api("GET", "sys/health")[0] == 200
+    finally:
+        emu.stop()
+
+
+def test_cert_login_over_https(vault_tls, pki):
+    vault = vault_tls
+    vault.put_policy("reader", READ_RO_POLICY)
+    vault.enable_auth("cert")
+    vault.cert_role("web", pki.ca_cert, token_policies="reader", token_ttl=60,
+                    token_max_ttl=120, allowed_common_names=["lw-*"])
+    me = hvac.Client(url=vault.addr, verify=pki.ca_cert, cert=(pki.client_cert, pki.client_key))
+    resp = me.auth.cert.login()
+    auth = check_login(resp, ["default", "reader"], 60)
+    assert auth["metadata"]["cert_name"] == "web"
+    assert auth["metadata"]["common_name"] == "lw-client"
+    assert me.auth.token.lookup_self()["data"]["display_name"] == "cert-web"
+    assert me.auth.cert.login(name="web")["auth"]["metadata"]["cert_name"] == "web"
+    mine = vault.client_ssl_context(client=True)
+    # No client certificate: 400 with Vault's text.
+    assert vault.api("POST", "auth/cert/login", {}, token="") == (400, {"errors": [ERR_CERT]})
+    # A certificate from a CA the listener does not know fails the TLS handshake itself.
+    theirs = vault.client_ssl_context(client=(pki.other_client_cert, pki.other_client_key))
+    with pytest.raises((OSError, http.client.HTTPException)):
+        vault.api("POST", "auth/cert/login", {}, token="", context=theirs)
+    # Roles: another CA (trusted from now on), a CN allow-list that excludes lw-client.
+    vault.cert_role("other", pki.other_ca_cert, token_ttl=30)
+    vault.cert_role("strict", pki.ca_cert, allowed_common_names=["someone-else"])
+    for name in ("other", "strict", "nope"):
+        assert vault.api("POST", "auth/cert/login", {"name": name}, token="", context=mine) == \
+            (400, {"errors": [ERR_CERT]}), name
+    status, body = vault.api("POST", "auth/cert/login", {}, token="", context=theirs)
+    assert status == 200 and body["auth"]["metadata"]["cert_name"] == "other"
+    assert body["auth"]["lease_duration"] == 30
+    logins = vault.logins()
+    assert [(e["method"], e["role"], e["status"]) for e in logins] == [
+        ("cert", "web", 200), ("cert", "web", 200), ("cert", None, 400),
+        ("cert", "other", 400), ("cert", "strict", 400), ("cert", "nope", 400),
+        ("cert", "other", 200)]

@@ -10,12 +10,19 @@ Run:  /usr/bin/python3 tests/vaultemu.py --listen 127.0.0.1:0 \
 Section numbers (§) refer to /work/shared/vault-api.md, which holds the
 sources for every behaviour copied here.  The control interface for tests
 lives under /_emu/ (no auth): journal, leases, tokens, secrets, fault,
-leases/lose, tokens/revoke, reset, ping (see Handler._control).
+leases/lose, tokens/revoke, reset, ping, logins, wrappings (see Handler._control).
+
+HTTPS: --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]; client
+certificates are optional (cert auth, §4.4).  Auth methods (approle,
+kubernetes, jwt, cert) are enabled with sys/auth/<path> as in Vault (§4).
 """
 
 import argparse
 import base64
 import binascii
+import fnmatch
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -524,7 +531,7 @@ def _pattern_priority(pattern):
 # A token in the token store (§3).
 class Token:
     def __init__(self, token_id, accessor, policies, ttl, explicit_max_ttl, period, renewable,
-                 display_name, parent, orphan, meta, path, num_uses=0):
+                 display_name, parent, orphan, meta, path, num_uses=0, max_ttl=0):
         now = time.time()
         self.id = token_id
         self.accessor = accessor
@@ -539,6 +546,7 @@ class Token:
         self.meta = meta
         self.path = path
         self.num_uses = num_uses
+        self.max_ttl = max_ttl        # backend max TTL (auth-method role token_max_ttl, §3.2)
         self.creation_time = now
         self.expire_time = now + ttl if ttl > 0 else None
         self.last_renewal = None
@@ -628,6 +636,7 @@ class Ctx:
         self.query = query
         self.data = data if data is not None else {}
         self.has_body = data is not None
+        self.wrap_ttl = 0             # X-Vault-Wrap-TTL seconds (§4.5)
 
     # Returns the first query value for key, or default.
     def q(self, key, default=None):
@@ -1319,6 +1328,768 @@ def default_revocation_sql(user):
 
 
 # ---------------------------------------------------------------------------
+# auth methods (§4): AppRole, Kubernetes, JWT, TLS certificates
+
+# Decodes base64url with or without padding (JWT segments, §4.2/§4.3).
+def b64url_decode(text):
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*={0,2}", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
+
+
+# Splits a compact JWT into (header, claims, signature, signing input); ValueError if malformed.
+def decode_jwt(token):
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("expected 3 dot-separated parts, got %d" % len(parts))
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except (ValueError, binascii.Error, UnicodeDecodeError) as err:
+        raise ValueError("cannot decode: %s" % err)
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise ValueError("header and payload must be JSON objects")
+    return header, claims, signature, (parts[0] + "." + parts[1]).encode("ascii")
+
+
+# Reads one DER TLV at pos: (tag, content start, content end).
+def _der_tlv(buf, pos):
+    tag, length = buf[pos], buf[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(buf[pos:pos + n], "big")
+        pos += n
+    if pos + length > len(buf):
+        raise ValueError("truncated DER")
+    return tag, pos, pos + length
+
+
+# (n, e) of a PEM RSA public key, SubjectPublicKeyInfo or PKCS#1 (jwt_validation_pubkeys, §4.3).
+def rsa_public_numbers(pem):
+    m = re.search(r"-----BEGIN (RSA )?PUBLIC KEY-----(.*?)-----END", pem, re.S)
+    if not m:
+        raise ValueError("not a PEM public key")
+    der = base64.b64decode("".join(m.group(2).split()))
+    if not m.group(1):
+        _, start, _ = _der_tlv(der, 0)
+        _, alg_start, alg_end = _der_tlv(der, start)
+        if bytes.fromhex("2a864886f70d010101") not in der[alg_start:alg_end]:
+            raise ValueError("not an RSA key")
+        tag, bits_start, bits_end = _der_tlv(der, alg_end)
+        der = der[bits_start + 1:bits_end]
+    _, start, _ = _der_tlv(der, 0)
+    _, n_start, n_end = _der_tlv(der, start)
+    _, e_start, e_end = _der_tlv(der, n_end)
+    return int.from_bytes(der[n_start:n_end], "big"), int.from_bytes(der[e_start:e_end], "big")
+
+
+# True if sig is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of data (JWT RS256).
+def rsa_sha256_verify(pem, data, sig):
+    n, e = rsa_public_numbers(pem)
+    k = (n.bit_length() + 7) // 8
+    if len(sig) != k:
+        return False
+    em = pow(int.from_bytes(sig, "big"), e, n).to_bytes(k, "big")
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420") + \
+        hashlib.sha256(data).digest()
+    expected = b"\x00\x01" + b"\xff" * (k - 3 - len(digest_info)) + b"\x00" + digest_info
+    return hmac.compare_digest(em, expected)
+
+
+# Checks a JWT signature: HS256 with the emulator-only key, RS256 with PEM keys, else any (§4.3).
+def verify_jwt_signature(header, signature, signing_input, hs256_key=None, pubkeys=()):
+    alg = header.get("alg")
+    if hs256_key:
+        if alg != "HS256":
+            raise ValueError('unsupported signing algorithm "%s"' % alg)
+        want = hmac.new(hs256_key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+        if not hmac.compare_digest(want, signature):
+            raise ValueError("failed to verify id token signature")
+        return
+    if pubkeys:
+        if alg != "RS256":
+            raise ValueError('unsupported signing algorithm "%s" (vaultemu verifies RS256 only)'
+                             % alg)
+        for pem in pubkeys:
+            try:
+                if rsa_sha256_verify(pem, signing_input, signature):
+                    return
+            except (ValueError, IndexError, binascii.Error):
+                continue
+        raise ValueError("failed to verify id token signature")
+
+
+# Service-account namespace, name, uid, secret name from legacy or projected claims (§4.2).
+def k8s_service_account(claims):
+    ns = claims.get("kubernetes.io/serviceaccount/namespace")
+    name = claims.get("kubernetes.io/serviceaccount/service-account.name")
+    uid = claims.get("kubernetes.io/serviceaccount/service-account.uid") or ""
+    secret_name = claims.get("kubernetes.io/serviceaccount/secret.name") or ""
+    projected = claims.get("kubernetes.io")
+    if isinstance(projected, dict):
+        sa = projected.get("serviceaccount") if isinstance(projected.get("serviceaccount"),
+                                                           dict) else {}
+        ns = ns or projected.get("namespace")
+        name = name or sa.get("name")
+        uid = uid or sa.get("uid") or ""
+    sub = claims.get("sub")
+    if isinstance(sub, str) and sub.startswith("system:serviceaccount:"):
+        parts = sub.split(":")
+        if len(parts) != 4 or (ns and ns != parts[2]) or (name and name != parts[3]):
+            raise ValueError("sub claim does not match the service account claims")
+        ns, name = ns or parts[2], name or parts[3]
+    if not isinstance(ns, str) or not isinstance(name, str) or not ns or not name:
+        raise ValueError("no service account namespace/name in the token")
+    return ns, name, str(uid), str(secret_name)
+
+
+# Runs `openssl verify` of a DER client certificate against one PEM trust anchor; no temp files.
+def cert_chains_to(leaf_der, anchor_pem):
+    leaf_pem = ssl.DER_cert_to_PEM_cert(leaf_der).encode("ascii")
+    rfd, wfd = os.pipe()
+    try:
+        os.write(wfd, anchor_pem.encode("ascii"))
+    finally:
+        os.close(wfd)
+    try:
+        proc = subprocess.run([shutil.which("openssl") or "openssl", "verify", "-partial_chain",
+                               "-CAfile", "/dev/fd/%d" % rfd], input=leaf_pem,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(rfd,),
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        os.close(rfd)
+    return proc.returncode == 0
+
+
+# Parses the token_* role fields shared by every auth method, with legacy aliases (§3.4, §4).
+def parse_token_fields(d, old=None):
+    old = old or {}
+
+    # One duration field: the token_* name first, then its legacy alias.
+    def dur(key, legacy):
+        for k in (key, legacy):
+            if k and k in d:
+                return parse_duration(d[k], k)
+        return old.get(key, 0)
+
+    raw = d["token_policies"] if "token_policies" in d else d.get("policies")
+    if raw is None and "token_policies" not in d and "policies" not in d:
+        policies = old.get("token_policies", [])
+    else:
+        policies = sorted({p.strip().lower() for p in parse_comma_list(raw) if p.strip()})
+    fields = {
+        "token_policies": policies,
+        "token_ttl": dur("token_ttl", "ttl"),
+        "token_max_ttl": dur("token_max_ttl", "max_ttl"),
+        "token_period": dur("token_period", "period"),
+        "token_explicit_max_ttl": dur("token_explicit_max_ttl", None),
+        "token_no_default_policy": parse_bool(d.get("token_no_default_policy"),
+                                              "token_no_default_policy",
+                                              old.get("token_no_default_policy", False)),
+    }
+    if fields["token_max_ttl"] and fields["token_ttl"] > fields["token_max_ttl"]:
+        raise VaultError(400, ["token_ttl should not be greater than token_max_ttl"])
+    return fields
+
+
+# The token_* fields as a role read shows them.
+def token_fields_json(fields):
+    return {"token_policies": list(fields["token_policies"]),
+            "policies": list(fields["token_policies"]),
+            "token_ttl": fields["token_ttl"], "token_max_ttl": fields["token_max_ttl"],
+            "token_period": fields["token_period"],
+            "token_explicit_max_ttl": fields["token_explicit_max_ttl"],
+            "token_no_default_policy": fields["token_no_default_policy"],
+            "token_bound_cidrs": [], "token_num_uses": 0, "token_type": "default"}
+
+
+# Parses a list-of-strings field (JSON list or comma string) for role bindings.
+def parse_str_list(value):
+    return [v for v in parse_comma_list(value) if v]
+
+
+# Raises the 404 of an empty LIST, else returns a keys reply (§1.4).
+def keys_reply(keys, mount_type):
+    if not keys:
+        raise VaultError(404, [])
+    return Reply(200, envelope({"keys": sorted(keys)}, mount_type=mount_type))
+
+
+# Result of a successful login: what the core needs to mint the token (§3.4, §4).
+class LoginResult:
+    def __init__(self, role, fields, display, meta):
+        self.role = role
+        self.fields = fields
+        self.display = display
+        self.meta = meta
+
+
+# Base for auth methods: role storage and CRUD under a path prefix (§4).
+class AuthMethod:
+    mount_type = ""
+    role_prefix = "role/"
+
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.roles = {}
+        self.config = None
+
+    # True if the named role or config exists (create vs update capability).
+    def exists(self, sub):
+        if sub.startswith(self.role_prefix):
+            return sub[len(self.role_prefix):].split("/")[0] in self.roles
+        if sub == "config":
+            return self.config is not None
+        return True
+
+    # Serves config, role LIST and role CRUD; subclasses add their own paths.
+    def handle(self, ctx, sub):
+        if sub == "config":
+            return self._config(ctx)
+        if sub in (self.role_prefix.rstrip("/"), self.role_prefix):
+            if ctx.op != "list":
+                raise VaultError(405, ["unsupported operation"])
+            with self.core.lock:
+                return keys_reply(list(self.roles), self.mount_type)
+        if sub.startswith(self.role_prefix) and "/" not in sub[len(self.role_prefix):]:
+            return self._role(ctx, sub[len(self.role_prefix):])
+        return self.extra(ctx, sub)
+
+    # Method-specific paths (default: none).
+    def extra(self, ctx, sub):
+        raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+
+    # GET/POST config: stores any fields; a read hides secret-looking ones.
+    def _config(self, ctx):
+        if ctx.op == "read":
+            with self.core.lock:
+                if self.config is None:
+                    raise VaultError(404, [])
+                shown = {k: v for k, v in self.config.items()
+                         if k not in ("token_reviewer_jwt", "vaultemu_hs256_key",
+                                      "oidc_client_secret")}
+            return Reply(200, envelope(shown, mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        cfg = self.check_config(dict(ctx.data))
+        with self.core.lock:
+            self.config = cfg
+        return None
+
+    # Validates a config body; default accepts anything.
+    def check_config(self, data):
+        return data
+
+    # GET/POST/DELETE one role.
+    def _role(self, ctx, name):
+        if not name:
+            raise VaultError(404, [])
+        with self.core.lock:
+            role = self.roles.get(name)
+            if ctx.op == "read":
+                if role is None:
+                    raise VaultError(404, [])
+                return Reply(200, envelope(self.role_json(role), mount_type=self.mount_type))
+            if ctx.op == "delete":
+                self.roles.pop(name, None)
+                self.role_deleted(name, role)
+                return None
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        new = self.parse_role(name, ctx.data, role)
+        new.update(parse_token_fields(ctx.data, role))
+        with self.core.lock:
+            self.roles[name] = new
+            self.role_saved(name, new, role)
+        return None
+
+    # Hook after a role is stored (AppRole indexes role IDs).
+    def role_saved(self, name, new, old):
+        pass
+
+    # Hook after a role is deleted.
+    def role_deleted(self, name, old):
+        pass
+
+    # Method-specific role fields from a write body.
+    def parse_role(self, name, data, old):
+        return {}
+
+    # A role as a read shows it.
+    def role_json(self, role):
+        out = {k: v for k, v in role.items() if not k.startswith("token_") and
+               not k.startswith("_")}
+        out.update(token_fields_json(role))
+        return out
+
+    # Authenticates a login request; returns a LoginResult or raises VaultError.
+    def login(self, ctx, info, peer_cert):
+        raise VaultError(405, ["unsupported operation"])
+
+
+# AppRole: roles, role IDs, secret IDs, login (§4.1).
+class AppRoleAuth(AuthMethod):
+    mount_type = "approle"
+
+    def __init__(self, core, mount_path):
+        super().__init__(core, mount_path)
+        self.role_ids = {}
+
+    # AppRole has no config endpoint.
+    def _config(self, ctx):
+        raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+
+    # Role fields; a new role gets a random role_id (§4.1).
+    def parse_role(self, name, data, old):
+        old = old or {}
+        return {
+            "bind_secret_id": parse_bool(data.get("bind_secret_id"), "bind_secret_id",
+                                         old.get("bind_secret_id", True)),
+            "secret_id_ttl": parse_duration(data["secret_id_ttl"], "secret_id_ttl")
+            if "secret_id_ttl" in data else old.get("secret_id_ttl", 0),
+            "secret_id_num_uses": int(data["secret_id_num_uses"])
+            if "secret_id_num_uses" in data else old.get("secret_id_num_uses", 0),
+            "secret_id_bound_cidrs": [], "local_secret_ids": False,
+            "_role_id": old.get("_role_id") or data.get("role_id") or str(uuid.uuid4()),
+            "_secret_ids": old.get("_secret_ids", {}),
+        }
+
+    # Keeps the role_id -> role index current.
+    def role_saved(self, name, new, old):
+        if old:
+            self.role_ids.pop(old["_role_id"], None)
+        self.role_ids[new["_role_id"]] = name
+
+    # Drops the role's role_id from the index.
+    def role_deleted(self, name, old):
+        if old:
+            self.role_ids.pop(old["_role_id"], None)
+
+    # role/<name>/role-id, secret-id, custom-secret-id, secret-id(-accessor)/lookup|destroy.
+    def extra(self, ctx, sub):
+        parts = sub.split("/")
+        if len(parts) < 3 or parts[0] != "role":
+            return super().extra(ctx, sub)
+        name, rest = parts[1], "/".join(parts[2:])
+        with self.core.lock:
+            role = self.roles.get(name)
+        if role is None:
+            if ctx.op == "list":
+                raise VaultError(404, [])
+            raise VaultError(400, ['role "%s" does not exist' % name])
+        if rest == "role-id":
+            return self._role_id(ctx, name, role)
+        if rest in ("secret-id", "custom-secret-id"):
+            if ctx.op == "list" and rest == "secret-id":
+                with self.core.lock:
+                    self._purge(role)
+                    return keys_reply([s["accessor"] for s in role["_secret_ids"].values()],
+                                      self.mount_type)
+            if ctx.op != "update":
+                raise VaultError(405, ["unsupported operation"])
+            custom = ctx.data.get("secret_id") if rest == "custom-secret-id" else None
+            if rest == "custom-secret-id" and not custom:
+                raise VaultError(400, ["missing secret_id"])
+            return self._new_secret_id(ctx, role, custom)
+        if rest in ("secret-id/lookup", "secret-id/destroy", "secret-id-accessor/lookup",
+                    "secret-id-accessor/destroy"):
+            if ctx.op not in ("update", "delete"):
+                raise VaultError(405, ["unsupported operation"])
+            return self._secret_id_op(ctx, role, rest)
+        return super().extra(ctx, sub)
+
+    # GET role-id (data.role_id) or POST a custom one (§4.1).
+    def _role_id(self, ctx, name, role):
+        if ctx.op == "read":
+            return Reply(200, envelope({"role_id": role["_role_id"]}, mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        new_id = ctx.data.get("role_id")
+        if not new_id:
+            raise VaultError(400, ["missing role_id"])
+        with self.core.lock:
+            if self.role_ids.get(new_id, name) != name:
+                raise VaultError(400, ["role_id already in use"])
+            self.role_ids.pop(role["_role_id"], None)
+            role["_role_id"] = new_id
+            self.role_ids[new_id] = name
+        return None
+
+    # Removes expired or used-up secret IDs of a role (call with the core lock held).
+    @staticmethod
+    def _purge(role):
+        now = time.time()
+        for sid in [s for s, e in role["_secret_ids"].items()
+                    if e["expire_time"] is not None and e["expire_time"] <= now]:
+            del role["_secret_ids"][sid]
+
+    # POST secret-id / custom-secret-id: data.secret_id, accessor, ttl, num_uses (§4.1, §4.5).
+    def _new_secret_id(self, ctx, role, custom):
+        d = ctx.data
+        ttl = parse_duration(d["ttl"], "ttl") if d.get("ttl") not in (None, "") \
+            else role["secret_id_ttl"]
+        uses = int(d["num_uses"]) if d.get("num_uses") not in (None, "") \
+            else role["secret_id_num_uses"]
+        meta = d.get("metadata") or {}
+        if isinstance(meta, str):
+            try:
+                meta = json.loads(meta) if meta.strip() else {}
+            except ValueError:
+                raise VaultError(400, ["failed to parse metadata: invalid JSON"])
+        if not isinstance(meta, dict):
+            raise VaultError(400, ["metadata must be a JSON object of strings"])
+        sid = custom or str(uuid.uuid4())
+        now = time.time()
+        entry = {"accessor": str(uuid.uuid4()), "creation_time": now,
+                 "expire_time": now + ttl if ttl > 0 else None, "ttl": ttl,
+                 "num_uses": uses, "metadata": {str(k): str(v) for k, v in meta.items()}}
+        with self.core.lock:
+            if sid in role["_secret_ids"]:
+                raise VaultError(400, ["SecretID is already registered"])
+            role["_secret_ids"][sid] = entry
+        self.core.remember_secrets([sid])
+        return Reply(200, envelope({"secret_id": sid, "secret_id_accessor": entry["accessor"],
+                                    "secret_id_ttl": ttl, "secret_id_num_uses": uses},
+                                   mount_type=self.mount_type))
+
+    # secret-id(-accessor)/lookup|destroy: lookup answers 204 when unknown.
+    def _secret_id_op(self, ctx, role, rest):
+        by_accessor = rest.startswith("secret-id-accessor/")
+        key = ctx.data.get("secret_id_accessor" if by_accessor else "secret_id")
+        with self.core.lock:
+            self._purge(role)
+            if by_accessor:
+                sid = next((s for s, e in role["_secret_ids"].items()
+                            if e["accessor"] == key), None)
+                if sid is None:
+                    raise VaultError(400, ['failed to find accessor entry for secret_id_accessor: '
+                                           '"%s"' % key])
+            else:
+                sid = key if key in role["_secret_ids"] else None
+            if rest.endswith("/destroy"):
+                if sid is not None:
+                    del role["_secret_ids"][sid]
+                return None
+            if sid is None:
+                return None
+            e = role["_secret_ids"][sid]
+            data = {"secret_id_accessor": e["accessor"], "secret_id_num_uses": e["num_uses"],
+                    "secret_id_ttl": e["ttl"], "creation_time": rfc3339(e["creation_time"]),
+                    "expiration_time": rfc3339(e["expire_time"]) or "0001-01-01T00:00:00Z",
+                    "last_updated_time": rfc3339(e["creation_time"]),
+                    "metadata": dict(e["metadata"]), "cidr_list": [], "token_bound_cidrs": []}
+        return Reply(200, envelope(data, mount_type=self.mount_type))
+
+    # Login with role_id [+ secret_id]; errors exactly per §4.1; consumes one secret-id use.
+    def login(self, ctx, info, peer_cert):
+        role_id = ctx.data.get("role_id")
+        if not role_id:
+            raise VaultError(400, ["missing role_id"])
+        with self.core.lock:
+            name = self.role_ids.get(role_id)
+            role = self.roles.get(name) if name else None
+            if role is None:
+                raise VaultError(400, ["invalid role or secret ID"])
+            info["role"] = name
+            meta = {}
+            if role["bind_secret_id"]:
+                sid = ctx.data.get("secret_id")
+                if not sid:
+                    raise VaultError(400, ["missing secret_id"])
+                self._purge(role)
+                entry = role["_secret_ids"].get(sid)
+                if entry is None:
+                    raise VaultError(400, ["invalid role or secret ID"])
+                if entry["num_uses"] > 0:
+                    entry["num_uses"] -= 1
+                    if entry["num_uses"] == 0:
+                        del role["_secret_ids"][sid]
+                meta.update(entry["metadata"])
+            meta["role_name"] = name
+            return LoginResult(name, role, "", meta)
+
+
+# Kubernetes: config, roles bound to service accounts, login with a SA JWT (§4.2).
+class KubernetesAuth(AuthMethod):
+    mount_type = "kubernetes"
+
+    # Role fields: bound SA names/namespaces (lists, "*" allowed), optional audience (§4.2).
+    def parse_role(self, name, data, old):
+        old = old or {}
+        names = parse_str_list(data["bound_service_account_names"]) \
+            if "bound_service_account_names" in data \
+            else old.get("bound_service_account_names", [])
+        spaces = parse_str_list(data["bound_service_account_namespaces"]) \
+            if "bound_service_account_namespaces" in data \
+            else old.get("bound_service_account_namespaces", [])
+        if not names:
+            raise VaultError(400, ['"bound_service_account_names" can not be empty'])
+        if not spaces:
+            raise VaultError(400, ['"bound_service_account_namespaces" can not be empty'])
+        for field, vals in (("bound_service_account_names", names),
+                            ("bound_service_account_namespaces", spaces)):
+            if "*" in vals and len(vals) > 1:
+                raise VaultError(400, ['can not mix "*" with values for "%s"' % field])
+        return {"bound_service_account_names": names,
+                "bound_service_account_namespaces": spaces,
+                "audience": data.get("audience", old.get("audience", "")) or "",
+                "alias_name_source": "serviceaccount_uid"}
+
+    # Login {role, jwt}: parse, signature if keyed, exp, SA bindings; 403 on any mismatch (§4.2).
+    def login(self, ctx, info, peer_cert):
+        role_name = ctx.data.get("role")
+        if not role_name:
+            raise VaultError(400, ["missing role"])
+        info["role"] = role_name
+        jwt = ctx.data.get("jwt")
+        if not jwt or not isinstance(jwt, str):
+            raise VaultError(400, ["missing jwt"])
+        info["jwt_sha256"] = hashlib.sha256(jwt.encode("utf-8")).hexdigest()
+        with self.core.lock:
+            role = self.roles.get(role_name)
+            cfg = self.config
+        if role is None:
+            raise VaultError(400, ['invalid role name "%s"' % role_name])
+        if cfg is None:
+            raise VaultError(500, ["could not load backend configuration"])
+        denied = VaultError(403, ["permission denied"])
+        try:
+            header, claims, sig, signing_input = decode_jwt(jwt)
+            pems = cfg.get("pem_keys") or []
+            verify_jwt_signature(header, sig, signing_input, cfg.get("vaultemu_hs256_key"),
+                                 [pems] if isinstance(pems, str) else pems)
+            ns, sa, uid, secret_name = k8s_service_account(claims)
+        except ValueError:
+            raise denied
+        exp = claims.get("exp")
+        if exp is not None and (not isinstance(exp, (int, float)) or exp <= time.time()):
+            raise denied
+        names = role["bound_service_account_names"]
+        spaces = role["bound_service_account_namespaces"]
+        if ("*" not in names and sa not in names) or ("*" not in spaces and ns not in spaces):
+            raise denied
+        if role["audience"]:
+            aud = claims.get("aud")
+            auds = aud if isinstance(aud, list) else [aud]
+            if role["audience"] not in auds:
+                raise denied
+        meta = {"role": role_name, "service_account_name": sa,
+                "service_account_namespace": ns, "service_account_secret_name": secret_name,
+                "service_account_uid": uid}
+        return LoginResult(role_name, role, "%s-%s" % (ns, sa), meta)
+
+
+# JWT: config (keys, issuer, default_role), jwt roles, login with a signed JWT (§4.3).
+class JWTAuth(AuthMethod):
+    mount_type = "jwt"
+
+    # Config: public keys must be PEM RSA keys; anything else is stored as given (§4.3).
+    def check_config(self, data):
+        keys = data.get("jwt_validation_pubkeys") or []
+        if isinstance(keys, str):
+            keys = [keys]
+        for pem in keys:
+            try:
+                rsa_public_numbers(pem)
+            except (ValueError, IndexError, binascii.Error, TypeError):
+                raise VaultError(400, ["error parsing public key: vaultemu accepts PEM RSA "
+                                       "public keys only"])
+        data["jwt_validation_pubkeys"] = list(keys)
+        data.setdefault("bound_issuer", "")
+        data.setdefault("default_role", "")
+        return data
+
+    # Role fields: role_type, bound_audiences, user_claim (default "sub"), bound_subject,
+    # bound_claims, claim_mappings, leeways (§4.3).
+    def parse_role(self, name, data, old):
+        old = old or {}
+
+        # A leeway field: seconds, -1 disables, absent keeps the default.
+        def leeway(key, default):
+            if key in data:
+                return parse_duration(data[key], key)
+            return old.get(key, default)
+
+        role = {
+            "role_type": data.get("role_type", old.get("role_type", "oidc")) or "oidc",
+            "bound_audiences": parse_str_list(data["bound_audiences"])
+            if "bound_audiences" in data else old.get("bound_audiences", []),
+            "user_claim": data.get("user_claim", old.get("user_claim", "sub")) or "sub",
+            "bound_subject": data.get("bound_subject", old.get("bound_subject", "")) or "",
+            "bound_claims": data.get("bound_claims", old.get("bound_claims")) or None,
+            "claim_mappings": data.get("claim_mappings", old.get("claim_mappings")) or None,
+            "clock_skew_leeway": leeway("clock_skew_leeway", 60),
+            "expiration_leeway": leeway("expiration_leeway", 150),
+            "not_before_leeway": leeway("not_before_leeway", 150),
+            "allowed_redirect_uris": parse_str_list(data.get("allowed_redirect_uris")),
+        }
+        if role["role_type"] not in ("jwt", "oidc"):
+            raise VaultError(400, ['invalid role type "%s"' % role["role_type"]])
+        for key in ("bound_claims", "claim_mappings"):
+            if role[key] is not None and not isinstance(role[key], dict):
+                raise VaultError(400, ["%s must be a JSON object" % key])
+        return role
+
+    # Checks exp/nbf with the role's leeways (-1 = none); raises ValueError (§4.3).
+    @staticmethod
+    def _check_times(claims, role):
+        now = time.time()
+
+        # A leeway in seconds, -1 meaning zero.
+        def lw(key):
+            return max(0, role[key])
+
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if exp is not None:
+            if not isinstance(exp, (int, float)):
+                raise ValueError("malformed exp claim")
+            if now > exp + lw("expiration_leeway") + lw("clock_skew_leeway"):
+                raise ValueError("token is expired")
+        if nbf is not None:
+            if not isinstance(nbf, (int, float)):
+                raise ValueError("malformed nbf claim")
+            if now < nbf - lw("not_before_leeway") - lw("clock_skew_leeway"):
+                raise ValueError("token not yet valid")
+
+    # Login {role?, jwt}: errors per §4.3 (400 throughout).
+    def login(self, ctx, info, peer_cert):
+        with self.core.lock:
+            cfg = dict(self.config) if self.config is not None else None
+        if cfg is None:
+            raise VaultError(400, ["could not load configuration"])
+        role_name = ctx.data.get("role") or cfg.get("default_role") or ""
+        if not role_name:
+            raise VaultError(400, ["missing role"])
+        info["role"] = role_name
+        with self.core.lock:
+            role = self.roles.get(role_name)
+        if role is None:
+            raise VaultError(400, ['role "%s" could not be found' % role_name])
+        if role["role_type"] == "oidc":
+            raise VaultError(400, ["role with oidc role_type is not allowed"])
+        token = ctx.data.get("jwt")
+        if not token or not isinstance(token, str):
+            raise VaultError(400, ["missing token"])
+        info["jwt_sha256"] = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        try:
+            header, claims, sig, signing_input = decode_jwt(token)
+        except ValueError as err:
+            raise VaultError(400, ["error validating token: malformed JWT: %s" % err])
+        try:
+            verify_jwt_signature(header, sig, signing_input, cfg.get("vaultemu_hs256_key"),
+                                 cfg.get("jwt_validation_pubkeys") or [])
+            self._check_times(claims, role)
+        except ValueError as err:
+            raise VaultError(400, ["error validating token: %s" % err])
+        self._check_claims(claims, role, cfg)
+        user = claims.get(role["user_claim"])
+        if user is None:
+            raise VaultError(400, ['claim "%s" not found in token' % role["user_claim"]])
+        if not isinstance(user, str):
+            raise VaultError(400, ['claim "%s" could not be converted to string'
+                                   % role["user_claim"]])
+        meta = {"role": role_name}
+        for claim, key in (role["claim_mappings"] or {}).items():
+            if isinstance(claims.get(claim), str):
+                meta[key] = claims[claim]
+        return LoginResult(role_name, role, user, meta)
+
+    # iss, sub, aud and bound_claims checks; messages "error validating claims: ..." (§4.3).
+    @staticmethod
+    def _check_claims(claims, role, cfg):
+        prefix = "error validating claims: "
+        if cfg.get("bound_issuer") and claims.get("iss") != cfg["bound_issuer"]:
+            raise VaultError(400, [prefix + "invalid issuer (iss) claim"])
+        if role["bound_subject"] and claims.get("sub") != role["bound_subject"]:
+            raise VaultError(400, [prefix + "invalid subject (sub) claim"])
+        aud = claims.get("aud")
+        auds = [a for a in (aud if isinstance(aud, list) else [aud]) if a]
+        if role["bound_audiences"]:
+            if not set(auds) & set(role["bound_audiences"]):
+                raise VaultError(400, [prefix + "invalid audience (aud) claim: audience claim "
+                                       "does not match any expected audience"])
+        elif auds:
+            raise VaultError(400, ["audience claim found in JWT but no audiences bound to the "
+                                   "role"])
+        for claim, want in (role["bound_claims"] or {}).items():
+            allowed = want if isinstance(want, list) else [want]
+            if claims.get(claim) not in allowed:
+                raise VaultError(400, [prefix + 'claim "%s" does not match any associated bound '
+                                       'claim values' % claim])
+
+
+ERR_CERT_LOGIN = "invalid certificate or no client certificate supplied"
+
+
+# TLS certificates: certs/<name> trust anchors, login with the handshake's client cert (§4.4).
+class CertAuth(AuthMethod):
+    mount_type = "cert"
+    role_prefix = "certs/"
+
+    # Role fields: certificate (PEM, CA or leaf), allowed_common_names, display_name (§4.4).
+    def parse_role(self, name, data, old):
+        old = old or {}
+        pem = data.get("certificate", old.get("certificate"))
+        if not pem or not isinstance(pem, str):
+            raise VaultError(400, ["must specify a certificate"])
+        try:
+            ssl.PEM_cert_to_DER_cert(pem.strip())
+        except ValueError:
+            raise VaultError(400, ["failed to parse certificate"])
+        if len(pem) > 60000:
+            raise VaultError(400, ["certificate too large for vaultemu"])
+        return {"certificate": pem.strip() + "\n",
+                "display_name": data.get("display_name", old.get("display_name", name)) or name,
+                "allowed_common_names": parse_str_list(data["allowed_common_names"])
+                if "allowed_common_names" in data else old.get("allowed_common_names", [])}
+
+    # New trust anchors are also trusted by the TLS listener, so the handshake accepts them.
+    def role_saved(self, name, new, old):
+        self.core.trust_client_ca(new["certificate"])
+
+    # No config endpoint is needed; accept and store like Vault's cert/config.
+    def check_config(self, data):
+        return data
+
+    # Login: the client certificate must chain to a role's certificate and match its CNs (§4.4).
+    def login(self, ctx, info, peer_cert):
+        wanted = ctx.data.get("name") or ""
+        if wanted:
+            info["role"] = wanted
+        if not peer_cert or not peer_cert.get("der"):
+            raise VaultError(400, [ERR_CERT_LOGIN])
+        subject = dict(x[0] for x in (peer_cert.get("info") or {}).get("subject", ()) if x)
+        cn = subject.get("commonName", "")
+        with self.core.lock:
+            candidates = sorted(self.roles.items())
+        for name, role in candidates:
+            if wanted and name != wanted:
+                continue
+            if role["allowed_common_names"] and not any(
+                    fnmatch.fnmatchcase(cn, pat) for pat in role["allowed_common_names"]):
+                continue
+            if not cert_chains_to(peer_cert["der"], role["certificate"]):
+                continue
+            info["role"] = name
+            meta = {"cert_name": name, "common_name": cn,
+                    "serial_number": str(int((peer_cert.get("info") or {}).get(
+                        "serialNumber", "0") or "0", 16)),
+                    "subject_key_id": "", "authority_key_id": ""}
+            return LoginResult(name, role, role["display_name"], meta)
+        raise VaultError(400, [ERR_CERT_LOGIN])
+
+
+AUTH_METHODS = {"approle": AppRoleAuth, "kubernetes": KubernetesAuth, "jwt": JWTAuth,
+                "cert": CertAuth}
+ERR_INVALID_WRAPPING = "wrapping token is not valid or does not exist"
+
+
+# ---------------------------------------------------------------------------
 # the core
 
 # All emulator state and the Vault request handling (§1-§7).
@@ -1340,6 +2111,8 @@ class Core:
         self.procs_lock = threading.Lock()
         self.stopping = threading.Event()
         self.workers = set()
+        self.wrappings = {}           # wrapping token -> stored response (§4.5)
+        self.tls_ctx = None           # the listener's SSLContext, for cert-auth trust anchors
         self.cluster_id = str(uuid.uuid4())
         self.cluster_name = "vault-cluster-" + secrets.token_hex(4)
         self.put_policy("default", DEFAULT_POLICY)
@@ -1449,13 +2222,13 @@ class Core:
 
     # Creates and stores a token, journaling it (§3, auth/token/create).
     def new_token(self, policies, ttl, explicit_max_ttl, period, renewable, display_name, parent,
-                  orphan, meta, token_id=None):
+                  orphan, meta, token_id=None, path="auth/token/create", max_ttl=0):
         with self.lock:
             tid = token_id or "hvs." + rand_base62(24)
             if tid in self.tokens:
                 raise VaultError(400, ["cannot create a token with a duplicate ID"])
             tok = Token(tid, rand_base62(24), policies, ttl, explicit_max_ttl, period, renewable,
-                        display_name, parent, orphan, meta, "auth/token/create")
+                        display_name, parent, orphan, meta, path, max_ttl=max_ttl)
             self.tokens[tid] = tok
             self.accessors[tok.accessor] = tid
         self.remember_secrets([tid])
@@ -1566,6 +2339,12 @@ class Core:
                        if le.expire_time <= now and le.next_attempt <= now]
                 for le in due:
                     del self.leases[le.lease_id]
+                stale = [w for w in self.wrappings.values() if w["expire_time"] <= now]
+                for w in stale:
+                    del self.wrappings[w["token"]]
+            for w in stale:
+                self.journal.add("wrap", event="expire", accessor=w["accessor"],
+                                 creation_path=w["creation_path"])
             for tok in dead_tokens:
                 self.spawn(self.revoke_token, tok, "expire")
             for le in due:
@@ -1653,10 +2432,11 @@ class Core:
             return self.mounts[best], path[len(best):]
 
     # Handles one /v1 request; returns (Reply, token accessor or None) (§1).
-    def handle(self, method, path, query, headers, body):
+    # peer_cert: {"der": bytes, "info": getpeercert() dict} of a TLS client certificate (§4.4).
+    def handle(self, method, path, query, headers, body, peer_cert=None):
         accessor = [None]
         try:
-            reply = self._handle(method, path, query, headers, body, accessor)
+            reply = self._handle(method, path, query, headers, body, accessor, peer_cert)
             if reply is None:
                 reply = Reply(204, None)
         except VaultError as err:
@@ -1666,8 +2446,8 @@ class Core:
             reply = Reply(500, {"errors": ["1 error occurred:\n\t* internal error\n\n"]})
         return reply, accessor[0]
 
-    # Request pipeline: method, body, unauthenticated routes, token, ACL, mount (§1, §10).
-    def _handle(self, method, path, query, headers, body, accessor):
+    # Request pipeline: method, body, unauthenticated routes, token, ACL, mount, wrap (§1, §4.5).
+    def _handle(self, method, path, query, headers, body, accessor, peer_cert=None):
         ops = {"GET": "read", "LIST": "list", "POST": "update", "PUT": "update",
                "DELETE": "delete", "HEAD": "head"}
         op = ops.get(method)
@@ -1693,6 +2473,15 @@ class Core:
             raise VaultError(405, [])
         if path == "sys/seal-status":
             return Reply(200, self.seal_status(False))
+        wrap_ttl = self.requested_wrap_ttl(headers)
+        reply = self._route(op, path, query, headers, data, accessor, peer_cert, wrap_ttl)
+        if (wrap_ttl and path != "sys/wrapping/wrap" and isinstance(reply, Reply)
+                and reply.status == 200 and isinstance(reply.body, dict)):
+            reply = self.wrap_response(reply.body, path, wrap_ttl)
+        return reply
+
+    # Routes an authenticated or unauthenticated (login, wrapping) request (§1.5, §4).
+    def _route(self, op, path, query, headers, data, accessor, peer_cert, wrap_ttl):
         token_id = headers.get("X-Vault-Token")
         if not token_id:
             auth = headers.get("Authorization") or ""
@@ -1703,6 +2492,11 @@ class Core:
             if tok is not None:
                 accessor[0] = tok.accessor
             return self.sys_ui_mounts(tok, path[len("sys/internal/ui/mounts/"):], op)
+        if path in ("sys/wrapping/lookup", "sys/wrapping/unwrap"):
+            return self.sys_wrapping(op, path, data or {}, token_id, accessor)
+        mount, sub = self.match_mount(path)
+        if mount is not None and isinstance(mount.engine, AuthMethod) and sub == "login":
+            return self.login(mount, op, path, data or {}, peer_cert)
         tok = self.lookup_token(token_id)
         if tok is None:
             raise VaultError(403, [ERR_INVALID_TOKEN])
@@ -1718,6 +2512,7 @@ class Core:
         if mount is None:
             raise VaultError(404, ['no handler for route "%s". route entry not found.' % path])
         ctx = Ctx(self, tok, op, path, query, data)
+        ctx.wrap_ttl = wrap_ttl
         if mount.type == "system":
             return self.sys_route(ctx, sub)
         if mount.type == "token":
@@ -1790,8 +2585,8 @@ class Core:
                 for m in mounts:
                     if not self.has_mount_access(tok, m.path):
                         continue
-                    if m.type == "token":
-                        out["auth"]["token/"] = m.info()
+                    if m.path.startswith("auth/"):
+                        out["auth"][m.path[len("auth/"):]] = m.info()
                     else:
                         out["secret"][m.path] = m.info()
             return Reply(200, envelope(out, mount_type="system"))
@@ -1846,9 +2641,16 @@ class Core:
         if sub == "auth":
             self._need(op, "read")
             with self.lock:
-                m = self.mounts["auth/token/"]
-                data = {"token/": m.info()}
+                data = {m.path[len("auth/"):]: m.info() for m in self.mounts.values()
+                        if m.path.startswith("auth/")}
             return Reply(200, self._sys_inject(data))
+        if sub.startswith("auth/"):
+            return self.sys_auth(ctx, sub[len("auth/"):])
+        if sub == "wrapping/wrap":
+            self._need(op, "update")
+            body = envelope(dict(ctx.data), mount_type="system")
+            self.remember_secrets(string_leaves(ctx.data))
+            return self.wrap_response(body, "sys/wrapping/wrap", ctx.wrap_ttl or 300)
         if sub in ("policy", "policies/acl") or sub.startswith(("policy/", "policies/acl/")):
             return self.sys_policy(ctx, sub)
         if sub == "capabilities-self":
@@ -1964,7 +2766,8 @@ class Core:
         if mpath == "":
             self._need(op, "read")
             with self.lock:
-                data = {m.path: m.info() for m in self.mounts.values() if m.type != "token"}
+                data = {m.path: m.info() for m in self.mounts.values()
+                        if not m.path.startswith("auth/")}
             return Reply(200, self._sys_inject(data))
         if mpath.endswith("/tune"):
             raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
@@ -2195,7 +2998,7 @@ class Core:
             if tok.expire_time is None or not tok.renewable:
                 raise VaultError(400, ["lease is not renewable"])
             try:
-                ttl, warnings = calculate_ttl(increment, tok.ttl, tok.period, 0,
+                ttl, warnings = calculate_ttl(increment, tok.ttl, tok.period, tok.max_ttl,
                                               tok.explicit_max_ttl, tok.creation_time, now)
             except PastMaxTTL as err:
                 raise VaultError(500, [str(err)])
@@ -2205,6 +3008,191 @@ class Core:
                          increment=increment, capped=bool(warnings))
         return Reply(200, envelope(None, auth=self.auth_block(tok, ttl), warnings=warnings,
                                    mount_type="token"))
+
+    # -- logins (§4) -------------------------------------------------------------
+
+    # POST auth/<mount>/login: unauthenticated; journals every attempt, never its secrets (§4).
+    def login(self, mount, op, path, data, peer_cert):
+        if op != "update":
+            raise VaultError(405, ["1 error occurred:\n\t* unsupported operation\n\n"])
+        info = {"role": None, "jwt_sha256": None}
+        name = mount.path[len("auth/"):].rstrip("/")
+        try:
+            result = mount.engine.login(Ctx(self, None, op, path, {}, data), info, peer_cert)
+            reply, tok = self.login_token(mount, path, result)
+        except VaultError as err:
+            self.journal.add("login", mount=name, method=mount.type, role=info["role"],
+                             jwt_sha256=info["jwt_sha256"], status=err.status,
+                             error="; ".join(err.errors))
+            raise
+        self.journal.add("login", mount=name, method=mount.type, role=info["role"],
+                         jwt_sha256=info["jwt_sha256"], status=200, accessor=tok.accessor,
+                         ttl=reply.body["auth"]["lease_duration"])
+        return reply
+
+    # Mints the orphan service token of a login from the role's token_* fields (§3.4, §4).
+    def login_token(self, mount, path, result):
+        f = result.fields
+        policies = set(f["token_policies"])
+        if not f["token_no_default_policy"]:
+            policies.add("default")
+        policies = sorted(policies)
+        try:
+            ttl, warnings = calculate_ttl(0, f["token_ttl"], f["token_period"], f["token_max_ttl"],
+                                          f["token_explicit_max_ttl"], None)
+        except PastMaxTTL as err:
+            raise VaultError(400, [str(err)])
+        display = (mount.path[len("auth/"):].replace("/", "-") + result.display).rstrip("-")
+        tok = self.new_token(policies, ttl, f["token_explicit_max_ttl"], f["token_period"], True,
+                             display, None, True, dict(result.meta), path=path,
+                             max_ttl=f["token_max_ttl"])
+        body = envelope(None, auth=self.auth_block(tok, ttl), warnings=warnings,
+                        mount_type=mount.type)
+        return Reply(200, body), tok
+
+    # sys/auth/<path>: enable (POST {"type"}), read, disable (revokes the mount's tokens).
+    def sys_auth(self, ctx, apath):
+        name = apath.strip("/")
+        if not name or name.endswith("/tune") or "/tune/" in name:
+            raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+        key = "auth/" + name + "/"
+        if ctx.op == "read":
+            with self.lock:
+                m = self.mounts.get(key)
+                if m is None:
+                    raise VaultError(400, ["No auth engine at %s" % key])
+                return Reply(200, self._sys_inject(m.info()))
+        if ctx.op == "delete":
+            if key == "auth/token/":
+                raise VaultError(400, ['cannot unmount "%s"' % key])
+            with self.lock:
+                if key not in self.mounts:
+                    return None
+                doomed = [t for t in self.tokens.values() if t.path.startswith(key)]
+            for t in doomed:
+                self.revoke_token(t)
+            with self.lock:
+                self.mounts.pop(key, None)
+            return None
+        self._need(ctx.op, "update")
+        mtype = ctx.data.get("type")
+        if not mtype:
+            raise VaultError(400, ["backend type must be specified as a string"])
+        if mtype == "token":
+            raise VaultError(400, ["token credential backend cannot be instantiated"])
+        engine_cls = AUTH_METHODS.get(mtype)
+        if engine_cls is None:
+            raise VaultError(400, ["plugin not found in the catalog: %s" % mtype])
+        with self.lock:
+            for existing in self.mounts:
+                if existing.startswith("auth/") and (key.startswith(existing) or
+                                                     existing.startswith(key)):
+                    raise VaultError(400, ["path is already in use at %s" % existing])
+            m = Mount(key, mtype, ctx.data.get("options") or None, engine_cls(self, key),
+                      ctx.data.get("description", ""))
+            m.accessor = "auth_%s_%s" % (mtype, secrets.token_hex(4))
+            self.mounts[key] = m
+        return None
+
+    # Adds a cert-auth trust anchor to the TLS listener so handshakes accept its clients (§4.4).
+    def trust_client_ca(self, pem):
+        if self.tls_ctx is not None:
+            try:
+                self.tls_ctx.load_verify_locations(cadata=pem)
+            except (ssl.SSLError, ValueError):
+                pass
+
+    # -- response wrapping (§4.5) --------------------------------------------------
+
+    # The X-Vault-Wrap-TTL header in seconds (0 = no wrapping); 400 if bad or negative (§1.2).
+    @staticmethod
+    def requested_wrap_ttl(headers):
+        raw = headers.get("X-Vault-Wrap-TTL")
+        if raw is None or not raw.strip():
+            return 0
+        try:
+            ttl = parse_duration(raw.strip(), "X-Vault-Wrap-TTL")
+        except VaultError:
+            raise VaultError(400, ['error parsing X-Vault-Wrap-TTL header: time: invalid duration '
+                                   '"%s"' % raw.strip()])
+        if ttl < 0:
+            raise VaultError(400, ["requested wrap ttl cannot be negative"])
+        return ttl
+
+    # Stores a response under a new single-use wrapping token; returns the wrap_info reply (§4.5).
+    def wrap_response(self, body, path, ttl):
+        now = time.time()
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        wrapped_accessor = (body.get("auth") or {}).get("accessor") or \
+            data.get("secret_id_accessor") or ""
+        entry = {"token": "hvs." + rand_base62(24), "accessor": rand_base62(24),
+                 "response": body, "creation_time": now, "ttl": int(ttl),
+                 "expire_time": now + ttl, "creation_path": path}
+        with self.lock:
+            self.wrappings[entry["token"]] = entry
+        self.remember_secrets([entry["token"]])
+        self.journal.add("wrap", event="create", accessor=entry["accessor"], creation_path=path,
+                         ttl=int(ttl))
+        info = {"token": entry["token"], "accessor": entry["accessor"], "ttl": int(ttl),
+                "creation_time": rfc3339(now), "creation_path": path}
+        if wrapped_accessor:
+            info["wrapped_accessor"] = wrapped_accessor
+        out = envelope(None)
+        out["request_id"] = ""
+        out["wrap_info"] = info
+        return Reply(200, out)
+
+    # A live wrapping entry for a token (not consumed), or None.
+    def _wrapping(self, token):
+        with self.lock:
+            w = self.wrappings.get(token or "")
+            if w is None or w["expire_time"] <= time.time():
+                return None
+            return w
+
+    # Removes and returns a live wrapping entry (single use), or None.
+    def _take_wrapping(self, token, event="unwrap"):
+        with self.lock:
+            w = self.wrappings.pop(token or "", None)
+        if w is None:
+            return None
+        expired = w["expire_time"] <= time.time()
+        self.journal.add("wrap", event="expire" if expired else event, accessor=w["accessor"],
+                         creation_path=w["creation_path"])
+        return None if expired else w
+
+    # sys/wrapping/lookup (no use consumed) and unwrap, forms (a) header and (b) body (§4.5).
+    def sys_wrapping(self, op, path, data, token_id, accessor):
+        invalid = VaultError(400, [ERR_INVALID_WRAPPING])
+        body_token = data.get("token")
+        if path == "sys/wrapping/lookup":
+            self._need(op, "update", "read")
+            w = self._wrapping(body_token or token_id)
+            if w is None:
+                raise invalid
+            return Reply(200, envelope({"creation_path": w["creation_path"],
+                                        "creation_time": rfc3339(w["creation_time"]),
+                                        "creation_ttl": w["ttl"]}, mount_type="system"))
+        self._need(op, "update")
+        if body_token:
+            if token_id and self._wrapping(token_id) is not None:
+                # A wrapping token used as X-Vault-Token spends its single use on this call.
+                self._take_wrapping(token_id, "spent_as_auth")
+            elif token_id:
+                tok = self.lookup_token(token_id)
+                if tok is None:
+                    raise VaultError(403, [ERR_INVALID_TOKEN])
+                accessor[0] = tok.accessor
+                if not self.allowed(tok, path, "update"):
+                    raise VaultError(403, [ERR_PERMISSION_DENIED])
+            w = self._take_wrapping(body_token)
+        else:
+            w = self._take_wrapping(token_id)
+        if w is None:
+            raise invalid
+        if accessor[0] is None:
+            accessor[0] = w["accessor"]
+        return Reply(200, w["response"])
 
     # -- faults ----------------------------------------------------------------
 
@@ -2315,6 +3303,7 @@ class Core:
     def reset(self):
         with self.lock:
             self.faults = []
+            self.wrappings = {}
             toks = [t for t in self.tokens.values() if t.accessor != self.root_accessor]
         for t in toks:
             self.revoke_token(t)
@@ -2425,7 +3414,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fault_mode = fault["mode"]
         if reply is None:
             reply, accessor = core.handle(self.command, vpath, query, self.headers,
-                                          body.decode("utf-8", "replace"))
+                                          body.decode("utf-8", "replace"),
+                                          peer_cert=self.peer_cert())
         ev = {"method": self.command, "path": vpath, "query": url.query,
               "status": None if reply == "down" else reply.status, "token_accessor": accessor}
         if fault_mode:
@@ -2439,6 +3429,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
             return
         self.send_reply(reply, head=self.command == "HEAD")
+
+    # The TLS client certificate of this connection as {"der", "info"}, or None (§4.4).
+    def peer_cert(self):
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return None
+        try:
+            der = self.connection.getpeercert(binary_form=True)
+            info = self.connection.getpeercert()
+        except (ValueError, ssl.SSLError):
+            return None
+        return {"der": der, "info": info} if der else None
 
     # The /_emu/ control API (no auth, never subject to faults).
     def control(self, url, body):
@@ -2479,9 +3480,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "display_name": t.display_name, "expire_time": t.expire_time,
                          "renewable": t.renewable, "orphan": t.orphan,
                          "parent_accessor": t.parent, "ttl": t.ttl,
-                         "explicit_max_ttl": t.explicit_max_ttl}
+                         "explicit_max_ttl": t.explicit_max_ttl, "max_ttl": t.max_ttl,
+                         "path": t.path, "creation_time": t.creation_time}
                         for t in core.tokens.values()]
             return {"tokens": toks}
+        if route == "logins" and method == "GET":
+            since = int((query.get("since") or ["0"])[0])
+            return {"logins": [e for e in core.journal.since(since) if e["kind"] == "login"]}
+        if route == "wrappings" and method == "GET":
+            with core.lock:
+                return {"wrappings": [{"accessor": w["accessor"],
+                                       "creation_path": w["creation_path"],
+                                       "creation_time": w["creation_time"], "ttl": w["ttl"],
+                                       "expire_time": w["expire_time"]}
+                                      for w in core.wrappings.values()]}
         if route == "secrets" and method == "GET":
             with core.lock:
                 return {"values": list(core.secret_values)}
@@ -2529,6 +3541,20 @@ class Server(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+# Server TLS: TLS >= 1.2, client certificate requested but optional, so cert login works and
+# other clients need none (§4.4, §9.1 TLS defaults).
+def make_server_tls_context(cert, key, client_ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    # Cert roles may pin a leaf or an intermediate: let those act as trust anchors.
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if client_ca:
+        ctx.load_verify_locations(cafile=client_ca)
+    return ctx
+
+
 # Writes the ready file atomically (temp file + rename).
 def write_ready_file(path, addr):
     tmp = "%s.tmp.%d" % (path, os.getpid())
@@ -2546,8 +3572,10 @@ def main(argv=None):
     ap.add_argument("--root-token", default=os.environ.get("VAULTEMU_ROOT_TOKEN"))
     ap.add_argument("--ready-file", required=True)
     ap.add_argument("--journal-file")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    ap.add_argument("--tls-key", help="private key of --tls-cert")
+    ap.add_argument("--tls-client-ca",
+                    help="PEM CA bundle trusted for (optional) client certificates")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="exit when the parent process goes away")
     ap.add_argument("--parent-pid", type=int,
@@ -2565,10 +3593,9 @@ def main(argv=None):
     server = Server((host or "127.0.0.1", int(port or 0)), Handler)
     scheme = "http"
     if args.tls_cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True,
-                                        do_handshake_on_connect=False)
+        core.tls_ctx = make_server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+        server.socket = core.tls_ctx.wrap_socket(server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         scheme = "https"
     stop = threading.Event()
     parent = args.parent_pid or os.getppid()
