@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /*
@@ -165,6 +166,7 @@ struct sup {
 	int			 stop_signal;	/* signal that ended a fetch */
 	ev_signal		 sigw[NSIG];
 	ev_child		 childw;
+	ev_child		 stopw;		/* the child stopping (job control) */
 	ev_timer		 kill_timer;
 	ev_timer		 backoff_timer;
 	ev_timer		 grace_timer;	/* signal mode: revoke retired */
@@ -1775,6 +1777,34 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	}
 }
 
+/*
+ * Job control at a terminal (as sudo does): the command was stopped by ^Z
+ * while it owned the terminal.  Take the terminal back and stop ourselves,
+ * so that the shell sees the job stopped; on "fg" give it back and resume
+ * the command.  Not as PID 1, whom nobody would resume.
+ */
+static void
+stop_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct sup *s = w->data;
+	int sig;
+
+	(void)loop;
+	(void)revents;
+	if (w->rpid != s->child || s->child <= 0 || !WIFSTOPPED(w->rstatus) ||
+	    getpid() == 1)
+		return;
+	sig = WSTOPSIG(w->rstatus);
+	if ((sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) ||
+	    !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != s->child)
+		return;
+	(void)tcsetpgrp(STDIN_FILENO, getpgrp());
+	raise(SIGSTOP);
+	/* The shell said "fg". */
+	(void)tcsetpgrp(STDIN_FILENO, s->child);
+	kill(-s->child, SIGCONT);
+}
+
 /* ---- start and end ---------------------------------------------------- */
 
 /* All initial reads answered: start the child, or clean up after a failure. */
@@ -2306,6 +2336,9 @@ supervisor_run(const struct config *cfg, char **envp)
 	ev_child_init(&s.childw, child_cb, 0, 0);
 	s.childw.data = &s;
 	ev_child_start(s.loop, &s.childw);
+	ev_child_init(&s.stopw, stop_cb, 0, 1);
+	s.stopw.data = &s;
+	ev_child_start(s.loop, &s.stopw);
 	ev_init(&s.kill_timer, kill_timer_cb);
 	s.kill_timer.data = &s;
 	ev_init(&s.backoff_timer, backoff_cb);
@@ -2339,6 +2372,7 @@ supervisor_run(const struct config *cfg, char **envp)
 		if (is_forwarded((int)i))
 			ev_signal_stop(s.loop, &s.sigw[i]);
 	ev_child_stop(s.loop, &s.childw);
+	ev_child_stop(s.loop, &s.stopw);
 	sup_free(&s);
 	return rc;
 }
