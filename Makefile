@@ -89,6 +89,7 @@ demo: test-deps leasewrap
 	sh examples/demo/run.sh
 
 bench: test-deps leasewrap
+	@sh packaging/ensure-debs $(BENCH_DEBS)
 	$(PYTHON) tests/bench/bench.py
 
 install: leasewrap

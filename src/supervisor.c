@@ -187,6 +187,8 @@ static void	revoke_one(struct lease *);
 static void	begin_stop(struct sup *, enum stop_reason);
 static void	spawn_child(struct sup *);
 static void	maybe_finish(struct sup *);
+static void	token_cb(const struct vault_resp *, void *);
+static void	renew_cb(const struct vault_resp *, void *);
 static int	drain_step(struct sup *);
 
 /* A random number in [0, 1). */
@@ -1841,9 +1843,12 @@ reads_settled(struct sup *s)
 		s->creds[i].timer.data = &s->creds[i];
 		cred_schedule(&s->creds[i]);
 	}
-	/* Not on the start path: learn how long a given token lives. */
+	/*
+	 * Not on the start path: a second after the start, learn how long a
+	 * given token lives (a job done sooner never needs to know).
+	 */
 	if (s->ncreds > 0 && s->tok != NULL && !s->tok->known)
-		token_step(s);
+		timer_in(s, &s->tok_timer, 1.0);
 }
 
 /* The processes whose parent is leasewrap (orphans adopted as PID 1 or subreaper). */
@@ -1858,6 +1863,21 @@ list_children(pid_t *out, size_t max)
 	DIR *d;
 	int fd;
 
+	/* The kernel's own list, where it has one (CONFIG_PROC_CHILDREN). */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)me);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		char list[8192], *tok, *save = NULL;
+
+		len = read(fd, list, sizeof(list) - 1);
+		close(fd);
+		if (len >= 0 && (size_t)len < sizeof(list) - 1) {
+			list[len] = '\0';
+			for (tok = strtok_r(list, " \n", &save); tok != NULL &&
+			    n < max; tok = strtok_r(NULL, " \n", &save))
+				out[n++] = (pid_t)strtol(tok, NULL, 10);
+			return n;
+		}
+	}
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL && n < max) {
@@ -1970,6 +1990,10 @@ shutdown_now(struct sup *s)
 	s->state = ST_REVOKING;
 	ev_timer_stop(s->loop, &s->timeout_timer);
 	ev_timer_stop(s->loop, &s->drain_timer);
+	/* Token lookups and renewals create nothing: no need to wait for them. */
+	vault_cancel(s->vault, token_cb);
+	vault_cancel(s->vault, renew_cb);
+	s->tok_busy = 0;
 	for (i = 0; i < s->ncreds; i++) {
 		ev_timer_stop(s->loop, &s->creds[i].timer);
 		ev_timer_stop(s->loop, &s->creds[i].expiry);

@@ -348,6 +348,12 @@ vault_new(struct ev_loop *loop, const struct vault_opts *o, char *err,
 	curl_multi_setopt(v->multi, CURLMOPT_SOCKETDATA, v);
 	curl_multi_setopt(v->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
 	curl_multi_setopt(v->multi, CURLMOPT_TIMERDATA, v);
+	/*
+	 * Many paths at once: over HTTP/2 they share one connection; over
+	 * HTTP/1.1 a few kept-alive connections take turns rather than one
+	 * connection (and one TLS handshake) per path.
+	 */
+	curl_multi_setopt(v->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	return v;
 }
 
@@ -407,6 +413,7 @@ vault_request_with(struct vault *v, const struct secret *token,
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 	    (long)v->request_timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(r->easy, CURLOPT_PIPEWAIT, 1L);
 	if (v->o.ca_cert != NULL)
 		curl_easy_setopt(r->easy, CURLOPT_CAINFO, v->o.ca_cert);
 	if (v->o.ca_path != NULL)
@@ -456,6 +463,22 @@ vault_request_with(struct vault *v, const struct secret *token,
 	v->reqs = r;
 	v->npending++;
 	curl_multi_add_handle(v->multi, r->easy);
+}
+
+void
+vault_cancel(struct vault *v, vault_cb cb)
+{
+	struct vault_req *r, *next;
+
+	if (v == NULL)
+		return;
+	for (r = v->reqs; r != NULL; r = next) {
+		next = r->next;
+		if (r->cb != cb)
+			continue;
+		req_detach(r);
+		req_destroy(r);
+	}
 }
 
 void

@@ -50,6 +50,8 @@ void		 vault_request(struct vault *, const char *method,
 void		 vault_request_with(struct vault *, const struct secret *token,
 		    const char *method, const char *path, const char *body,
 		    vault_cb, void *arg);
+/* Drop the requests in flight whose callback is cb (it is not run). */
+void		 vault_cancel(struct vault *, vault_cb cb);
 /* Requests still in flight. */
 int		 vault_pending(const struct vault *);
 /* Cancel everything in flight (callbacks are not run) and free. */

@@ -96,7 +96,9 @@ def test_rotation_keeps_the_command_connected(vault, pg, tmp_path):
 
 
 def test_renewal_failures_retry_without_restart(vault, pg, tmp_path):
-    vault.create_db_role("ro", default_ttl=4, max_ttl=300)
+    # 8 s leases: renewed at ~4.3 s, ~2 s before the last call, time enough
+    # for the retries' backoff (0.125 s, then 0.25 s, doubling).
+    vault.create_db_role("ro", default_ttl=8, max_ttl=300)
     vault.fault(mode="status", status=500, errors=["internal error"],
                 paths=["sys/leases/renew"], count=2)
     log = str(tmp_path / "probe.log")
