@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ enum opt_id {
 
 enum opt_kind {
 	K_VALUE,	/* takes a string, parsed by set_value() */
+	K_STRING,	/* takes a string, kept as it is at field */
 	K_LIST,		/* repeatable value; an array in the file */
 	K_FLAG,		/* no value; a boolean in the file */
 	K_NEGFLAG,	/* "--no-x"; the file's "x": false */
@@ -54,14 +56,17 @@ struct optdef {
 	int		 shortopt;	/* 0: none */
 	enum opt_kind	 kind;
 	const char	*key;		/* config-file key, NULL: flag only */
+	size_t		 field;		/* K_STRING: offset of its char * */
 };
+
+#define STR(f)	K_STRING, #f, offsetof(struct config, f)
 
 static const struct optdef opts[O_COUNT] = {
 	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
 	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
-	[O_VAULT_ADDR] =	{ "vault-addr", 'a', K_VALUE, "vault_addr" },
-	[O_NAMESPACE] =		{ "namespace", 'n', K_VALUE, "namespace" },
-	[O_TOKEN_FILE] =	{ "token-file", 't', K_VALUE, "token_file" },
+	[O_VAULT_ADDR] =	{ "vault-addr", 'a', STR(vault_addr) },
+	[O_NAMESPACE] =		{ "namespace", 'n', STR(namespace) },
+	[O_TOKEN_FILE] =	{ "token-file", 't', STR(token_file) },
 	[O_NO_REVOKE] =		{ "no-revoke", 0, K_FLAG, "no_revoke" },
 	[O_PASS_TOKEN] =	{ "pass-token", 0, K_FLAG, "pass_token" },
 	[O_NO_ENV_REFS] =	{ "no-env-refs", 0, K_NEGFLAG, "env_refs" },
@@ -81,17 +86,17 @@ static const struct optdef opts[O_COUNT] = {
 	[O_REVOKE_GRACE] =	{ "revoke-grace", 0, K_VALUE, "revoke_grace" },
 	[O_AUTH] =		{ "auth", 0, K_VALUE, "auth" },
 	[O_AUTH_MOUNT] =	{ "auth-mount", 0, K_VALUE, "auth_mount" },
-	[O_AUTH_ROLE] =		{ "auth-role", 0, K_VALUE, "auth_role" },
-	[O_ROLE_ID] =		{ "role-id", 0, K_VALUE, "role_id" },
-	[O_ROLE_ID_FILE] =	{ "role-id-file", 0, K_VALUE, "role_id_file" },
-	[O_SECRET_ID_FILE] =	{ "secret-id-file", 0, K_VALUE, "secret_id_file" },
+	[O_AUTH_ROLE] =		{ "auth-role", 0, STR(auth_role) },
+	[O_ROLE_ID] =		{ "role-id", 0, STR(role_id) },
+	[O_ROLE_ID_FILE] =	{ "role-id-file", 0, STR(role_id_file) },
+	[O_SECRET_ID_FILE] =	{ "secret-id-file", 0, STR(secret_id_file) },
 	[O_SECRET_ID_WRAPPED] =	{ "secret-id-wrapped", 0, K_FLAG, "secret_id_wrapped" },
-	[O_JWT_FILE] =		{ "jwt-file", 0, K_VALUE, "jwt_file" },
-	[O_CA_CERT] =		{ "ca-cert", 0, K_VALUE, "ca_cert" },
-	[O_CA_PATH] =		{ "ca-path", 0, K_VALUE, "ca_path" },
-	[O_CLIENT_CERT] =	{ "client-cert", 0, K_VALUE, "client_cert" },
-	[O_CLIENT_KEY] =	{ "client-key", 0, K_VALUE, "client_key" },
-	[O_TLS_SERVER_NAME] =	{ "tls-server-name", 0, K_VALUE, "tls_server_name" },
+	[O_JWT_FILE] =		{ "jwt-file", 0, STR(jwt_file) },
+	[O_CA_CERT] =		{ "ca-cert", 0, STR(ca_cert) },
+	[O_CA_PATH] =		{ "ca-path", 0, STR(ca_path) },
+	[O_CLIENT_CERT] =	{ "client-cert", 0, STR(client_cert) },
+	[O_CLIENT_KEY] =	{ "client-key", 0, STR(client_key) },
+	[O_TLS_SERVER_NAME] =	{ "tls-server-name", 0, STR(tls_server_name) },
 	[O_TLS_SKIP_VERIFY] =	{ "tls-skip-verify", 0, K_FLAG, "tls_skip_verify" },
 	[O_INSECURE_HTTP] =	{ "insecure-http", 0, K_FLAG, "insecure_http" },
 	[O_PROCESS_GROUP] =	{ "process-group", 'g', K_FLAG, "process_group" },
@@ -116,8 +121,8 @@ build_getopt_tables(void)
 	shortopts[n++] = '+';
 	shortopts[n++] = ':';
 	for (i = 0; i < O_COUNT; i++) {
-		int takes = opts[i].kind == K_VALUE || opts[i].kind == K_LIST ||
-		    i == O_SECRET || i == O_CONFIG;
+		int takes = opts[i].kind == K_VALUE || opts[i].kind == K_STRING ||
+		    opts[i].kind == K_LIST || i == O_SECRET || i == O_CONFIG;
 
 		longopts[i].name = opts[i].name;
 		longopts[i].has_arg = takes ? required_argument : no_argument;
@@ -483,16 +488,11 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 	long n;
 	int x;
 
+	if (opts[id].kind == K_STRING) {
+		set_str((char **)(void *)((char *)cfg + opts[id].field), v);
+		return 0;
+	}
 	switch (id) {
-	case O_VAULT_ADDR:
-		set_str(&cfg->vault_addr, v);
-		return 0;
-	case O_NAMESPACE:
-		set_str(&cfg->namespace, v);
-		return 0;
-	case O_TOKEN_FILE:
-		set_str(&cfg->token_file, v);
-		return 0;
 	case O_ENV_FILE:
 		list_add(&cfg->env_files, &cfg->nenv_files, v);
 		return 0;
@@ -514,36 +514,6 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 		n = (long)strlen(cfg->auth_mount);
 		while (n > 0 && cfg->auth_mount[n - 1] == '/')
 			cfg->auth_mount[--n] = '\0';
-		return 0;
-	case O_AUTH_ROLE:
-		set_str(&cfg->auth_role, v);
-		return 0;
-	case O_ROLE_ID:
-		set_str(&cfg->role_id, v);
-		return 0;
-	case O_ROLE_ID_FILE:
-		set_str(&cfg->role_id_file, v);
-		return 0;
-	case O_SECRET_ID_FILE:
-		set_str(&cfg->secret_id_file, v);
-		return 0;
-	case O_JWT_FILE:
-		set_str(&cfg->jwt_file, v);
-		return 0;
-	case O_CA_CERT:
-		set_str(&cfg->ca_cert, v);
-		return 0;
-	case O_CA_PATH:
-		set_str(&cfg->ca_path, v);
-		return 0;
-	case O_CLIENT_CERT:
-		set_str(&cfg->client_cert, v);
-		return 0;
-	case O_CLIENT_KEY:
-		set_str(&cfg->client_key, v);
-		return 0;
-	case O_TLS_SERVER_NAME:
-		set_str(&cfg->tls_server_name, v);
 		return 0;
 	case O_LOG_LEVEL:
 		if ((x = log_parse_level(v)) == -1)
@@ -1048,21 +1018,11 @@ config_free(struct config *cfg)
 			free(cfg->argv[i]);
 		free(cfg->argv);
 	}
-	free(cfg->vault_addr);
-	free(cfg->namespace);
-	free(cfg->token_file);
+	for (i = 0; i < O_COUNT; i++)
+		if (opts[i].kind == K_STRING)
+			free(*(char **)(void *)((char *)cfg + opts[i].field));
 	free(cfg->config_path);
 	free(cfg->auth_mount);
-	free(cfg->auth_role);
-	free(cfg->role_id);
-	free(cfg->role_id_file);
-	free(cfg->secret_id_file);
-	free(cfg->jwt_file);
-	free(cfg->ca_cert);
-	free(cfg->ca_path);
-	free(cfg->client_cert);
-	free(cfg->client_key);
-	free(cfg->tls_server_name);
 	for (i = 0; i < cfg->nenv_files; i++)
 		free(cfg->env_files[i]);
 	free(cfg->env_files);

@@ -28,7 +28,9 @@ def test_every_config_key_is_in_the_man_page():
     src = open(os.path.join(lw.ROOT, "src", "config.c")).read()
     table = src[src.index("opts[O_COUNT] = {"):]
     table = table[:table.index("};")]
-    keys = re.findall(r'K_[A-Z]+, "([a-z_]+)" }', table) + ["command"]
+    keys = (re.findall(r'K_[A-Z]+, "([a-z_]+)" }', table) +
+            re.findall(r'STR\(([a-z_]+)\) }', table) + ["command"])
+    assert "vault_addr" in keys and "on_change" in keys
     assert keys
     section = text[text.index(".Sh CONFIGURATION FILE"):]
     section = section[:section.index(".Sh ", 5)]
