@@ -140,9 +140,12 @@ build_getopt_tables(void)
 /* --help, in parts: C11 guarantees only 4095 bytes per string. */
 static const char *const usage_text[] = {
 "usage: leasewrap [OPTIONS] -- COMMAND [ARG...]\n"
+"       leasewrap check [OPTIONS]\n"
 "\n"
 "Run COMMAND with secrets from HashiCorp Vault in its environment, keep them\n"
 "fresh, stay its parent, and revoke every lease it created when it exits.\n"
+"\"check\" logs in, reads every secret, confirms every field, revokes what\n"
+"it leased and prints one line per variable (never a value).\n"
 "\n"
 "Secrets:\n"
 "  -s, --secret NAME=PATH#FIELD  set NAME to FIELD of the secret at Vault API\n"
@@ -892,6 +895,12 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	cfg->on_expire = EXPIRE_EXIT;
 	cfg->revoke_grace_ms = DEFAULT_REVOKE_GRACE_MS;
 	build_getopt_tables();
+	/* "leasewrap check [OPTIONS]": the pre-flight check of a configuration. */
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		cfg->check = 1;
+		argv++;
+		argc--;
+	}
 
 	opterr = 0;
 	optind = 0;	/* glibc: 0 also drops a half-read "-hV" of a past call */
@@ -997,6 +1006,14 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_CONFIG;
 	if (cfg->env_refs && env_refs(cfg, nflags, envp, err, errlen) == -1)
 		return LW_EXIT_USAGE;
+	if (cfg->check) {
+		if (cfg->nspecs == 0) {
+			errf(err, errlen, "check: no secret requested; give -s "
+			    "NAME=PATH#FIELD or a config file with \"secret\"");
+			return LW_EXIT_USAGE;
+		}
+		return 0;	/* a command, if any, is not run */
+	}
 	if (cfg->argv == NULL) {
 		errf(err, errlen, "no command given; usage: leasewrap [OPTIONS] "
 		    "-- COMMAND [ARG...]");

@@ -64,6 +64,7 @@ struct config {
 	char		**argv;		/* the command; NULL-terminated */
 	int		  argc;
 	int		  argv_owned;	/* argv came from the file */
+	int		  check;	/* "leasewrap check": read, report, revoke */
 	int		  help;
 	int		  version;
 };

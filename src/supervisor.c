@@ -1809,6 +1809,51 @@ stop_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 /* ---- start and end ---------------------------------------------------- */
 
+/*
+ * "leasewrap check": one line per variable on stdout, never a value; the
+ * leases are revoked by the shutdown that follows.  Returns the exit code.
+ */
+static int
+check_report(struct sup *s)
+{
+	char err[512], dur[32];
+	struct secret *val;
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < s->cfg->nspecs; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+		const struct cred *c;
+
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, sp->path) == 0)
+				break;
+		c = &s->creds[j];
+		val = NULL;
+		if (vj_field(&c->cur, sp->field, &val, err, sizeof(err)) == -1) {
+			printf("%-16s %s#%s  MISSING: %s\n", sp->name, sp->path,
+			    sp->field, err);
+			log_error("check", "%s: secret \"%s\" %s; check the part "
+			    "after \"#\"", sp->name, sp->path, err);
+			rc = LW_EXIT_DATAERR;
+			continue;
+		}
+		secret_free(val);
+		util_format_duration((long long)(c->duration * 1000), dur,
+		    sizeof(dur));
+		if (c->lease != NULL)
+			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
+			    sp->path, sp->field, dur, c->renewable ?
+			    " renewable" : ", not renewable");
+		else
+			printf("%-16s %s#%s  ok, no lease (%s)\n", sp->name,
+			    sp->path, sp->field, c->cur.kv2 ? "KV v2" :
+			    "re-read on --refresh-interval");
+	}
+	fflush(stdout);
+	return rc;
+}
+
 /* All initial reads answered: start the child, or clean up after a failure. */
 static void
 reads_settled(struct sup *s)
@@ -1834,6 +1879,11 @@ reads_settled(struct sup *s)
 			shutdown_now(s);
 			return;
 		}
+	if (s->cfg->check) {
+		s->exit_code = check_report(s);
+		shutdown_now(s);
+		return;
+	}
 	spawn_child(s);
 	if (s->state != ST_RUNNING)
 		return;
