@@ -38,7 +38,7 @@ enum opt_id {
 	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
 	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
-	O_PROCESS_GROUP, O_TIMEOUT,
+	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -101,6 +101,7 @@ static const struct optdef opts[O_COUNT] = {
 	[O_INSECURE_HTTP] =	{ "insecure-http", 0, K_FLAG, "insecure_http" },
 	[O_PROCESS_GROUP] =	{ "process-group", 'g', K_FLAG, "process_group" },
 	[O_TIMEOUT] =		{ "timeout", 0, K_VALUE, "timeout" },
+	[O_LOG_FORMAT] =	{ "log-format", 0, K_VALUE, "log_format" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -219,6 +220,8 @@ static const char *const usage_text[] = {
 "General:\n"
 "  -c, --config FILE             JSON file with the same settings (flags win)\n"
 "  -l, --log-level LEVEL         debug, info, warn (default), error or off\n"
+"      --log-format FORMAT       text (default) or json: one object a line\n"
+"                                with time, level, event, pid and msg\n"
 "  -h, --help                    show this help and exit\n"
 "  -V, --version                 show the version and exit\n"
 "\n"
@@ -523,6 +526,11 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 			return errf(err, errlen, "expected debug, info, warn, "
 			    "error or off");
 		cfg->log_level = x;
+		return 0;
+	case O_LOG_FORMAT:
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+			return errf(err, errlen, "expected text or json");
+		cfg->log_json = strcmp(v, "json") == 0;
 		return 0;
 	case O_ON_CHANGE:
 		if (strcmp(v, "restart") == 0)

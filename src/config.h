@@ -23,6 +23,7 @@ struct config {
 	int		  pass_token;
 	int		  env_refs;
 	int		  log_level;
+	int		  log_json;	/* --log-format json */
 	long long	  request_timeout_ms;
 	long long	  connect_timeout_ms;
 	long long	  start_timeout_ms;

@@ -7,6 +7,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 /* Parse "debug", "info", "warn", "error" or "off"; -1 if unknown. */
 int	log_parse_level(const char *);
 void	log_set_level(enum log_level);
+/* Text lines (default) or one JSON object a line: time, level, event, msg. */
+void	log_set_json(int);
 int	log_enabled(enum log_level);
 /* One line: "leasewrap: <level>: <event>: <message>". */
 void	log_msg(enum log_level, const char *event, const char *fmt, ...)

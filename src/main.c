@@ -38,6 +38,7 @@ main(int argc, char **argv)
 		exit(0);
 	}
 	log_set_level(cfg.log_level);
+	log_set_json(cfg.log_json);
 	rc = supervisor_run(&cfg, environ);
 	config_free(&cfg);
 	exit(rc);
