@@ -1,5 +1,5 @@
 # leasewrap: plain Makefile.  `make`, `make check`, `make demo`, `make asan`,
-# `make lint`, `make bench`, `make install PREFIX=... DESTDIR=...`.
+# `make lint`, `make bench`, `make install PREFIX=... DESTDIR=...`, `make deb`, `make rpm`.
 
 VERSION	?= 0.1.0
 PREFIX	?= /usr/local
@@ -34,12 +34,15 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev
 TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
-	   valgrind python3-yaml curl openssl
+	   valgrind python3-yaml curl openssl $(PKG_DEBS)
 LINT_DEBS  = cppcheck clang-tidy
 BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
+# `make deb` and `make rpm` (packaging/README.md); also in TEST_DEBS for
+# tests/test_packaging.py.
+PKG_DEBS   = $(BUILD_DEBS) debhelper dpkg-dev fakeroot lintian rpm cpio
 
 .PHONY: all deps test-deps check unit blackbox asan lint demo bench install \
-	clean distclean
+	clean distclean deb rpm
 
 all: leasewrap
 
@@ -79,7 +82,8 @@ asan:
 lint:
 	@sh packaging/ensure-debs $(BUILD_DEBS) $(LINT_DEBS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --inline-suppr --std=c11 -DLW_VERSION='"lint"' src
+	    --inline-suppr --std=c11 -DLW_VERSION='"lint"' \
+	    --include=/usr/include/jansson.h --suppress=missingIncludeSystem src
 	@if grep -nE '\b(atoi|sprintf|strcpy|strcat|gets|vsprintf|system|popen)\(' \
 	    src/*.c | grep -v 'lint-ok'; then \
 	    echo "lint: banned function above"; exit 1; fi
@@ -92,6 +96,15 @@ bench: test-deps leasewrap
 	@sh packaging/ensure-debs $(BENCH_DEBS)
 	$(PYTHON) tests/bench/bench.py
 
+# Packages into dist/: the .deb (and lintian.log) and the .rpm.
+deb:
+	@sh packaging/ensure-debs $(PKG_DEBS)
+	sh packaging/build-deb dist
+
+rpm:
+	@sh packaging/ensure-debs $(PKG_DEBS)
+	sh packaging/build-rpm dist
+
 install: leasewrap
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 leasewrap $(DESTDIR)$(BINDIR)/leasewrap
@@ -102,3 +115,4 @@ clean:
 	rm -rf tests/__pycache__ tests/.pytest_cache .pytest_cache
 
 distclean: clean
+	rm -rf dist

@@ -39,7 +39,7 @@ child_init(void)
 	while ((de = readdir(d)) != NULL && ninherited < MAX_INHERITED_FDS) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		fd = atoi(de->d_name);
+		fd = (int)strtol(de->d_name, NULL, 10);
 		if (fd > 2 && fd != dirfd(d))
 			inherited_fds[ninherited++] = fd;
 	}
