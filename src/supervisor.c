@@ -86,7 +86,7 @@ struct lease {
 };
 
 enum op { OP_NONE, OP_READ, OP_RENEW };
-enum purpose { P_INITIAL, P_ROTATE, P_REFRESH };
+enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
 
 /* One Vault path: read once however many names use it. */
 struct cred {
@@ -976,7 +976,7 @@ cred_schedule(struct cred *c)
 				return;
 			}
 		}
-		c->purpose = P_INITIAL;		/* i.e. "renew next" */
+		c->purpose = P_RENEW;
 		timer_in(s, &c->timer, d);
 		return;
 	}
@@ -1042,7 +1042,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		log_warn("lease.renew", "%s: renewal failed (%ld%s%s); retrying",
 		    c->path, resp->status, verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error);
-		c->purpose = P_INITIAL;
+		c->purpose = P_RENEW;
 		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
 		    rnd()));
 		return;
@@ -1086,6 +1086,8 @@ cred_due(struct cred *c)
 		return;
 	switch (c->purpose) {
 	case P_INITIAL:
+		break;		/* first reads retry through initial_timer_cb */
+	case P_RENEW:
 		cred_renew(c);
 		break;
 	case P_ROTATE:
