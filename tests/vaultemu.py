@@ -319,6 +319,16 @@ def list_children(keys, prefix):
     return sorted(out)
 
 
+# A LIST answer for the names under sub: 404 {"errors":[]} when empty (§1.4, §7).
+def list_reply(lock, names, sub, mount_type):
+    prefix = sub if (sub == "" or sub.endswith("/")) else sub + "/"
+    with lock:
+        keys = list_children(names(), prefix)
+    if not keys:
+        raise VaultError(404, [])
+    return Reply(200, envelope({"keys": keys}, mount_type=mount_type))
+
+
 # Collects the string leaves of a JSON value (for the /_emu/secrets registry).
 def string_leaves(value, skip_keys=()):
     if isinstance(value, str):
@@ -789,12 +799,7 @@ class KVv1:
     # Serves GET/PUT/POST/DELETE/LIST on the mount (§7.1; writes and deletes answer 204).
     def handle(self, ctx, sub):
         if ctx.op == "list":
-            prefix = sub if (sub == "" or sub.endswith("/")) else sub + "/"
-            with self.core.lock:
-                keys = list_children(self.data.keys(), prefix)
-            if not keys:
-                raise VaultError(404, [])
-            return Reply(200, envelope({"keys": keys}, mount_type=self.mount_type))
+            return list_reply(self.core.lock, self.data.keys, sub, self.mount_type)
         if sub == "" or sub.endswith("/"):
             raise VaultError(404, [])
         if ctx.op == "read":
@@ -1003,12 +1008,7 @@ class KVv2:
     # GET/LIST/POST/DELETE metadata/<key> (§7.2).
     def _metadata(self, ctx, key):
         if ctx.op == "list":
-            prefix = key if (key == "" or key.endswith("/")) else key + "/"
-            with self.core.lock:
-                keys = list_children(self.keys.keys(), prefix)
-            if not keys:
-                raise VaultError(404, [])
-            return Reply(200, envelope({"keys": keys}, mount_type=self.mount_type))
+            return list_reply(self.core.lock, self.keys.keys, key, self.mount_type)
         if key == "" or key.endswith("/"):
             raise VaultError(404, [])
         with self.core.lock:
