@@ -13,7 +13,12 @@ import signal
 import sys
 import time
 
-import psycopg2
+# Catch the reload signal before anything slow (importing psycopg2): a
+# signal that comes first would otherwise end the probe.
+_early = []
+signal.signal(signal.SIGHUP, lambda sig, frame: _early.append(sig))
+
+import psycopg2  # noqa: E402
 
 log_path = sys.argv[1]
 env_file = sys.argv[2] if len(sys.argv) > 2 else None
@@ -52,6 +57,10 @@ def on_term(sig, frame):
 signal.signal(signal.SIGTERM, on_term)
 if env_file:
     signal.signal(signal.SIGHUP, on_hup)
+    if _early:
+        on_hup(signal.SIGHUP, None)
+else:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 record(event="start", user=creds["PGUSER"])
 until = time.time() + float(os.environ.get("PROBE_SECONDS", "inf"))
 while not stop and time.time() < until:
