@@ -116,3 +116,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def assert_no_lease_left(vault, pg):
+    """Every database lease revoked (polled) and no dynamic user left."""
+    wait_for(lambda: [l for l in vault.leases()
+                      if l["lease_id"].startswith("database/")] == [],
+             what="every lease revoked")
+    assert {r for r in pg.roles() if r.startswith("v-")} == set()

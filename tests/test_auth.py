@@ -41,10 +41,7 @@ def login_tokens_alive(vault, path_prefix):
 
 
 def assert_clean(vault, pg, login_path):
-    lw.wait_for(lambda: [l for l in vault.leases()
-                         if l["lease_id"].startswith("database/")] == [],
-                what="every lease revoked")
-    assert {r for r in pg.roles() if r.startswith("v-")} == set()
+    lw.assert_no_lease_left(vault, pg)
     lw.wait_for(lambda: login_tokens_alive(vault, login_path) == [],
                 what="the login token revoked")
 

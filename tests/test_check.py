@@ -10,13 +10,6 @@ RO = ["-s", "PGUSER=database/creds/ro#username",
       "-s", "PGPASSWORD=database/creds/ro#password"]
 
 
-def no_lease_left(vault, pg):
-    lw.wait_for(lambda: [l for l in vault.leases()
-                         if l["lease_id"].startswith("database/")] == [],
-                what="every lease revoked")
-    assert {r for r in pg.roles() if r.startswith("v-")} == set()
-
-
 def test_check_passes_on_a_good_configuration(vault, pg, tmp_path):
     vault.create_db_role("ro", default_ttl=3600, max_ttl=86400)
     vault.kv_put("app", {"api_key": "check-value-9876"})
@@ -30,7 +23,7 @@ def test_check_passes_on_a_good_configuration(vault, pg, tmp_path):
                and "ok, lease 1h renewable" in l for l in lines)
     assert any(l.startswith("API_KEY") and "ok, no lease" in l for l in lines)
     assert lw.reads(vault, "database/creds/ro") == 1
-    no_lease_left(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
     lw.assert_no_secret(r.stdout + r.stderr, vault)
 
 
@@ -40,7 +33,7 @@ def test_check_missing_field(vault, pg):
                env=lw.base_env(vault, pg))
     assert r.returncode == lw.EXIT_DATAERR
     assert "MISSING" in r.stdout and '"usernam"' in r.stderr
-    no_lease_left(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
     lw.assert_no_secret(r.stdout + r.stderr, vault)
 
 
@@ -55,7 +48,7 @@ def test_check_denied_path(vault, pg):
     assert r.returncode == lw.EXIT_NOPERM
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and "database/creds/rw" in line
-    no_lease_left(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_check_unreachable_vault(free_port):

@@ -57,14 +57,6 @@ def stop(p):
     return out, err
 
 
-def assert_clean(vault, pg):
-    """Every lease revoked, no dynamic user left in PostgreSQL."""
-    lw.wait_for(lambda: [l for l in vault.leases()
-                         if l["lease_id"].startswith("database/")] == [],
-                what="every lease revoked")
-    assert {r for r in pg.roles() if r.startswith("v-")} == set()
-
-
 def test_rotation_keeps_the_command_connected(vault, pg, tmp_path):
     """Three max-TTL periods: never an auth failure, one restart per period."""
     vault.create_db_role("ro", default_ttl=2, max_ttl=6)
@@ -91,7 +83,7 @@ def test_rotation_keeps_the_command_connected(vault, pg, tmp_path):
     assert events(vault, "lease", "expire") == []
     assert len(renew_requests(vault, 200)) >= 2 * (len(ss) - 1)
     assert "renewed for" in err and "max TTL" in err
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
     lw.assert_no_secret(err, vault)
 
 
@@ -114,7 +106,7 @@ def test_renewal_failures_retry_without_restart(vault, pg, tmp_path):
     assert len(starts(log)) == 1
     assert len(events(vault, "lease", "create")) == 1
     assert failures(log) == []
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_vault_down_longer_than_a_renewal_interval(vault, pg, tmp_path):
@@ -143,7 +135,7 @@ def test_vault_down_longer_than_a_renewal_interval(vault, pg, tmp_path):
     assert len(starts(log)) == 1
     assert len(events(vault, "lease", "create")) == 1
     assert failures(log) == []
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_lost_leases_mean_new_credentials_and_one_rotation(vault, pg, tmp_path):
@@ -165,7 +157,7 @@ def test_lost_leases_mean_new_credentials_and_one_rotation(vault, pg, tmp_path):
     assert "lease not found" in err
     assert len(starts(log)) == 2
     assert len(events(vault, "lease", "create")) == 2
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_token_dying_first_stops_the_command_in_time(vault, pg, tmp_path):
@@ -186,7 +178,7 @@ def test_token_dying_first_stops_the_command_in_time(vault, pg, tmp_path):
                   e.get("event") in ("expire", "revoke")]
     last_query = max(e["t"] for e in successes(log))
     assert all(e["time"] > last_query for e in token_ends)
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_signal_mode_rewrites_the_file_and_keeps_the_command(vault, pg, tmp_path):
@@ -216,7 +208,7 @@ def test_signal_mode_rewrites_the_file_and_keeps_the_command(vault, pg, tmp_path
     assert failures(log) == []
     assert not os.path.exists(envf)            # removed with the leases
     assert [f for f in os.listdir(tmp_path) if f.startswith("creds.env")] == []
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_kv2_change_restarts_once_and_no_change_never(vault, tmp_path):
@@ -251,7 +243,7 @@ def test_on_change_exit(vault, pg, tmp_path):
     assert r.returncode == lw.EXIT_ROTATED, r.stderr
     assert len(starts(log)) == 1 and failures(log) == []
     assert len(events(vault, "lease", "create")) == 1
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_restart_on_failure_reuses_credentials(vault, pg, tmp_path):
@@ -266,7 +258,7 @@ def test_restart_on_failure_reuses_credentials(vault, pg, tmp_path):
     assert len(users) == 2 and users[0] == users[1]
     assert len(events(vault, "lease", "create")) == 1
     assert "starting it again" in r.stderr
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_restart_gives_up_after_max_restarts(vault, pg):
@@ -275,7 +267,7 @@ def test_restart_gives_up_after_max_restarts(vault, pg):
                      "sh", "-c", "exit 4"], env=lw.base_env(vault, pg))
     assert r.returncode == 4
     assert "giving up" in r.stderr
-    assert_clean(vault, pg)
+    lw.assert_no_lease_left(vault, pg)
 
 
 @pytest.mark.parametrize("args,needle", [

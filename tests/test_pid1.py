@@ -204,10 +204,7 @@ def test_sigterm_right_after_start_leaves_no_lease(vault, pg):
     finally:
         p.close()
     assert rc == 128 + signal.SIGTERM, err
-    lw.wait_for(lambda: [l for l in vault.leases()
-                         if l["lease_id"].startswith("database/")] == [],
-                what="no lease left")
-    assert {r for r in pg.roles() if r.startswith("v-")} == set()
+    lw.assert_no_lease_left(vault, pg)
 
 
 def test_cron_job_outlives_two_max_ttls(vault, pg, tmp_path):
