@@ -49,7 +49,7 @@ N_TRIVIAL = 40 if QUICK else 200      # section 2, runs per command
 N_WHOLE = 10 if QUICK else 30         # section 3
 N_KV = 8 if QUICK else 20             # section 4, KV v2
 N_KV_SEQ = 2 if QUICK else 3          # section 4, rounds of 50 sequential python KV reads
-N_DB50 = 2 if QUICK else 3            # section 4, 50 database roles (stock emulator)
+N_DB50 = 2 if QUICK else 3            # section 4, rounds with 50 database roles
 N_RSS = 3 if QUICK else 5             # section 1, runs per configuration
 N_PATHS = 50
 RESTARTS = 3                          # section 5
@@ -301,8 +301,9 @@ def tool_missing(path, pkg):
         return False
     if any(n.startswith(path + " is missing") for n in REPORT.notes):
         return True
-    REPORT.note("%s is missing (Debian package `%s`; `make bench` does not install it: "
-                "apt-get install -y %s); its figures are skipped." % (path, pkg, pkg))
+    REPORT.note("%s is missing (Debian package `%s`; `make bench` installs it "
+                "through packaging/ensure-debs: apt-get install -y %s); its figures are skipped."
+                % (path, pkg, pkg))
     return True
 
 
@@ -484,7 +485,7 @@ def bench_trivial(v, pg):
 # 3. whole run with one database credential
 
 
-def bench_whole(v, pg, trivial_times, tag=""):
+def bench_whole(v, pg, trivial_times):
     S = 3
     env = lw.base_env(v, pg)
     argv = [lw.BINARY] + DB_SECRET + ["--", "true"]
@@ -509,29 +510,28 @@ def bench_whole(v, pg, trivial_times, tag=""):
         conn.close()
     # Requests leasewrap made per run (Python made exactly 2 per run).
     lw_reqs = sum(1 for e in evs if e["kind"] == "request") - 2 * N_WHOLE
-    REPORT.row(S, tag + "runs each (interleaved)", "%d" % N_WHOLE)
-    REPORT.row(S, tag + "leasewrap -s ro#username -s ro#password -- true",
+    REPORT.row(S, "runs each (interleaved)", "%d" % N_WHOLE)
+    REPORT.row(S, "leasewrap -s ro#username -s ro#password -- true",
                "%s (p90 %s)" % (ms(med(lw_t)), ms(pct(lw_t, 90))))
-    REPORT.row(S, tag + "python GET creds + PUT revoke, kept-alive conn",
+    REPORT.row(S, "python GET creds + PUT revoke, kept-alive conn",
                "%s (p90 %s)" % (ms(med(py_t)), ms(pct(py_t, 90))))
     diff = med(lw_t) - med(py_t)
-    REPORT.row(S, tag + "difference of medians", "+%s" % ms(diff), "<= +5 ms", diff <= 0.005)
-    REPORT.row(S, tag + "Vault requests per leasewrap run",
+    REPORT.row(S, "difference of medians", "+%s" % ms(diff), "<= +5 ms", diff <= 0.005)
+    REPORT.row(S, "Vault requests per leasewrap run",
                "%.1f (python: 2)" % (lw_reqs / float(N_WHOLE)))
     start = None
     if trivial_times:
         start = med(trivial_times["leasewrap -- true"]) - med(trivial_times["true (bare)"])
-        REPORT.row(S, tag + "difference less no-secret start cost (sec. 2)",
+        REPORT.row(S, "difference less no-secret start cost (sec. 2)",
                    "+%s" % ms(diff - start))
     if diff > 0.005:
         paths = sorted({e["path"] for e in evs if e["kind"] == "request"})
-        REPORT.note("3. %sA whole run costs %s more than the two bare requests (target 5 ms, "
+        REPORT.note("3. A whole run costs %s more than the two bare requests (target 5 ms, "
                     "missed by %s). Process start is ~%s of it (section 2: leasewrap -- true over "
                     "bare `true`, which includes running `true`). leasewrap makes %.1f requests "
-                    "per run (%s): it looks its token up once the command has started%s."
-                    % (tag, ms(diff), ms(diff - 0.005), ms(start) if start is not None else "?",
-                       lw_reqs / float(N_WHOLE), ", ".join(paths),
-                       " (about one round trip, overlapping the command here)"))
+                    "per run (%s); it looks its token up only a second after the command starts."
+                    % (ms(diff), ms(diff - 0.005), ms(start) if start is not None else "?",
+                       lw_reqs / float(N_WHOLE), ", ".join(paths)))
     return diff
 
 
@@ -570,7 +570,7 @@ def parallel_reads(v, paths):
             c.close()
 
 
-def bench_paths_kv(v, pg, tag=""):
+def bench_paths_kv(v, pg):
     S = 4
     env = lw.base_env(v, pg)
     for i in range(N_PATHS):
@@ -597,7 +597,7 @@ def bench_paths_kv(v, pg, tag=""):
             t0 = time.perf_counter()
             conn.req("GET", "secret/data/s0")
             py1.append(time.perf_counter() - t0)
-            # 50 sequential reads take seconds on the stock emulator: a few rounds suffice.
+            # A few rounds of 50 sequential reads suffice.
             if rnd < N_KV_SEQ:
                 t0 = time.perf_counter()
                 for i in range(N_PATHS):
@@ -606,10 +606,10 @@ def bench_paths_kv(v, pg, tag=""):
             par.append(parallel_reads(v, ["secret/data/s%d" % i for i in range(N_PATHS)]))
     finally:
         conn.close()
-    report_paths(S, tag, "KV v2", N_KV, lw1, lw50, py1, py50, None, None, par)
+    report_paths(S, "KV v2", N_KV, lw1, lw50, py1, py50, None, None, par)
 
 
-def bench_paths_db(v, pg, tag="", rounds=None):
+def bench_paths_db(v, pg, rounds=None):
     S = 4
     env = lw.base_env(v, pg)
     for i in range(N_PATHS):
@@ -625,7 +625,7 @@ def bench_paths_db(v, pg, tag="", rounds=None):
         check_ok(timed_run(one, env)[1], "leasewrap 1 db path")
         rounds = rounds or N_DB50
         for rnd in range(rounds):
-            progress("%s50 database paths, round %d/%d" % (tag, rnd + 1, rounds))
+            progress("50 database paths, round %d/%d" % (rnd + 1, rounds))
             dt, code = timed_run(one, env)
             check_ok(code, "leasewrap 1 db path")
             lw1.append(dt)
@@ -643,11 +643,11 @@ def bench_paths_db(v, pg, tag="", rounds=None):
                 totals.append(t2 - t0)
     finally:
         conn.close()
-    report_paths(S, tag, "database", rounds, lw1, lw50, py1, py50, py1r, py50r, None)
+    report_paths(S, "database", rounds, lw1, lw50, py1, py50, py1r, py50r, None)
 
 
-def report_paths(S, tag, kind, n, lw1, lw50, py1, py50, py1r, py50r, par):
-    k = tag + kind
+def report_paths(S, kind, n, lw1, lw50, py1, py50, py1r, py50r, par):
+    k = kind
     REPORT.row(S, "%s: leasewrap 1 path -- true (n=%d)" % (k, n), ms(med(lw1)))
     REPORT.row(S, "%s: leasewrap %d paths -- true" % (k, N_PATHS),
                "%s = %.2fx 1 path" % (ms(med(lw50)), med(lw50) / med(lw1)))
@@ -832,12 +832,9 @@ def bench_rotation(v, pg, tmp):
                     "--kill-timeout 1s, leasewrap learns the max TTL only from the first capped "
                     "renewal, when the lease has less left than its stop margin, so it stops the "
                     "command and fetches at the same time (leasewrap(1), ROTATION). Those gaps "
-                    "hold the database user creation%s. Later rotations fetch first; their gaps "
+                    "hold the database user creation. Later rotations fetch first; their gaps "
                     "are the restart proper, ~%s of which is the shell and $(date) starting."
-                    % (len(waited), len(gaps),
-                       " and, on the stock emulator, a ~40 ms delayed-ACK stall" if any(
-                           f is not None and f > 45 for _, f in waited) else "",
-                       ms(med(floor))))
+                    % (len(waited), len(gaps), ms(med(floor))))
 
     # 6. requests per lease, same run
     S = 6
