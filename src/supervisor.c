@@ -365,6 +365,7 @@ load_token(struct sup *s, char *err, size_t errlen)
 /* ---- leases ---------------------------------------------------------- */
 
 static void	revoke_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	release_lease(struct lease *);
 
 /* Remember a lease so that it is revoked at exit whatever happens next. */
 static struct lease *
@@ -385,12 +386,8 @@ add_lease(struct sup *s, const char *id)
 	l->retry.data = l;
 	s->leases[s->nleases++] = l;
 	/* A read that lands while exiting: revoke its lease at once. */
-	if (s->state == ST_REVOKING) {
-		if (s->cfg->no_revoke)
-			l->state = LS_DONE;
-		else
-			revoke_one(l);
-	}
+	if (s->state == ST_REVOKING)
+		release_lease(l);
 	return l;
 }
 
@@ -452,6 +449,16 @@ revoke_one(struct lease *l)
 	json_decref(body);
 }
 
+/* A lease leasewrap is done with: revoke it, or with --no-revoke let it be. */
+static void
+release_lease(struct lease *l)
+{
+	if (l->sup->cfg->no_revoke)
+		l->state = LS_DONE;
+	else
+		revoke_one(l);
+}
+
 /* Revoke the leases no running child uses any more. */
 static void
 revoke_retired(struct sup *s)
@@ -459,12 +466,8 @@ revoke_retired(struct sup *s)
 	size_t i;
 
 	for (i = 0; i < s->nleases; i++)
-		if (s->leases[i]->state == LS_RETIRED) {
-			if (s->cfg->no_revoke)
-				s->leases[i]->state = LS_DONE;
-			else
-				revoke_one(s->leases[i]);
-		}
+		if (s->leases[i]->state == LS_RETIRED)
+			release_lease(s->leases[i]);
 }
 
 /* Signal mode: revoke the leases retired --revoke-grace ago; wait for the rest. */
@@ -484,12 +487,9 @@ grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 		if (l->state != LS_RETIRED)
 			continue;
-		if (left <= 0.001) {
-			if (s->cfg->no_revoke)
-				l->state = LS_DONE;
-			else
-				revoke_one(l);
-		} else if (next < 0 || left < next)
+		if (left <= 0.001)
+			release_lease(l);
+		else if (next < 0 || left < next)
 			next = left;
 	}
 	if (next >= 0)
@@ -863,16 +863,7 @@ token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (s->state == ST_FETCHING && s->tok == NULL) {
-		login_start(s);		/* a retry of the first login */
-		return;
-	}
-	if (s->state == ST_FETCHING && s->cfg->secret_id_wrapped &&
-	    s->secret_id == NULL) {
-		login_start(s);
-		return;
-	}
-	token_step(s);
+	token_step(s);		/* with no token yet, that is a login retry */
 }
 
 /* ---- credentials ----------------------------------------------------- */
