@@ -8,7 +8,7 @@ MANDIR	?= $(PREFIX)/share/man
 PYTHON	?= /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libcurl jansson
+PKGS	 = libcurl jansson libmicrohttpd
 WARN	 = -Wall -Wextra -Wpedantic -Wshadow -Wmissing-prototypes -Wformat=2 \
 	   -Wvla -Werror
 HARDEN	 = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
@@ -17,11 +17,11 @@ ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -DLW_VERSION='"$(VERSION)"' \
 	   $$(pkg-config --cflags $(PKGS))
 LDFLAGS	?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS	 = $$(pkg-config --libs $(PKGS)) -lev
+LIBS	 = $$(pkg-config --libs $(PKGS)) -lev -lm
 
 SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
-	   src/supervisor.c src/lease.c src/envfile.c src/auth.c
+	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -31,7 +31,8 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_lease tests/unit/test_envfile
 
 # Debian packages each target needs; installed on demand.
-BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev
+BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \
+	   libmicrohttpd-dev
 TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
 	   valgrind python3-yaml curl openssl $(PKG_DEBS)
@@ -41,7 +42,7 @@ BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
 # tests/test_packaging.py.
 PKG_DEBS   = $(BUILD_DEBS) debhelper dpkg-dev fakeroot lintian rpm cpio
 
-.PHONY: all deps test-deps check unit blackbox asan lint demo bench install \
+.PHONY: all deps test-deps promtool check unit blackbox asan lint demo bench install \
 	clean distclean deb rpm
 
 all: leasewrap
@@ -67,7 +68,11 @@ tests/unit/%: tests/unit/%.c $(LIBOBJS)
 unit: test-deps $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
-blackbox: test-deps leasewrap
+# promtool checks the metrics and examples/prometheus/ (tests/test_metrics.py).
+promtool:
+	@sh packaging/ensure-promtool .deps >/dev/null
+
+blackbox: test-deps leasewrap promtool
 	$(PYTHON) -m pytest -c tests/pytest.ini tests
 
 check: test-deps leasewrap unit blackbox
@@ -115,4 +120,4 @@ clean:
 	rm -rf tests/__pycache__ tests/.pytest_cache .pytest_cache
 
 distclean: clean
-	rm -rf dist
+	rm -rf dist .deps

@@ -38,7 +38,8 @@ enum opt_id {
 	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
 	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
-	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT,
+	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
+	O_METRICS_ADDR,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -102,6 +103,8 @@ static const struct optdef opts[O_COUNT] = {
 	[O_PROCESS_GROUP] =	{ "process-group", 'g', K_FLAG, "process_group" },
 	[O_TIMEOUT] =		{ "timeout", 0, K_VALUE, "timeout" },
 	[O_LOG_FORMAT] =	{ "log-format", 0, K_VALUE, "log_format" },
+	[O_METRICS_FILE] =	{ "metrics-file", 0, STR(metrics_file) },
+	[O_METRICS_ADDR] =	{ "metrics-addr", 0, STR(metrics_addr) },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -217,11 +220,18 @@ static const char *const usage_text[] = {
 "      --start-timeout DUR       keep retrying an unavailable Vault at start\n"
 "                                for DUR, then exit 69 (default 60s)\n"
 "\n",
+"Metrics (Prometheus text format):\n"
+"      --metrics-file FILE       write metrics to FILE, replaced atomically (for\n"
+"                                node_exporter's textfile collector)\n"
+"      --metrics-addr HOST:PORT  serve GET /metrics on HOST:PORT (:PORT: every\n"
+"                                interface)\n"
+"\n",
 "General:\n"
 "  -c, --config FILE             JSON file with the same settings (flags win)\n"
 "  -l, --log-level LEVEL         debug, info, warn (default), error or off\n"
-"      --log-format FORMAT       text (default) or json: one object a line\n"
-"                                with time, level, event, pid and msg\n"
+"                                (env LEASEWRAP_LOG_LEVEL)\n"
+"      --log-format FORMAT       text (default) or json, one object a line\n"
+"                                (env LEASEWRAP_LOG_FORMAT)\n"
 "  -h, --help                    show this help and exit\n"
 "  -V, --version                 show the version and exit\n"
 "\n"
@@ -792,8 +802,13 @@ load_file(struct config *cfg, const struct seen *seen, const char *path,
 	return 0;
 }
 
-/* The Vault CLI's variables that stand for an option (vault-api.md §9.1). */
+/*
+ * The Vault CLI's variables that stand for an option (vault-api.md §9.1),
+ * and leasewrap's own for its logs (set in a container's environment).
+ */
 static const struct { const char *name; int id; } env_opts[] = {
+	{ "LEASEWRAP_LOG_LEVEL", O_LOG_LEVEL },
+	{ "LEASEWRAP_LOG_FORMAT", O_LOG_FORMAT },
 	{ "VAULT_NAMESPACE", O_NAMESPACE },
 	{ "VAULT_CACERT", O_CA_CERT },
 	{ "VAULT_CAPATH", O_CA_PATH },

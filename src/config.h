@@ -62,6 +62,9 @@ struct config {
 	/* The command as a process (leasewrap(1), "THE COMMAND"). */
 	int		  process_group;	/* signal its whole group */
 	long long	  timeout_ms;		/* stop it after this; 0: never */
+	/* Prometheus metrics (leasewrap(1), "METRICS"). */
+	char		 *metrics_file;
+	char		 *metrics_addr;
 	char		**argv;		/* the command; NULL-terminated */
 	int		  argc;
 	int		  argv_owned;	/* argv came from the file */

@@ -9,6 +9,7 @@
 #include "exitcodes.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "secret.h"
 #include "util.h"
 #include "vault.h"
@@ -119,6 +120,10 @@ struct cred {
 	ev_timer		 expiry;	/* last call before the deadline */
 };
 
+/* Log fields for c's current lease, with a TTL. */
+#define CRED_LF(c, t)	LF(.path = (c)->path, \
+			    .lease = (c)->lease ? (c)->lease->id : NULL, LF_TTL(t))
+
 /*
  * One token leasewrap used (vault-api.md §3): the one it was given, or
  * one per login.  Leases die with the token that created them, so each
@@ -185,7 +190,7 @@ static int	rotation_pending(const struct sup *);
 static void	shutdown_now(struct sup *);
 static void	revoke_one(struct lease *);
 static void	begin_stop(struct sup *, enum stop_reason);
-static void	spawn_child(struct sup *);
+static void	spawn_child(struct sup *, const char *);
 static void	maybe_finish(struct sup *);
 static void	token_cb(const struct vault_resp *, void *);
 static void	renew_cb(const struct vault_resp *, void *);
@@ -248,8 +253,8 @@ signal_child(struct sup *s, int sig)
 	if (s->cfg->process_group && kill(-s->child, sig) == 0)
 		return;
 	if (kill(s->child, sig) == -1)
-		log_debug("signal", "sending %d to pid %d: %s", sig,
-		    (int)s->child, strerror(errno));
+		log_at(LOG_DEBUG, "signal", LF(.pid = (int)s->child),
+		    "sending signal %d: %s", sig, strerror(errno));
 }
 
 /* Start a one-shot timer w after delay seconds (never negative). */
@@ -409,22 +414,28 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	char verr[256];
 	double delay;
 
+	metrics_add(M_REVOCATIONS, 1, "result", resp->status == 204 ||
+	    resp->status == 200 || resp->status == 202 ? "ok" : "error", NULL,
+	    NULL);
 	if (resp->status == 204 || resp->status == 200 || resp->status == 202)
-		log_info("lease.revoke", "revoked %s", l->id);
+		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
+		    .status = resp->status), "revoked");
 	else {
 		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 		delay = lease_backoff(l->attempts, 10.0, rnd());
 		if (retryable(resp) && (s->state != ST_REVOKING ||
 		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
-			log_warn("lease.revoke", "revoking %s failed (%ld%s%s); "
-			    "retrying in %.1f s", l->id, resp->status,
+			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
+			    .status = resp->status), "revoking failed (%ld%s%s); "
+			    "retrying in %.1f s", resp->status,
 			    verr[0] || resp->error[0] ? ": " : "",
 			    verr[0] ? verr : resp->error, delay);
 			timer_in(s, &l->retry, delay);
 			return;
 		}
-		log_error("lease.revoke", "could not revoke lease %s (%ld%s%s);"
-		    " %s revoke it with: vault lease revoke %s", l->id,
+		log_at(LOG_ERROR, "lease.revoke", LF(.lease = l->id,
+		    .status = resp->status), "could not revoke lease %s "
+		    "(%ld%s%s); %s revoke it with: vault lease revoke %s", l->id,
 		    resp->status, verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error, resp->status == 403 ?
 		    "grant \"update\" on sys/leases/revoke to the token's "
@@ -583,6 +594,9 @@ token_cb(const struct vault_resp *resp, void *arg)
 		maybe_finish(s);
 		return;
 	}
+	if (was_renew)
+		metrics_add(M_TOKEN_RENEWALS, 1, "result", resp->status == 200 ?
+		    "ok" : "error", NULL, NULL);
 	if (resp->status == 200 &&
 	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
 		if (was_renew)
@@ -602,8 +616,10 @@ token_cb(const struct vault_resp *resp, void *arg)
 		json_decref(root);
 		s->tok_attempts = 0;
 		if (t->deadline > 0)
-			log_info("token", "token %s: %.0f s left%s", was_renew ?
-			    "renewed" : "looked up", t->deadline - ev_now(s->loop),
+			log_at(LOG_INFO, "token", LF(LF_TTL(t->deadline -
+			    ev_now(s->loop))), "token %s: %.0f s left%s",
+			    was_renew ? "renewed" : "looked up",
+			    t->deadline - ev_now(s->loop),
 			    t->final ? " (its max TTL: it cannot be renewed "
 			    "further)" : t->renewable ? ", renewable" :
 			    ", not renewable");
@@ -614,7 +630,8 @@ token_cb(const struct vault_resp *resp, void *arg)
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	if (resp->status == 403 || (resp->status == 400 && was_renew)) {
 		/* Revoked, expired, or not renewable after all. */
-		log_error("token", "Vault %s the token (%ld%s%s)%s",
+		log_at(LOG_ERROR, "token", LF(.status = resp->status),
+		    "Vault %s the token (%ld%s%s)%s",
 		    resp->status == 403 ? "no longer accepts" : "will not renew",
 		    resp->status, verr[0] ? ": " : "", verr, can_login(s) ?
 		    "; logging in again" : "");
@@ -628,7 +645,8 @@ token_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	s->tok_attempts++;
-	log_warn("token", "%s failed (%ld%s%s); retrying", was_renew ?
+	log_at(LOG_WARN, "token", LF(.status = resp->status),
+	    "%s failed (%ld%s%s); retrying", was_renew ?
 	    "renewing the token" : "looking up the token", resp->status,
 	    verr[0] || resp->error[0] ? ": " : "", verr[0] ? verr : resp->error);
 	timer_in(s, &s->tok_timer, lease_backoff(s->tok_attempts, RETRY_CAP,
@@ -742,6 +760,8 @@ login_cb(const struct vault_resp *resp, void *arg)
 		maybe_finish(s);
 		return;
 	}
+	metrics_add(M_LOGINS, 1, "method", config_auth_name(s->cfg->auth),
+	    "result", json_is_string(ct) ? "ok" : "error");
 	if (!json_is_string(ct)) {
 		json_decref(root);
 		login_retry_or_fail(s, resp, 0);
@@ -752,7 +772,8 @@ login_cb(const struct vault_resp *resp, void *arg)
 	token_take_auth(s, t, auth, 0);
 	json_decref(root);
 	s->tok_attempts = 0;
-	log_info("auth.login", "logged in with %s: token for %.0f s%s",
+	log_at(LOG_INFO, "auth.login", LF(LF_TTL(t->duration)),
+	    "logged in with %s: token for %.0f s%s",
 	    config_auth_name(s->cfg->auth), t->duration,
 	    t->renewable ? ", renewable" : "");
 	token_schedule(s);
@@ -974,9 +995,11 @@ cred_schedule(struct cred *c)
 	if (doomed_by_token(c)) {
 		/* With a login on the way, wait for the new token. */
 		if (!c->doomed_logged && !can_login(s))
-			log_warn("lease.doomed", "%s: the token expires in %.0f s "
-			    "and cannot be renewed; its credentials die with it",
-			    c->path, deadline - now);
+			log_at(LOG_WARN, "lease.doomed", LF(.path = c->path,
+			    .lease = c->lease ? c->lease->id : NULL,
+			    LF_TTL(deadline - now)), "the token expires in "
+			    "%.0f s and cannot be renewed; its credentials die "
+			    "with it", deadline - now);
 		c->doomed_logged = 1;
 		return;		/* only the last call is left */
 	}
@@ -984,8 +1007,10 @@ cred_schedule(struct cred *c)
 	    (double)cfg->rotate_before_ms / 1000.0, cfg->rotate_before_pct,
 	    st + 1.0, c->jitter);
 	c->purpose = P_ROTATE;
-	log_debug("lease.schedule", "%s: rotating in %.1f s, %.1f s before its "
-	    "end", c->path, deadline - lead - now, lead);
+	log_at(LOG_DEBUG, "lease.schedule", LF(.path = c->path,
+	    .lease = c->lease ? c->lease->id : NULL, LF_TTL(deadline - now)),
+	    "rotating in %.1f s, %.1f s before its end", deadline - lead - now,
+	    lead);
 	if (deadline - lead - now <= 0)
 		cred_due(c);	/* late already: before the last call can fire */
 	else
@@ -1012,26 +1037,32 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		ttl = json_number_value(json_object_get(root, "lease_duration"));
 		c->renewable = json_is_true(json_object_get(root, "renewable"));
 		json_decref(root);
+		metrics_add(M_RENEWALS, 1, "path", c->path, "result", "ok");
 		c->attempts = 0;
 		c->lease_end = ev_now(s->loop) + ttl;
 		if (ttl < c->duration || !c->renewable) {
 			c->final = 1;
 			if (ttl < c->duration)
 				c->learned_max = c->lease_end - c->issued;
-			log_info("lease.renew", "%s: renewed for %.0f s, its "
-			    "max TTL: it will be replaced", c->path, ttl);
+			log_at(LOG_INFO, "lease.renew", CRED_LF(c, ttl),
+			    "renewed for %.0f s, its max TTL: it will be "
+			    "replaced", ttl);
 		} else
-			log_info("lease.renew", "%s: renewed for %.0f s",
-			    c->path, ttl);
+			log_at(LOG_INFO, "lease.renew", CRED_LF(c, ttl),
+			    "renewed for %.0f s", ttl);
 		cred_schedule(c);
 		return;
 	}
+	metrics_add(M_RENEWALS, 1, "path", c->path, "result", "error");
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	if (retryable(resp)) {
 		/* The lease still holds: keep renewing, no new credentials. */
 		c->attempts++;
-		log_warn("lease.renew", "%s: renewal failed (%ld%s%s); retrying",
-		    c->path, resp->status, verr[0] || resp->error[0] ? ": " : "",
+		log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
+		    .lease = c->lease ? c->lease->id : NULL,
+		    .status = resp->status), "renewal failed (%ld%s%s); "
+		    "retrying", resp->status,
+		    verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error);
 		c->purpose = P_RENEW;
 		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
@@ -1039,8 +1070,10 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	/* Lost, expired or not renewable: only new credentials help now. */
-	log_warn("lease.renew", "%s: cannot renew (%ld%s%s); fetching new "
-	    "credentials", c->path, resp->status, verr[0] ? ": " : "", verr);
+	log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
+	    .lease = c->lease ? c->lease->id : NULL, .status = resp->status),
+	    "cannot renew (%ld%s%s); fetching new credentials", resp->status,
+	    verr[0] ? ": " : "", verr);
 	c->final = 1;
 	c->attempts = 0;
 	cred_read(c, P_ROTATE);
@@ -1084,8 +1117,8 @@ cred_due(struct cred *c)
 	case P_ROTATE:
 		if (c->sup->cfg->on_change == CHANGE_EXIT) {
 			/* No use fetching: the orchestrator starts us anew. */
-			log_info("lease.rotate", "%s: credentials end soon; "
-			    "--on-change exit", c->path);
+			log_at(LOG_INFO, "lease.rotate", LF(.path = c->path),
+			    "credentials end soon; --on-change exit");
 			if (c->sup->state == ST_RUNNING)
 				begin_stop(c->sup, STOP_ROTATED);
 			return;
@@ -1115,9 +1148,10 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    (token_bound(c) && can_login(s))) &&
 	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
 		/* No time to wait for them with the command running. */
-		log_warn("lease.expire", "%s: credentials end in %.1f s; new "
-		    "ones are on their way: stopping the command until they "
-		    "come", c->path, cred_deadline(c) - ev_now(s->loop));
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
+		    ev_now(s->loop)), "credentials end in %.1f s; new ones are "
+		    "on their way: stopping the command until they come",
+		    cred_deadline(c) - ev_now(s->loop));
 		begin_stop(s, STOP_RESTART);
 		return;
 	}
@@ -1130,13 +1164,15 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->cfg->on_expire == EXPIRE_WARN) {
-		log_warn("lease.expire", "%s: credentials end in %.1f s with no "
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
+		    ev_now(s->loop)), "credentials end in %.1f s with no "
 		    "replacement; the command keeps them (--on-expire warn)",
-		    c->path, cred_deadline(c) - ev_now(s->loop));
+		    cred_deadline(c) - ev_now(s->loop));
 		return;
 	}
-	log_error("lease.expire", "%s: credentials end in %.1f s and could not "
-	    "be replaced; stopping the command (exit %d)", c->path,
+	log_at(LOG_ERROR, "lease.expire", CRED_LF(c, cred_deadline(c) -
+	    ev_now(s->loop)), "%s: credentials end in %.1f s and could not be "
+	    "replaced; stopping the command (exit %d)", c->path,
 	    cred_deadline(c) - ev_now(s->loop), LW_EXIT_EXPIRED);
 	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
 		begin_stop(s, STOP_EXPIRED);
@@ -1250,8 +1286,9 @@ mount_cb(const struct vault_resp *resp, void *arg)
 			c->read_path = xmalloc(len);
 			snprintf(c->read_path, len, "%sdata/%s", mount,
 			    c->path + ml);
-			log_debug("fetch.kv2", "%s is on KV v2 mount %s: reading "
-			    "%s", c->path, mount, c->read_path);
+			log_at(LOG_DEBUG, "fetch.kv2", LF(.path = c->path),
+			    "on KV v2 mount %s: reading %s", mount,
+			    c->read_path);
 			free(mount);
 			c->fail_code = 0;
 			c->fail[0] = '\0';
@@ -1260,6 +1297,7 @@ mount_cb(const struct vault_resp *resp, void *arg)
 		}
 	}
 	free(mount);
+	metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
 	c->done = 1;	/* keep the first failure */
 	reads_settled(c->sup);
 }
@@ -1274,9 +1312,13 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	char *p;
 
 	read_failed(c, resp);
+	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
+	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
+		metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
 	if (retryable(resp) && s->stop_signal == 0 &&
 	    ev_now(s->loop) + delay <= s->start_deadline) {
-		log_warn("fetch.retry", "%s; retrying in %.1f s (try %d)",
+		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
+		    .status = resp->status), "%s; retrying in %.1f s (try %d)",
 		    c->fail, delay, c->attempts + 1);
 		timer_in(s, &c->timer, delay);
 		return;
@@ -1308,16 +1350,21 @@ read_cb(const struct vault_resp *resp, void *arg)
 	double delay;
 
 	c->op = OP_NONE;
-	log_debug("fetch", "GET %s: %ld in %.1f ms", c->read_path, resp->status,
-	    resp->seconds * 1000);
+	log_at(LOG_DEBUG, "fetch", LF(.path = c->read_path,
+	    .status = resp->status), "GET %s: %ld in %.1f ms", c->read_path,
+	    resp->status, resp->seconds * 1000);
 	if (resp->status == 200 && vj_parse_secret(c->read_path, resp->body,
 	    resp->len, &sec, err, sizeof(err)) == 0) {
 		struct lease *l = NULL;
 
+		metrics_add(M_FETCHES, 1, "path", c->path, "result", "ok");
+
 		if (sec.lease_id != NULL) {
 			l = add_lease(s, sec.lease_id);
-			log_info("lease.create", "%s: lease %s, %lld s%s",
-			    c->path, sec.lease_id, sec.lease_duration,
+			log_at(LOG_INFO, "lease.create", LF(.path = c->path,
+			    .lease = sec.lease_id,
+			    LF_TTL((double)sec.lease_duration)),
+			    "new lease: %lld s%s", sec.lease_duration,
 			    sec.renewable ? ", renewable" : "");
 		}
 		if (c->purpose == P_INITIAL) {
@@ -1336,14 +1383,16 @@ read_cb(const struct vault_resp *resp, void *arg)
 		}
 		if (c->purpose == P_REFRESH && l == NULL &&
 		    !values_differ(s, c, &c->cur, &sec)) {
-			log_debug("fetch.refresh", "%s: unchanged", c->path);
+			log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
+			    "unchanged");
 			vj_secret_clear(&sec);
 			c->attempts = 0;
 			cred_schedule(c);
 			return;
 		}
-		log_info("fetch.new", "%s: new credentials%s", c->path,
-		    c->purpose == P_REFRESH ? " (a value changed)" : "");
+		log_at(LOG_INFO, "fetch.new", LF(.path = c->path),
+		    "new credentials%s", c->purpose == P_REFRESH ?
+		    " (a value changed)" : "");
 		if (c->has_next) {
 			vj_secret_clear(&c->next);
 			if (c->next_lease != NULL)
@@ -1357,6 +1406,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 		request_apply(s);
 		return;
 	}
+	if (resp->status == 200 || c->purpose != P_INITIAL)
+		metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
 	if (resp->status == 200) {
 		/* Not a usable secret: that is final, like a 4xx. */
 		c->fail_code = LW_EXIT_DATAERR;
@@ -1376,7 +1427,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	if (s->await_creds) {
-		log_error("lease.expire", "%s; the command is stopped and its "
+		log_at(LOG_ERROR, "lease.expire", LF(.path = c->path),
+		    "%s; the command is stopped and its "
 		    "credentials end: exiting (exit %d)", c->fail,
 		    LW_EXIT_EXPIRED);
 		s->exit_code = LW_EXIT_EXPIRED;
@@ -1386,7 +1438,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 	/* A rotation or refresh failed: the command keeps what it has. */
 	c->attempts++;
 	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
-	log_warn("fetch.retry", "%s; retrying in %.1f s", c->fail, delay);
+	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path), "%s; retrying "
+	    "in %.1f s", c->fail, delay);
 	timer_in(s, &c->timer, delay);
 }
 
@@ -1414,6 +1467,67 @@ initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	c->fail_code = 0;
 	cred_read(c, P_INITIAL);
+}
+
+/* ---- metrics --------------------------------------------------------- */
+
+/* The gauges, set afresh before each scrape or file write. */
+static void
+metrics_gauges(void *arg)
+{
+	struct sup *s = arg;
+	ev_tstamp now = ev_time(), d;
+	size_t i, held = 0;
+
+	for (i = 0; i < s->ncreds; i++) {
+		const struct cred *c = &s->creds[i];
+
+		if (c->lease == NULL || c->lease->state != LS_ACTIVE ||
+		    (d = cred_deadline(c)) <= 0)
+			continue;
+		metrics_set(M_DEADLINE, d - now, "path", c->path);
+		metrics_set(M_DEADLINE_TS, (double)(long long)d, "path",
+		    c->path);
+	}
+	for (i = 0; i < s->nleases; i++)
+		if (s->leases[i]->state != LS_DONE)
+			held++;
+	metrics_set(M_LEASES, (double)held, NULL, NULL);
+	metrics_set(M_CHILD_UP, s->child > 0, NULL, NULL);
+	if (s->tok != NULL && s->tok->deadline > 0 && !s->tok->dead)
+		metrics_set(M_TOKEN_DEADLINE, s->tok->deadline - now, NULL,
+		    NULL);
+}
+
+/*
+ * Every series whose labels are known at start, at 0: a counter that
+ * appears only at its first increment hides that increment from rate().
+ */
+static void
+metrics_zero(struct sup *s)
+{
+	static const char *const results[] = { "ok", "error" };
+	static const char *const reasons[] = { "initial", "rotation", "exit" };
+	size_t i, r;
+
+	for (r = 0; r < 2; r++) {
+		for (i = 0; i < s->cfg->nspecs; i++) {
+			metrics_add(M_FETCHES, 0, "path", s->cfg->specs[i].path,
+			    "result", results[r]);
+			metrics_add(M_RENEWALS, 0, "path",
+			    s->cfg->specs[i].path, "result", results[r]);
+		}
+		metrics_add(M_REVOCATIONS, 0, "result", results[r], NULL, NULL);
+		metrics_add(M_TOKEN_RENEWALS, 0, "result", results[r], NULL,
+		    NULL);
+		if (s->cfg->auth != AUTH_TOKEN)
+			metrics_add(M_LOGINS, 0, "method",
+			    config_auth_name(s->cfg->auth), "result",
+			    results[r]);
+	}
+	for (r = 0; r < 3; r++)
+		metrics_add(M_CHILD_STARTS, 0, "reason", reasons[r], NULL, NULL);
+	metrics_add(M_CHILD_SIGNALS, 0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- the child ------------------------------------------------------- */
@@ -1445,16 +1559,38 @@ promote(struct sup *s)
 	}
 }
 
-/* The child's environment from the credentials in use; NULL on a missing field. */
+/*
+ * When the credentials in use start to end: the earliest deadline of the
+ * leased ones, as Unix seconds (ev_now is wall-clock time); 0 if none is
+ * leased.  The command gets it as LEASEWRAP_DEADLINE.
+ */
+static long long
+env_deadline(const struct sup *s)
+{
+	ev_tstamp d, min = 0;
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if ((d = cred_deadline(&s->creds[i])) > 0 && (min == 0 || d < min))
+			min = d;
+	return (long long)min;
+}
+
+/*
+ * The child's environment from the credentials in use, with
+ * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
+ * variables leasewrap added (they end the list).  NULL on a missing field.
+ */
 static char **
-build_env(struct sup *s, size_t *nvars_out)
+build_env(struct sup *s, size_t *nvars)
 {
 	struct env_var *vars;
-	char err[512], **envp;
-	size_t i, j;
+	char err[512], num[32], **envp;
+	long long deadline = env_deadline(s);
+	size_t i, j, n = s->cfg->nspecs;
 
-	vars = xcalloc(s->cfg->nspecs, sizeof(*vars));
-	for (i = 0; i < s->cfg->nspecs; i++) {
+	vars = xcalloc(n + 1, sizeof(*vars));
+	for (i = 0; i < n; i++) {
 		const struct spec *sp = &s->cfg->specs[i];
 		struct secret *val = NULL;
 
@@ -1473,50 +1609,57 @@ build_env(struct sup *s, size_t *nvars_out)
 		vars[i].name = sp->name;
 		vars[i].value = val;
 	}
-	envp = env_build(s->envp_in, vars, s->cfg->nspecs, s->cfg->pass_token);
-	for (i = 0; i < s->cfg->nspecs; i++)
+	if (deadline > 0) {
+		snprintf(num, sizeof(num), "%lld", deadline);
+		vars[n].name = "LEASEWRAP_DEADLINE";
+		vars[n++].value = secret_new(num, strlen(num));
+	}
+	envp = env_build(s->envp_in, vars, n, s->cfg->pass_token);
+	for (i = 0; i < n; i++)
 		secret_free((struct secret *)vars[i].value);
 	free(vars);
-	if (nvars_out != NULL)
-		*nvars_out = s->cfg->nspecs;
+	*nvars = n;
 	return envp;
 }
 
-/* Rewrite every --env-file with the secrets (not the inherited variables). */
+/* Rewrite every --env-file with leasewrap's variables (not the inherited ones). */
 static int
-write_env_files(struct sup *s, char **envp)
+write_env_files(struct sup *s, char **envp, size_t nvars)
 {
 	char err[512];
-	size_t i, n = 0, first;
+	size_t i, n = 0;
 
 	if (s->cfg->nenv_files == 0)
 		return 0;
 	while (envp[n] != NULL)
 		n++;
-	first = n - s->cfg->nspecs;	/* the secrets come last */
 	for (i = 0; i < s->cfg->nenv_files; i++)
-		if (envfile_write(s->cfg->env_files[i], envp + first,
-		    s->cfg->nspecs, err, sizeof(err)) == -1) {
+		if (envfile_write(s->cfg->env_files[i], envp + n - nvars,
+		    nvars, err, sizeof(err)) == -1) {
 			log_error("envfile", "%s", err);
 			return -1;
 		}
 	return 0;
 }
 
-/* Start (or start again) the command with the credentials in use. */
+/*
+ * Start (or start again) the command with the credentials in use; why is
+ * "initial", "rotation" or "exit" (for leasewrap_child_starts_total).
+ */
 static void
-spawn_child(struct sup *s)
+spawn_child(struct sup *s, const char *why)
 {
 	char **envp;
+	size_t nvars;
 	int e;
 
 	promote(s);
-	if ((envp = build_env(s, NULL)) == NULL) {
+	if ((envp = build_env(s, &nvars)) == NULL) {
 		s->exit_code = LW_EXIT_DATAERR;
 		shutdown_now(s);
 		return;
 	}
-	if (write_env_files(s, envp) == -1) {
+	if (write_env_files(s, envp, nvars) == -1) {
 		env_free(envp);
 		s->exit_code = LW_EXIT_CONFIG;
 		shutdown_now(s);
@@ -1547,7 +1690,9 @@ spawn_child(struct sup *s)
 	if (s->cfg->timeout_ms > 0 && !ev_is_active(&s->timeout_timer))
 		timer_in(s, &s->timeout_timer,
 		    (double)s->cfg->timeout_ms / 1000.0);
-	log_info("child.start", "pid %d: %s", (int)s->child, s->cfg->argv[0]);
+	log_at(LOG_INFO, "child.start", LF(.pid = (int)s->child), "started %s",
+	    s->cfg->argv[0]);
+	metrics_add(M_CHILD_STARTS, 1, "reason", why, NULL, NULL);
 	/* The old child is gone: nobody uses the retired leases. */
 	if (s->cfg->on_change != CHANGE_SIGNAL)
 		revoke_retired(s);
@@ -1562,8 +1707,8 @@ kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (s->child > 0) {
-		log_warn("child.kill", "pid %d did not exit in time; SIGKILL",
-		    (int)s->child);
+		log_at(LOG_WARN, "child.kill", LF(.pid = (int)s->child),
+		    "pid %d did not exit in time; SIGKILL", (int)s->child);
 		signal_child(s, SIGKILL);
 	}
 }
@@ -1592,8 +1737,8 @@ begin_stop(struct sup *s, enum stop_reason why)
 			if (s->creds[i].lease_end > 0 && left < kt)
 				kt = left > 0 ? left : 0;
 		}
-	log_info("child.stop", "pid %d: sending signal %d (%s)", (int)s->child,
-	    s->cfg->kill_signal, why == STOP_RESTART ? "new credentials" :
+	log_at(LOG_INFO, "child.stop", LF(.pid = (int)s->child), "sending "
+	    "signal %d (%s)", s->cfg->kill_signal, why == STOP_RESTART ? "new credentials" :
 	    why == STOP_ROTATED ? "--on-change exit" :
 	    why == STOP_EXPIRED ? "credentials expire" :
 	    why == STOP_TIMEOUT ? "--timeout" : "exiting");
@@ -1606,11 +1751,12 @@ static void
 request_apply(struct sup *s)
 {
 	char **envp;
+	size_t nvars;
 
 	if (s->state == ST_BACKOFF && s->await_creds && !rotation_pending(s)) {
 		s->await_creds = 0;
 		ev_timer_stop(s->loop, &s->backoff_timer);
-		spawn_child(s);
+		spawn_child(s, "rotation");
 		return;
 	}
 	if (s->state != ST_RUNNING)
@@ -1624,16 +1770,18 @@ request_apply(struct sup *s)
 		break;
 	case CHANGE_SIGNAL:
 		promote(s);
-		if ((envp = build_env(s, NULL)) == NULL) {
+		if ((envp = build_env(s, &nvars)) == NULL) {
 			s->exit_code = LW_EXIT_DATAERR;
 			begin_stop(s, STOP_EXIT);
 			break;
 		}
-		(void)write_env_files(s, envp);
+		(void)write_env_files(s, envp, nvars);
 		env_free(envp);
-		log_info("child.signal", "pid %d: sending signal %d (new "
-		    "credentials)", (int)s->child, s->cfg->change_signal);
+		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
+		    "sending signal %d (new credentials)",
+		    s->cfg->change_signal);
 		signal_child(s, s->cfg->change_signal);
+		metrics_add(M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
 		/* Old leases stay alive until the command has moved over. */
 		if (!ev_is_active(&s->grace_timer))
 			timer_in(s, &s->grace_timer,
@@ -1657,7 +1805,7 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		shutdown_now(s);
 		return;
 	}
-	spawn_child(s);
+	spawn_child(s, "exit");
 }
 
 /* The command exited on its own: restart it or exit, as --restart says. */
@@ -1734,7 +1882,9 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	code = child_exit_code(w->rstatus);
 	s->child = 0;
 	ev_timer_stop(s->loop, &s->kill_timer);
-	log_info("child.exit", "pid %d exited: code %d", w->rpid, code);
+	log_at(LOG_INFO, "child.exit", LF(.pid = w->rpid), "exited: code %d",
+	    code);
+	metrics_changed();
 	if (s->state != ST_STOPPING) {
 		child_exited_alone(s, code);
 		return;
@@ -1751,7 +1901,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			timer_in(s, &s->backoff_timer,
 			    (double)s->cfg->start_timeout_ms / 1000.0);
 		} else
-			spawn_child(s);
+			spawn_child(s, "rotation");
 		break;
 	case STOP_EXIT:
 		s->exit_code = code;
@@ -1877,7 +2027,7 @@ reads_settled(struct sup *s)
 		shutdown_now(s);
 		return;
 	}
-	spawn_child(s);
+	spawn_child(s, "initial");
 	if (s->state != ST_RUNNING)
 		return;
 	for (i = 0; i < s->ncreds; i++) {
@@ -1989,8 +2139,9 @@ drain_step(struct sup *s)
 		if (s->drain_sent == NULL)
 			abort();
 		s->drain_sent[s->ndrain_sent++] = kids[i];
-		log_info("child.leftover", "pid %d was left by the command: "
-		    "sending signal %d", (int)kids[i], s->cfg->kill_signal);
+		log_at(LOG_INFO, "child.leftover", LF(.pid = (int)kids[i]),
+		    "left by the command: sending signal %d",
+		    s->cfg->kill_signal);
 		kill(kids[i], s->cfg->kill_signal);
 	}
 	if (!ev_is_active(&s->drain_timer))
@@ -2078,7 +2229,8 @@ revoke_token_cb(const struct vault_resp *resp, void *arg)
 		log_info("auth.revoke", "revoked the login token");
 	else if (!t->dead) {
 		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-		log_warn("auth.revoke", "could not revoke the login token "
+		log_at(LOG_WARN, "auth.revoke", LF(.status = resp->status),
+		    "could not revoke the login token "
 		    "(%ld%s%s); it expires on its own", resp->status,
 		    verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error);
@@ -2372,6 +2524,7 @@ supervisor_run(const struct config *cfg, char **envp)
 {
 	struct sup s;
 	sigset_t set;
+	char err[512];
 	size_t i;
 	int rc;
 
@@ -2422,6 +2575,17 @@ supervisor_run(const struct config *cfg, char **envp)
 	handled_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
+	if (!cfg->check && (cfg->metrics_file != NULL ||
+	    cfg->metrics_addr != NULL) && metrics_start(s.loop,
+	    cfg->metrics_file, cfg->metrics_addr, metrics_gauges, &s, err,
+	    sizeof(err)) == -1) {
+		log_error("config", "%s", err);
+		metrics_stop();
+		sup_free(&s);
+		return LW_EXIT_CONFIG;
+	}
+	metrics_zero(&s);
+
 	/* A stop signal that came during start-up ends us before any read. */
 	ev_run(s.loop, EVRUN_NOWAIT);
 	if (s.state == ST_DONE)
@@ -2429,12 +2593,14 @@ supervisor_run(const struct config *cfg, char **envp)
 	else if (cfg->nspecs == 0)
 		reads_settled(&s);
 	else if ((rc = start_fetch(&s)) != 0) {
+		metrics_stop();
 		sup_free(&s);
 		return rc;
 	}
 	if (s.state != ST_DONE)
 		ev_run(s.loop, 0);
 	rc = s.exit_code;
+	metrics_stop();
 	for (i = 1; i < NSIG; i++)
 		if (is_forwarded((int)i))
 			ev_signal_stop(s.loop, &s.sigw[i]);

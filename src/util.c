@@ -123,6 +123,16 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void *
+xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size == 0 ? 1 : size);
+
+	if (q == NULL)
+		oom();
+	return q;
+}
+
 char *
 xstrdup(const char *s)
 {

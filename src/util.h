@@ -11,9 +11,10 @@ long long	 util_parse_duration_ms(const char *);
 char		*util_format_duration(long long ms, char *buf, size_t len);
 /* True if s is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*). */
 int		 util_valid_env_name(const char *s, size_t len);
-/* malloc/calloc/strdup that abort with a message instead of returning NULL. */
+/* malloc/calloc/realloc/strdup that abort with a message instead of returning NULL. */
 void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
+void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 /* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */

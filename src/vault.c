@@ -1,6 +1,7 @@
 /* vault.c: Vault HTTP requests over libcurl's multi interface, driven by libev. */
 #include "vault.h"
 #include "log.h"
+#include "metrics.h"
 #include "secret.h"
 #include "util.h"
 
@@ -274,6 +275,7 @@ check_done(struct vault *v)
 			    cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR ||
 			    cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 		}
+		metrics_request(resp.status, resp.seconds);
 		/* Detached first: the callback sees only what is still out. */
 		req_detach(r);
 		r->cb(&resp, r->arg);

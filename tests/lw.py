@@ -1,5 +1,6 @@
 """Helpers for the black-box tests: run the real leasewrap binary."""
 import os
+import re
 import signal
 import subprocess
 import socket
@@ -22,6 +23,9 @@ EXIT_CONFIG = 78
 EXIT_EXPIRED = 79
 EXIT_NOEXEC = 126
 EXIT_NOTFOUND = 127
+
+# A text-format error line: "<time> leasewrap: error: <event>: <message>".
+ERROR_LINE = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+Z leasewrap: error: [a-z0-9_.]+: ")
 
 # Generous: a loaded 2-core machine under ASan or valgrind is slow.
 TIMEOUT = float(os.environ.get("LW_TEST_TIMEOUT", "60"))
@@ -90,10 +94,19 @@ def wait_file(path, timeout=TIMEOUT):
 
 
 def kill_quietly(proc):
-    """Make sure a process this test started is gone."""
+    """Make sure a process this test started is gone.  SIGTERM first, so that
+    leasewrap stops its command and revokes; SIGKILL if that takes too long
+    (then a command it left may keep the pipes open: do not wait for it)."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=TIMEOUT)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+    try:
+        proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def assert_no_secret(text, vault):

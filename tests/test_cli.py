@@ -16,7 +16,7 @@ def one_line_error(r):
     """leasewrap's failure is exactly one line on stderr, naming itself."""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("leasewrap: error: "), r.stderr
+    assert lw.ERROR_LINE.match(lines[0]), r.stderr
     return lines[0]
 
 
@@ -159,7 +159,7 @@ def test_vault_unreachable(free_port):
                env=env)
     assert r.returncode == lw.EXIT_UNAVAILABLE
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("leasewrap: error: ") and "cannot reach Vault" in last
+    assert lw.ERROR_LINE.match(last) and "cannot reach Vault" in last
 
 
 def test_no_token_anywhere(free_port, tmp_path):

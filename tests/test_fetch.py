@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -353,3 +354,33 @@ def test_revocation_denied_names_the_lease_and_the_policy(vault, pg, ro):
     assert len(line) == 1
     assert lease in line[0] and "sys/leases/revoke" in line[0]
     lw.assert_no_secret(r.stderr, vault)
+
+
+def test_deadline_is_exported_to_the_command(vault, pg, ro, tmp_path):
+    """LEASEWRAP_DEADLINE: when the leased credentials end, as Unix seconds,
+    in the environment and in every --env-file."""
+    envf = str(tmp_path / "creds.env")
+    before = time.time()
+    r = lw.run(RO + ["--env-file", envf, "--", "sh", "-c",
+                     'echo "$LEASEWRAP_DEADLINE"; grep "^LEASEWRAP_DEADLINE=" "$0"',
+                     envf], env=lw.base_env(vault, pg))
+    after = time.time()
+    assert r.returncode == 0, r.stderr
+    env_value, file_line = r.stdout.splitlines()
+    d = int(env_value)
+    assert int(before) + 30 - 1 <= d <= after + 30     # the role's 30 s TTL
+    assert file_line in ("LEASEWRAP_DEADLINE=%d" % d, "LEASEWRAP_DEADLINE='%d'" % d)
+    lw.assert_no_lease_left(vault, pg)
+
+
+def test_no_deadline_without_a_lease(vault):
+    vault.kv_put("app", {"api_key": "k-no-lease-1"})
+    r = lw.run(["-s", "A=secret/app#api_key", "--", "sh", "-c",
+                'echo "${LEASEWRAP_DEADLINE-unset}"'],
+               env=lw.base_env(vault, LEASEWRAP_DEADLINE="1"))
+    assert r.returncode == 0, r.stderr
+    # An inherited value is passed on untouched: leasewrap sets none here.
+    assert r.stdout.strip() == "1"
+    r = lw.run(["-s", "A=secret/app#api_key", "--", "sh", "-c",
+                'echo "${LEASEWRAP_DEADLINE-unset}"'], env=lw.base_env(vault))
+    assert r.stdout.strip() == "unset"

@@ -1,5 +1,7 @@
-"""Logs: --log-format json gives one object a line with time, level, event,
-pid and msg; at debug level no secret value or token appears, text or JSON."""
+"""Logs: every line has a time, a level and an event name, with the Vault
+path, lease ID, TTL, HTTP status or child PID as fields; --log-format json
+gives one object a line.  No secret value or token appears at debug level
+(conftest.py also checks that after every test of the suite)."""
 import json
 import re
 
@@ -7,6 +9,10 @@ import lw
 
 RO = ["-s", "PGUSER=database/creds/ro#username",
       "-s", "PGPASSWORD=database/creds/ro#password"]
+BASE = {"time", "level", "event", "pid", "msg"}
+FIELDS = {"path", "lease_id", "ttl", "status", "child_pid"}
+TEXT_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) leasewrap: "
+                       r"(debug|info|warn|error): ([a-z0-9_.]+): (.*)")
 
 
 def test_json_logs_at_debug_hold_no_secret(vault, pg):
@@ -18,16 +24,54 @@ def test_json_logs_at_debug_hold_no_secret(vault, pg):
     assert r.returncode == 4, r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) >= 5
-    events = set()
+    by_event = {}
     for l in lines:
         o = json.loads(l)
-        assert set(o) == {"time", "level", "event", "pid", "msg"}
+        assert BASE <= set(o) <= BASE | FIELDS, o
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"])
         assert o["level"] in ("debug", "info", "warn", "error")
-        events.add(o["event"])
-    assert {"lease.create", "child.start", "child.exit", "lease.revoke"} <= events
+        by_event.setdefault(o["event"], []).append(o)
+    assert {"lease.create", "child.start", "child.exit", "lease.revoke"} <= set(by_event)
+    create = by_event["lease.create"][0]
+    assert create["path"] == "database/creds/ro"
+    assert create["lease_id"].startswith("database/creds/ro/")
+    assert create["ttl"] == 30
+    start = by_event["child.start"][0]
+    assert isinstance(start["child_pid"], int) and start["child_pid"] > 1
+    assert by_event["child.exit"][0]["child_pid"] == start["child_pid"]
+    revoke = by_event["lease.revoke"][0]
+    assert revoke["lease_id"] == create["lease_id"] and revoke["status"] == 204
+    assert any(o.get("status") == 200 and o.get("path") == "database/creds/ro"
+               for o in by_event["fetch"])
     lw.assert_no_secret(r.stderr, vault)
     assert vault.root_token not in r.stderr
+
+
+def test_text_lines_have_time_level_event_and_fields(vault, pg):
+    vault.create_db_role("ro", default_ttl=30, max_ttl=60)
+    r = lw.run(["--log-format", "text", "--log-level", "debug"] + RO +
+               ["--", "sh", "-c", "exit 0"], env=lw.base_env(vault, pg))
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines
+    for l in lines:
+        assert TEXT_LINE.fullmatch(l), l
+    create = [l for l in lines if ": lease.create: " in l]
+    assert len(create) == 1
+    assert re.search(r" path=database/creds/ro lease_id=database/creds/ro/\S+ ttl=30$",
+                     create[0]), create[0]
+    assert re.search(r" child_pid=\d+$", [l for l in lines if ": child.start: " in l][0])
+    assert re.search(r" lease_id=\S+ status=204$",
+                     [l for l in lines if ": lease.revoke: " in l][0])
+    lw.assert_no_secret(r.stderr, vault)
+
+
+def test_usage_error_is_one_timestamped_line():
+    r = lw.run(["--no-such-option", "--", "true"])
+    assert r.returncode == lw.EXIT_USAGE
+    [line] = r.stderr.splitlines()
+    m = TEXT_LINE.fullmatch(line)
+    assert m and m.group(2) == "error" and m.group(3) == "usage", line
 
 
 def test_bad_log_format():

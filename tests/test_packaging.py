@@ -95,7 +95,7 @@ def test_deb_depends_on_the_runtime_libraries(deb):
     depends = subprocess.run(["dpkg-deb", "-f", str(deb["path"]), "Depends"],
                              capture_output=True, text=True, check=True).stdout
     names = {d.strip().split()[0] for d in depends.replace("|", ",").split(",") if d.strip()}
-    for lib in ("libcurl4", "libjansson4", "libev4"):
+    for lib in ("libcurl4", "libjansson4", "libev4", "libmicrohttpd12"):
         assert lib in names, depends
 
 
@@ -110,5 +110,5 @@ def test_rpm_has_binary_and_man_page_and_runs(rpm):
     check_tree(rpm["tree"])
     requires = subprocess.run(["rpm", "-qpR", str(rpm["path"])], capture_output=True,
                               text=True, check=True).stdout
-    for lib in ("libcurl.so.4", "libjansson.so.4", "libev.so.4"):
+    for lib in ("libcurl.so.4", "libjansson.so.4", "libev.so.4", "libmicrohttpd.so.12"):
         assert lib in requires, requires
