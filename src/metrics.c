@@ -76,7 +76,7 @@ static const double bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1, 2.5, 5, 10 };
 #define NBOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
 
-static struct {
+struct metrics {
 	struct series	*series;
 	size_t		 n, cap;
 	unsigned long	 buckets[NBOUNDS];	/* not cumulative */
@@ -93,7 +93,7 @@ static struct {
 	struct MHD_Daemon *mhd;
 	ev_io		 mhd_io;
 	ev_timer	 mhd_timer;
-} M;
+};
 
 /* Append label k="v" to out, escaped as the text format wants. */
 static size_t
@@ -124,63 +124,64 @@ label(char *out, size_t len, size_t n, const char *k, const char *v)
 }
 
 static struct series *
-find(enum metric m, const char *k1, const char *v1, const char *k2,
+find(struct metrics *m, enum metric id, const char *k1, const char *v1, const char *k2,
     const char *v2)
 {
-	char labels[sizeof(M.series[0].labels)];
+	char labels[sizeof(((struct series *)0)->labels)];
 	size_t i, n = 0;
 
 	labels[0] = '\0';
-	if (k1 != NULL)
+	if (k1 != NULL && v1 != NULL)
 		n = label(labels, sizeof(labels), n, k1, v1);
-	if (k2 != NULL)
+	if (k2 != NULL && v2 != NULL)
 		(void)label(labels, sizeof(labels), n, k2, v2);
-	for (i = 0; i < M.n; i++)
-		if (M.series[i].m == m && strcmp(M.series[i].labels, labels) == 0)
-			return &M.series[i];
-	if (M.n == M.cap) {
-		M.cap = M.cap ? M.cap * 2 : 32;
-		M.series = xrealloc(M.series, M.cap * sizeof(*M.series));
+	for (i = 0; i < m->n; i++)
+		if (m->series[i].m == id && strcmp(m->series[i].labels, labels) == 0)
+			return &m->series[i];
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 32;
+		m->series = xrealloc(m->series, m->cap * sizeof(*m->series));
 	}
-	memset(&M.series[M.n], 0, sizeof(M.series[0]));
-	M.series[M.n].m = m;
-	memcpy(M.series[M.n].labels, labels, sizeof(labels));
-	return &M.series[M.n++];
+	memset(&m->series[m->n], 0, sizeof(m->series[0]));
+	m->series[m->n].m = id;
+	memcpy(m->series[m->n].labels, labels, sizeof(labels));
+	return &m->series[m->n++];
 }
 
 void
-metrics_add(enum metric m, double v, const char *k1, const char *v1,
-    const char *k2, const char *v2)
+metrics_add(struct metrics *m, enum metric id, double v, const char *k1,
+    const char *v1, const char *k2, const char *v2)
 {
 	struct series *s;
 
-	if (M.loop == NULL)
+	if (m == NULL)
 		return;		/* not exporting */
-	s = find(m, k1, v1, k2, v2);
+	s = find(m, id, k1, v1, k2, v2);
 	s->v += v;
 	s->set = 1;
-	metrics_changed();
+	metrics_changed(m);
 }
 
 void
-metrics_set(enum metric m, double v, const char *k1, const char *v1)
+metrics_set(struct metrics *m, enum metric id, double v, const char *k1,
+    const char *v1)
 {
 	struct series *s;
 
-	if (M.loop == NULL)
+	if (m == NULL)
 		return;
-	s = find(m, k1, v1, NULL, NULL);
+	s = find(m, id, k1, v1, NULL, NULL);
 	s->v = v;
 	s->set = 1;
 }
 
 void
-metrics_request(long status, double seconds)
+metrics_request(struct metrics *m, long status, double seconds)
 {
 	char code[24];
 	size_t i;
 
-	if (M.loop == NULL)
+	if (m == NULL)
 		return;
 	if (status > 0)
 		snprintf(code, sizeof(code), "%ld", status);
@@ -188,100 +189,101 @@ metrics_request(long status, double seconds)
 		snprintf(code, sizeof(code), "error");
 	for (i = 0; i < NBOUNDS; i++)
 		if (seconds <= bounds[i]) {
-			M.buckets[i]++;
+			m->buckets[i]++;
 			break;
 		}
-	M.count++;
-	M.sum += seconds;
-	metrics_add(M_REQUESTS, 1, "code", code, NULL, NULL);
+	m->count++;
+	m->sum += seconds;
+	metrics_add(m, M_REQUESTS, 1, "code", code, NULL, NULL);
 }
 
 /* Append to the page buffer. */
-static void	put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void	put(struct metrics *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 static void
-put(const char *fmt, ...)
+put(struct metrics *m, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	for (;;) {
-		if (M.pagecap - M.len < 256 || M.page == NULL) {
-			M.pagecap = M.pagecap ? M.pagecap * 2 : 4096;
-			M.page = xrealloc(M.page, M.pagecap);
+		if (m->pagecap - m->len < 256 || m->page == NULL) {
+			m->pagecap = m->pagecap ? m->pagecap * 2 : 4096;
+			m->page = xrealloc(m->page, m->pagecap);
 		}
 		va_start(ap, fmt);
-		r = vsnprintf(M.page + M.len, M.pagecap - M.len, fmt, ap);
+		r = vsnprintf(m->page + m->len, m->pagecap - m->len, fmt, ap);
 		va_end(ap);
-		if (r >= 0 && (size_t)r < M.pagecap - M.len) {
-			M.len += (size_t)r;
+		if (r >= 0 && (size_t)r < m->pagecap - m->len) {
+			m->len += (size_t)r;
 			return;
 		}
-		M.pagecap *= 2;
-		M.page = xrealloc(M.page, M.pagecap);
+		m->pagecap *= 2;
+		m->page = xrealloc(m->page, m->pagecap);
 	}
 }
 
 /* A sample value: whole numbers without a fraction. */
 static void
-put_value(double v)
+put_value(struct metrics *m, double v)
 {
 	if (v == floor(v) && fabs(v) < 1e15)
-		put(" %.0f\n", v);
+		put(m, " %.0f\n", v);
 	else
-		put(" %.6f\n", v);
+		put(m, " %.6f\n", v);
 }
 
 const char *
-metrics_render(size_t *len)
+metrics_render(struct metrics *m, size_t *len)
 {
 	unsigned long cum;
 	size_t i, j;
 
-	for (i = 0; i < M.n; i++)
-		if (strcmp(descs[M.series[i].m].type, "gauge") == 0)
-			M.series[i].set = 0;
-	metrics_set(M_BUILD_INFO, 1, "version", LW_VERSION);
-	if (M.gauges != NULL)
-		M.gauges(M.arg);
-	M.len = 0;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(descs[m->series[i].m].type, "gauge") == 0)
+			m->series[i].set = 0;
+	metrics_set(m, M_BUILD_INFO, 1, "version", LW_VERSION);
+	if (m->gauges != NULL)
+		m->gauges(m->arg);
+	m->len = 0;
 	for (i = 0; i < M_COUNT; i++) {
-		put("# HELP %s %s\n# TYPE %s %s\n", descs[i].name,
+		put(m, "# HELP %s %s\n# TYPE %s %s\n", descs[i].name,
 		    descs[i].help, descs[i].name, descs[i].type);
 		if (i == M_LATENCY) {
 			for (j = 0, cum = 0; j < NBOUNDS; j++) {
-				cum += M.buckets[j];
-				put("%s_bucket{le=\"%g\"} %lu\n", descs[i].name,
+				cum += m->buckets[j];
+				put(m, "%s_bucket{le=\"%g\"} %lu\n", descs[i].name,
 				    bounds[j], cum);
 			}
-			put("%s_bucket{le=\"+Inf\"} %lu\n", descs[i].name,
-			    M.count);
-			put("%s_sum", descs[i].name);
-			put_value(M.sum);
-			put("%s_count %lu\n", descs[i].name, M.count);
+			put(m, "%s_bucket{le=\"+Inf\"} %lu\n", descs[i].name,
+			    m->count);
+			put(m, "%s_sum", descs[i].name);
+			put_value(m, m->sum);
+			put(m, "%s_count %lu\n", descs[i].name, m->count);
 			continue;
 		}
-		for (j = 0; j < M.n; j++) {
-			const struct series *s = &M.series[j];
+		for (j = 0; j < m->n; j++) {
+			const struct series *s = &m->series[j];
 
 			if (s->m != (enum metric)i || !s->set)
 				continue;
 			if (s->labels[0] != '\0')
-				put("%s{%s}", descs[i].name, s->labels);
+				put(m, "%s{%s}", descs[i].name, s->labels);
 			else
-				put("%s", descs[i].name);
-			put_value(s->v);
+				put(m, "%s", descs[i].name);
+			put_value(m, s->v);
 		}
 	}
-	*len = M.len;
-	return M.page;
+	*len = m->len;
+	return m->page;
 }
 
 /* ---- the file -------------------------------------------------------- */
 
 /* Replace the file: a hidden temporary beside it, then rename. */
 static int
-write_file(void)
+write_file(struct metrics *m)
 {
 	char *tmp, *slash;
 	const char *page;
@@ -289,14 +291,14 @@ write_file(void)
 	ssize_t w;
 	int fd, saved;
 
-	page = metrics_render(&len);
-	tlen = strlen(M.file) + 16;
+	page = metrics_render(m, &len);
+	tlen = strlen(m->file) + 16;
 	tmp = xmalloc(tlen);
-	if ((slash = strrchr(M.file, '/')) != NULL)
-		snprintf(tmp, tlen, "%.*s/.%s.XXXXXX", (int)(slash - M.file),
-		    M.file, slash + 1);
+	if ((slash = strrchr(m->file, '/')) != NULL)
+		snprintf(tmp, tlen, "%.*s/.%s.XXXXXX", (int)(slash - m->file),
+		    m->file, slash + 1);
 	else
-		snprintf(tmp, tlen, ".%s.XXXXXX", M.file);
+		snprintf(tmp, tlen, ".%s.XXXXXX", m->file);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		saved = errno;
 		free(tmp);
@@ -315,7 +317,7 @@ write_file(void)
 		fd = -1;
 		goto fail;
 	}
-	if (rename(tmp, M.file) == -1) {
+	if (rename(tmp, m->file) == -1) {
 		fd = -1;
 		goto fail;
 	}
@@ -332,24 +334,23 @@ fail:
 }
 
 static void
-file_now(void)
+file_now(struct metrics *m)
 {
-	if (write_file() == -1) {
-		if (!M.file_failing)
+	if (write_file(m) == -1) {
+		if (!m->file_failing)
 			log_warn("metrics", "cannot write \"%s\": %s; will try "
-			    "again", M.file, strerror(errno));
-		M.file_failing = 1;
+			    "again", m->file, strerror(errno));
+		m->file_failing = 1;
 	} else
-		M.file_failing = 0;
+		m->file_failing = 0;
 }
 
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
-	file_now();
+	file_now(w->data);
 }
 
 /* Rewritten at most every 0.25 s after a change, and every 15 s anyway. */
@@ -357,16 +358,16 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 #define FILE_EVERY	15.0
 
 void
-metrics_changed(void)
+metrics_changed(struct metrics *m)
 {
-	if (M.file == NULL || M.loop == NULL)
+	if (m == NULL || m->file == NULL || m->loop == NULL)
 		return;
-	if (ev_is_active(&M.tick) &&
-	    ev_timer_remaining(M.loop, &M.tick) <= FILE_SOON)
+	if (ev_is_active(&m->tick) &&
+	    ev_timer_remaining(m->loop, &m->tick) <= FILE_SOON)
 		return;
-	ev_timer_stop(M.loop, &M.tick);
-	ev_timer_set(&M.tick, FILE_SOON, FILE_EVERY);
-	ev_timer_start(M.loop, &M.tick);
+	ev_timer_stop(m->loop, &m->tick);
+	ev_timer_set(&m->tick, FILE_SOON, FILE_EVERY);
+	ev_timer_start(m->loop, &m->tick);
 }
 
 /* ---- HTTP ------------------------------------------------------------ */
@@ -402,7 +403,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *page;
 	size_t len;
 
-	(void)cls;
+	struct metrics *m = cls;
+
 	(void)version;
 	(void)upload;
 	if (*state == NULL) {		/* headers only so far */
@@ -417,7 +419,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text,
 		    badmethod, sizeof(badmethod) - 1);
 	if (strcmp(url, "/metrics") == 0) {
-		page = metrics_render(&len);
+		page = metrics_render(m, &len);
 		return answer(conn, MHD_HTTP_OK,
 		    "text/plain; version=0.0.4; charset=utf-8", page, len);
 	}
@@ -430,15 +432,15 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 
 /* Run MHD, then wake again when it says it must run next. */
 static void
-mhd_run(void)
+mhd_run(struct metrics *m)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(M.mhd);
-	ev_timer_stop(M.loop, &M.mhd_timer);
-	if (MHD_get_timeout(M.mhd, &ms) == MHD_YES) {
-		ev_timer_set(&M.mhd_timer, (double)ms / 1000.0, 0.);
-		ev_timer_start(M.loop, &M.mhd_timer);
+	MHD_run(m->mhd);
+	ev_timer_stop(m->loop, &m->mhd_timer);
+	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&m->mhd_timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(m->loop, &m->mhd_timer);
 	}
 }
 
@@ -446,18 +448,16 @@ static void
 mhd_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
-	mhd_run();
+	mhd_run(w->data);
 }
 
 static void
 mhd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
-	mhd_run();
+	mhd_run(w->data);
 }
 
 /* A listening socket for "HOST:PORT", "[V6]:PORT" or ":PORT"; -1 on error. */
@@ -515,73 +515,79 @@ listen_on(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
-int
-metrics_start(struct ev_loop *loop, const char *file, const char *addr,
+struct metrics *
+metrics_new(struct ev_loop *loop, const char *file, const char *addr,
     metrics_gauges_fn gauges, void *arg, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *info;
+	struct metrics *m;
 	int fd;
 
-	M.loop = loop;
-	M.gauges = gauges;
-	M.arg = arg;
+	m = xcalloc(1, sizeof(*m));
+	m->loop = loop;
+	m->gauges = gauges;
+	m->arg = arg;
 	if (file != NULL) {
-		M.file = xstrdup(file);
-		if (write_file() == -1) {
+		m->file = xstrdup(file);
+		if (write_file(m) == -1) {
 			snprintf(err, errlen, "--metrics-file \"%.200s\": %s; "
 			    "check that its folder exists and is writable",
 			    file, strerror(errno));
-			free(M.file);
-			M.file = NULL;
-			return -1;
+			metrics_free(m);
+			return NULL;
 		}
-		ev_timer_init(&M.tick, tick_cb, FILE_EVERY, FILE_EVERY);
-		ev_timer_start(loop, &M.tick);
+		ev_timer_init(&m->tick, tick_cb, FILE_EVERY, FILE_EVERY);
+		m->tick.data = m;
+		if (loop != NULL)
+			ev_timer_start(loop, &m->tick);
 	}
 	if (addr == NULL)
-		return 0;
-	if ((fd = listen_on(addr, err, errlen)) == -1)
-		return -1;
-	M.mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, NULL,
+		return m;
+	if ((fd = listen_on(addr, err, errlen)) == -1) {
+		metrics_free(m);
+		return NULL;
+	}
+	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, m,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 	    MHD_OPTION_END);
-	if (M.mhd == NULL ||
-	    (info = MHD_get_daemon_info(M.mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
+	if (m->mhd == NULL ||
+	    (info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
 	    NULL) {
 		snprintf(err, errlen, "--metrics-addr \"%.80s\": cannot start "
 		    "the HTTP server", addr);
-		if (M.mhd != NULL)
-			MHD_stop_daemon(M.mhd);
-		M.mhd = NULL;
-		close(fd);
-		return -1;
+		if (m->mhd == NULL)
+			close(fd);
+		metrics_free(m);
+		return NULL;
 	}
-	ev_io_init(&M.mhd_io, mhd_io_cb, info->epoll_fd, EV_READ);
-	ev_io_start(loop, &M.mhd_io);
-	ev_timer_init(&M.mhd_timer, mhd_timer_cb, 0., 0.);
-	return 0;
+	ev_io_init(&m->mhd_io, mhd_io_cb, info->epoll_fd, EV_READ);
+	m->mhd_io.data = m;
+	ev_io_start(loop, &m->mhd_io);
+	ev_timer_init(&m->mhd_timer, mhd_timer_cb, 0., 0.);
+	m->mhd_timer.data = m;
+	return m;
 }
 
 void
-metrics_stop(void)
+metrics_free(struct metrics *m)
 {
-	if (M.loop == NULL)
+	if (m == NULL)
 		return;
-	if (M.mhd != NULL) {
-		ev_io_stop(M.loop, &M.mhd_io);
-		ev_timer_stop(M.loop, &M.mhd_timer);
-		MHD_stop_daemon(M.mhd);	/* closes the listening socket too */
-		M.mhd = NULL;
+	if (m->mhd != NULL) {
+		ev_io_stop(m->loop, &m->mhd_io);
+		ev_timer_stop(m->loop, &m->mhd_timer);
+		MHD_stop_daemon(m->mhd);	/* closes the listening socket */
 	}
-	if (M.file != NULL) {
-		ev_timer_stop(M.loop, &M.tick);
-		file_now();
-		free(M.file);
-		M.file = NULL;
+	if (m->file != NULL) {
+		if (m->loop != NULL)
+			ev_timer_stop(m->loop, &m->tick);
+		if (m->tick.data != NULL)
+			file_now(m);	/* not after a failed first write */
+		free(m->file);
 	}
-	free(M.series);
-	free(M.page);
-	memset(&M, 0, sizeof(M));
+	free(m->series);
+	free(m->page);
+	free(m);
 }

@@ -31,34 +31,42 @@ enum metric {
 	M_COUNT
 };
 
-/*
- * Add v to the counter (or set the gauge) m with up to two labels; a NULL
- * key ends the labels.  Gauges set here last until metrics_gauges_begin().
- */
-void	metrics_add(enum metric m, double v, const char *k1, const char *v1,
-	    const char *k2, const char *v2);
-void	metrics_set(enum metric m, double v, const char *k1, const char *v1);
-/* One Vault request ended: status 0 is a transport failure. */
-void	metrics_request(long status, double seconds);
+struct metrics;
 
 /*
- * Called before each rendering to set the gauges afresh (a gauge not set
- * again disappears, like a credential that was revoked).
+ * Called before each rendering to set the gauges afresh with
+ * metrics_set() (a gauge not set again disappears, like a credential
+ * that was revoked).
  */
 typedef void (*metrics_gauges_fn)(void *arg);
 
 /*
- * Start exporting: write file (if not NULL) now and then, serve addr
- * ("HOST:PORT", ":PORT" for every interface; NULL for none).  Returns 0,
- * or -1 with a one-line message in err.
+ * Start exporting on loop: write file (if not NULL) now and then, serve
+ * addr ("HOST:PORT", "[V6]:PORT", ":PORT" for every interface; NULL for
+ * none).  With neither (and loop NULL), it only counts and renders.
+ * Returns NULL with a one-line message in err.
  */
-int	metrics_start(struct ev_loop *, const char *file, const char *addr,
-	    metrics_gauges_fn, void *arg, char *err, size_t errlen);
+struct metrics	*metrics_new(struct ev_loop *, const char *file,
+		    const char *addr, metrics_gauges_fn, void *arg, char *err,
+		    size_t errlen);
+/* Stop serving, write the file one last time, free.  NULL is fine. */
+void		 metrics_free(struct metrics *);
+
+/*
+ * Add v to the counter with up to two labels (a NULL key ends them).
+ * Every function here does nothing when given a NULL struct metrics.
+ */
+void		 metrics_add(struct metrics *, enum metric, double v,
+		    const char *k1, const char *v1, const char *k2,
+		    const char *v2);
+/* Set a gauge (from the gauges function). */
+void		 metrics_set(struct metrics *, enum metric, double v,
+		    const char *k1, const char *v1);
+/* One Vault request ended: status 0 is a transport failure. */
+void		 metrics_request(struct metrics *, long status, double seconds);
 /* Something changed: rewrite the file soon (coalesced). */
-void	metrics_changed(void);
-/* Stop serving; write the file one last time (gauges as they are now). */
-void	metrics_stop(void);
+void		 metrics_changed(struct metrics *);
 /* The page as served, NUL-terminated (valid until the next call). */
-const char *metrics_render(size_t *len);
+const char	*metrics_render(struct metrics *, size_t *len);
 
 #endif

@@ -152,6 +152,7 @@ struct sup {
 	int			 exit_code;
 	int			 shutting_down;	/* a stop signal came */
 	struct vault		*vault;
+	struct metrics		*metrics;	/* or NULL: not exporting */
 	struct tokgen		*tok;		/* the token in use */
 	struct tokgen		*tokgens;	/* every token, newest first */
 	int			 tok_busy;	/* login, lookup or renewal out */
@@ -414,7 +415,7 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	char verr[256];
 	double delay;
 
-	metrics_add(M_REVOCATIONS, 1, "result", resp->status == 204 ||
+	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", resp->status == 204 ||
 	    resp->status == 200 || resp->status == 202 ? "ok" : "error", NULL,
 	    NULL);
 	if (resp->status == 204 || resp->status == 200 || resp->status == 202)
@@ -595,7 +596,7 @@ token_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	if (was_renew)
-		metrics_add(M_TOKEN_RENEWALS, 1, "result", resp->status == 200 ?
+		metrics_add(s->metrics, M_TOKEN_RENEWALS, 1, "result", resp->status == 200 ?
 		    "ok" : "error", NULL, NULL);
 	if (resp->status == 200 &&
 	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
@@ -760,7 +761,7 @@ login_cb(const struct vault_resp *resp, void *arg)
 		maybe_finish(s);
 		return;
 	}
-	metrics_add(M_LOGINS, 1, "method", config_auth_name(s->cfg->auth),
+	metrics_add(s->metrics, M_LOGINS, 1, "method", config_auth_name(s->cfg->auth),
 	    "result", json_is_string(ct) ? "ok" : "error");
 	if (!json_is_string(ct)) {
 		json_decref(root);
@@ -1037,7 +1038,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		ttl = json_number_value(json_object_get(root, "lease_duration"));
 		c->renewable = json_is_true(json_object_get(root, "renewable"));
 		json_decref(root);
-		metrics_add(M_RENEWALS, 1, "path", c->path, "result", "ok");
+		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result", "ok");
 		c->attempts = 0;
 		c->lease_end = ev_now(s->loop) + ttl;
 		if (ttl < c->duration || !c->renewable) {
@@ -1053,7 +1054,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		cred_schedule(c);
 		return;
 	}
-	metrics_add(M_RENEWALS, 1, "path", c->path, "result", "error");
+	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result", "error");
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	if (retryable(resp)) {
 		/* The lease still holds: keep renewing, no new credentials. */
@@ -1297,7 +1298,8 @@ mount_cb(const struct vault_resp *resp, void *arg)
 		}
 	}
 	free(mount);
-	metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
+	metrics_add(c->sup->metrics, M_FETCHES, 1, "path", c->path, "result",
+	    "error");
 	c->done = 1;	/* keep the first failure */
 	reads_settled(c->sup);
 }
@@ -1314,7 +1316,7 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	read_failed(c, resp);
 	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
 	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
-		metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "error");
 	if (retryable(resp) && s->stop_signal == 0 &&
 	    ev_now(s->loop) + delay <= s->start_deadline) {
 		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
@@ -1357,7 +1359,7 @@ read_cb(const struct vault_resp *resp, void *arg)
 	    resp->len, &sec, err, sizeof(err)) == 0) {
 		struct lease *l = NULL;
 
-		metrics_add(M_FETCHES, 1, "path", c->path, "result", "ok");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "ok");
 
 		if (sec.lease_id != NULL) {
 			l = add_lease(s, sec.lease_id);
@@ -1407,7 +1409,7 @@ read_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	if (resp->status == 200 || c->purpose != P_INITIAL)
-		metrics_add(M_FETCHES, 1, "path", c->path, "result", "error");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "error");
 	if (resp->status == 200) {
 		/* Not a usable secret: that is final, like a 4xx. */
 		c->fail_code = LW_EXIT_DATAERR;
@@ -1485,17 +1487,17 @@ metrics_gauges(void *arg)
 		if (c->lease == NULL || c->lease->state != LS_ACTIVE ||
 		    (d = cred_deadline(c)) <= 0)
 			continue;
-		metrics_set(M_DEADLINE, d - now, "path", c->path);
-		metrics_set(M_DEADLINE_TS, (double)(long long)d, "path",
+		metrics_set(s->metrics, M_DEADLINE, d - now, "path", c->path);
+		metrics_set(s->metrics, M_DEADLINE_TS, (double)(long long)d, "path",
 		    c->path);
 	}
 	for (i = 0; i < s->nleases; i++)
 		if (s->leases[i]->state != LS_DONE)
 			held++;
-	metrics_set(M_LEASES, (double)held, NULL, NULL);
-	metrics_set(M_CHILD_UP, s->child > 0, NULL, NULL);
+	metrics_set(s->metrics, M_LEASES, (double)held, NULL, NULL);
+	metrics_set(s->metrics, M_CHILD_UP, s->child > 0, NULL, NULL);
 	if (s->tok != NULL && s->tok->deadline > 0 && !s->tok->dead)
-		metrics_set(M_TOKEN_DEADLINE, s->tok->deadline - now, NULL,
+		metrics_set(s->metrics, M_TOKEN_DEADLINE, s->tok->deadline - now, NULL,
 		    NULL);
 }
 
@@ -1512,22 +1514,22 @@ metrics_zero(struct sup *s)
 
 	for (r = 0; r < 2; r++) {
 		for (i = 0; i < s->cfg->nspecs; i++) {
-			metrics_add(M_FETCHES, 0, "path", s->cfg->specs[i].path,
+			metrics_add(s->metrics, M_FETCHES, 0, "path", s->cfg->specs[i].path,
 			    "result", results[r]);
-			metrics_add(M_RENEWALS, 0, "path",
+			metrics_add(s->metrics, M_RENEWALS, 0, "path",
 			    s->cfg->specs[i].path, "result", results[r]);
 		}
-		metrics_add(M_REVOCATIONS, 0, "result", results[r], NULL, NULL);
-		metrics_add(M_TOKEN_RENEWALS, 0, "result", results[r], NULL,
+		metrics_add(s->metrics, M_REVOCATIONS, 0, "result", results[r], NULL, NULL);
+		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result", results[r], NULL,
 		    NULL);
 		if (s->cfg->auth != AUTH_TOKEN)
-			metrics_add(M_LOGINS, 0, "method",
+			metrics_add(s->metrics, M_LOGINS, 0, "method",
 			    config_auth_name(s->cfg->auth), "result",
 			    results[r]);
 	}
 	for (r = 0; r < 3; r++)
-		metrics_add(M_CHILD_STARTS, 0, "reason", reasons[r], NULL, NULL);
-	metrics_add(M_CHILD_SIGNALS, 0, NULL, NULL, NULL, NULL);
+		metrics_add(s->metrics, M_CHILD_STARTS, 0, "reason", reasons[r], NULL, NULL);
+	metrics_add(s->metrics, M_CHILD_SIGNALS, 0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- the child ------------------------------------------------------- */
@@ -1692,7 +1694,7 @@ spawn_child(struct sup *s, const char *why)
 		    (double)s->cfg->timeout_ms / 1000.0);
 	log_at(LOG_INFO, "child.start", LF(.pid = (int)s->child), "started %s",
 	    s->cfg->argv[0]);
-	metrics_add(M_CHILD_STARTS, 1, "reason", why, NULL, NULL);
+	metrics_add(s->metrics, M_CHILD_STARTS, 1, "reason", why, NULL, NULL);
 	/* The old child is gone: nobody uses the retired leases. */
 	if (s->cfg->on_change != CHANGE_SIGNAL)
 		revoke_retired(s);
@@ -1781,7 +1783,7 @@ request_apply(struct sup *s)
 		    "sending signal %d (new credentials)",
 		    s->cfg->change_signal);
 		signal_child(s, s->cfg->change_signal);
-		metrics_add(M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
+		metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
 		/* Old leases stay alive until the command has moved over. */
 		if (!ev_is_active(&s->grace_timer))
 			timer_in(s, &s->grace_timer,
@@ -1884,7 +1886,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_timer_stop(s->loop, &s->kill_timer);
 	log_at(LOG_INFO, "child.exit", LF(.pid = w->rpid), "exited: code %d",
 	    code);
-	metrics_changed();
+	metrics_changed(s->metrics);
 	if (s->state != ST_STOPPING) {
 		child_exited_alone(s, code);
 		return;
@@ -2466,6 +2468,7 @@ start_fetch(struct sup *s)
 	o.client_key = cfg->client_key;
 	o.tls_server_name = cfg->tls_server_name;
 	o.tls_skip_verify = cfg->tls_skip_verify;
+	o.metrics = s->metrics;
 	if ((s->vault = vault_new(s->loop, &o, err, sizeof(err))) == NULL) {
 		log_error("config", "%s", err);
 		return LW_EXIT_CONFIG;
@@ -2576,11 +2579,10 @@ supervisor_run(const struct config *cfg, char **envp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
 	if (!cfg->check && (cfg->metrics_file != NULL ||
-	    cfg->metrics_addr != NULL) && metrics_start(s.loop,
+	    cfg->metrics_addr != NULL) && (s.metrics = metrics_new(s.loop,
 	    cfg->metrics_file, cfg->metrics_addr, metrics_gauges, &s, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err))) == NULL) {
 		log_error("config", "%s", err);
-		metrics_stop();
 		sup_free(&s);
 		return LW_EXIT_CONFIG;
 	}
@@ -2593,14 +2595,14 @@ supervisor_run(const struct config *cfg, char **envp)
 	else if (cfg->nspecs == 0)
 		reads_settled(&s);
 	else if ((rc = start_fetch(&s)) != 0) {
-		metrics_stop();
+		metrics_free(s.metrics);
 		sup_free(&s);
 		return rc;
 	}
 	if (s.state != ST_DONE)
 		ev_run(s.loop, 0);
 	rc = s.exit_code;
-	metrics_stop();
+	metrics_free(s.metrics);	/* the file's last write sees the end */
 	for (i = 1; i < NSIG; i++)
 		if (is_forwarded((int)i))
 			ev_signal_stop(s.loop, &s.sigw[i]);

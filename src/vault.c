@@ -275,7 +275,7 @@ check_done(struct vault *v)
 			    cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR ||
 			    cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 		}
-		metrics_request(resp.status, resp.seconds);
+		metrics_request(v->o.metrics, resp.status, resp.seconds);
 		/* Detached first: the callback sees only what is still out. */
 		req_detach(r);
 		r->cb(&resp, r->arg);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct ev_loop;
+struct metrics;
 struct secret;
 struct vault;
 
@@ -20,6 +21,7 @@ struct vault_opts {
 	const char	*client_key;
 	const char	*tls_server_name;	/* verify Vault's cert for this */
 	int		 tls_skip_verify;
+	struct metrics	*metrics;	/* count requests here, or NULL */
 };
 
 /* What came back: status 0 means no HTTP answer (see error). */

@@ -1,0 +1,164 @@
+/* test_metrics.c: the Prometheus text page: labels, counters, gauges, histogram. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static int deadline_set;
+
+/* The gauges function: one credential deadline while deadline_set. */
+static void
+gauges(void *arg)
+{
+	struct metrics *m = *(struct metrics **)arg;
+
+	if (deadline_set)
+		metrics_set(m, M_DEADLINE, 12.5, "path", "database/creds/ro");
+	metrics_set(m, M_LEASES, deadline_set, NULL, NULL);
+}
+
+static struct metrics *
+new_metrics(struct metrics **slot)
+{
+	char err[128];
+
+	*slot = metrics_new(NULL, NULL, NULL, gauges, slot, err, sizeof(err));
+	assert_non_null(*slot);
+	return *slot;
+}
+
+static void
+test_counters_sum_per_label_set(void **state)
+{
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	new_metrics(&m);
+	metrics_add(m, M_FETCHES, 0, "path", "a/b", "result", "error");
+	metrics_add(m, M_FETCHES, 1, "path", "a/b", "result", "ok");
+	metrics_add(m, M_FETCHES, 1, "path", "a/b", "result", "ok");
+	metrics_add(m, M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
+	page = metrics_render(m, &len);
+	assert_int_equal(strlen(page), len);
+	assert_non_null(strstr(page, "# TYPE leasewrap_secret_fetches_total "
+	    "counter\n"));
+	assert_non_null(strstr(page, "leasewrap_secret_fetches_total{path=\"a/b\","
+	    "result=\"ok\"} 2\n"));
+	assert_non_null(strstr(page, "leasewrap_secret_fetches_total{path=\"a/b\","
+	    "result=\"error\"} 0\n"));
+	assert_non_null(strstr(page, "\nleasewrap_child_signals_total 1\n"));
+	assert_non_null(strstr(page, "leasewrap_build_info{version=\""));
+	metrics_free(m);
+}
+
+static void
+test_label_values_are_escaped(void **state)
+{
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	new_metrics(&m);
+	metrics_add(m, M_FETCHES, 1, "path", "we\"ird\\pa\nth", "result", "ok");
+	page = metrics_render(m, &len);
+	assert_non_null(strstr(page, "{path=\"we\\\"ird\\\\pa\\nth\","
+	    "result=\"ok\"} 1\n"));
+	metrics_free(m);
+}
+
+static void
+test_gauges_not_set_again_disappear(void **state)
+{
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	new_metrics(&m);
+	deadline_set = 1;
+	page = metrics_render(m, &len);
+	assert_non_null(strstr(page, "leasewrap_credential_deadline_seconds{"
+	    "path=\"database/creds/ro\"} 12.500000\n"));
+	assert_non_null(strstr(page, "\nleasewrap_leases_held 1\n"));
+	deadline_set = 0;
+	page = metrics_render(m, &len);
+	assert_null(strstr(page, "leasewrap_credential_deadline_seconds{"));
+	assert_non_null(strstr(page, "\nleasewrap_leases_held 0\n"));
+	metrics_free(m);
+}
+
+static void
+test_histogram_is_cumulative(void **state)
+{
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	new_metrics(&m);
+	metrics_request(m, 200, 0.004);
+	metrics_request(m, 200, 0.2);
+	metrics_request(m, 0, 30);
+	page = metrics_render(m, &len);
+	assert_non_null(strstr(page, "_bucket{le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"0.1\"} 1\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"0.25\"} 2\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"10\"} 2\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(page, "leasewrap_vault_request_duration_seconds_count"
+	    " 3\n"));
+	assert_non_null(strstr(page, "leasewrap_vault_request_duration_seconds_sum"
+	    " 30.204000\n"));
+	assert_non_null(strstr(page, "leasewrap_vault_requests_total{code=\"200\"} "
+	    "2\n"));
+	assert_non_null(strstr(page, "leasewrap_vault_requests_total{code=\"error\"}"
+	    " 1\n"));
+	metrics_free(m);
+}
+
+static void
+test_null_metrics_is_a_no_op(void **state)
+{
+	(void)state;
+	metrics_add(NULL, M_FETCHES, 1, "path", "x", "result", "ok");
+	metrics_set(NULL, M_LEASES, 1, NULL, NULL);
+	metrics_request(NULL, 200, 0.1);
+	metrics_changed(NULL);
+	metrics_free(NULL);
+}
+
+static void
+test_bad_addresses_are_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_null(metrics_new(NULL, NULL, "9437", NULL, NULL, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "expected HOST:PORT"));
+	assert_null(metrics_new(NULL, "/nonexistent-dir/m.prom", NULL, NULL,
+	    NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "--metrics-file \"/nonexistent-dir/m.prom\""));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counters_sum_per_label_set),
+		cmocka_unit_test(test_label_values_are_escaped),
+		cmocka_unit_test(test_gauges_not_set_again_disappear),
+		cmocka_unit_test(test_histogram_is_cumulative),
+		cmocka_unit_test(test_null_metrics_is_a_no_op),
+		cmocka_unit_test(test_bad_addresses_are_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
