@@ -103,3 +103,21 @@ def test_reference_exit_table_has_no_unknown_code():
 def test_every_flag_in_the_guide_exists():
     unknown = sorted(doc_options(GUIDE) - help_options())
     assert not unknown, "flags in docs/guide.md not in --help: %s" % unknown
+
+
+def test_every_environment_variable_is_documented():
+    """Each variable config.c reads for an option is in --help, in the man
+    page's ENVIRONMENT and in the reference."""
+    src = read(os.path.join(SRC, "config.c"))
+    names = set(re.findall(r'"((?:VAULT|LEASEWRAP)_[A-Z_]+)"', src))
+    assert {"VAULT_ADDR", "VAULT_CACERT", "LEASEWRAP_LOG_LEVEL",
+            "LEASEWRAP_LOG_FORMAT"} <= names
+    usage = lw.run(["--help"]).stdout
+    man = read(MAN)
+    env_section = man[man.index(".Sh ENVIRONMENT"):man.index(".Sh EXIT STATUS")]
+    ref = read(REFERENCE)
+    for n in sorted(names):
+        assert n in env_section, "%s not in the man page's ENVIRONMENT" % n
+        assert "`%s`" % n in ref, "%s not in docs/reference.md" % n
+        if n != "VAULT_TOKEN":
+            assert n in usage, "%s not in --help" % n
