@@ -17,11 +17,14 @@ ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -DLW_VERSION='"$(VERSION)"' \
 	   $$(pkg-config --cflags $(PKGS))
 LDFLAGS	?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS	 = $$(pkg-config --libs $(PKGS)) -lev -lm
+# libcurl and libmicrohttpd are loaded with dlopen on first use (src/dl.c):
+# only their headers are needed to build.
+LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 
 SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
-	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c
+	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c \
+	   src/dl.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))

@@ -7,6 +7,7 @@
  * so no thread and no lock.
  */
 #include "metrics.h"
+#include "dl.h"
 #include "log.h"
 #include "util.h"
 
@@ -543,7 +544,8 @@ metrics_new(struct ev_loop *loop, const char *file, const char *addr,
 	}
 	if (addr == NULL)
 		return m;
-	if ((fd = listen_on(addr, err, errlen)) == -1) {
+	if (dl_mhd(err, errlen) == -1 ||
+	    (fd = listen_on(addr, err, errlen)) == -1) {
 		metrics_free(m);
 		return NULL;
 	}

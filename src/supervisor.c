@@ -2452,8 +2452,8 @@ start_fetch(struct sup *s)
 		log_error("auth", "%s", err);
 		return cfg->token_file != NULL ? LW_EXIT_CONFIG : LW_EXIT_NOPERM;
 	}
-	if (vault_global_init() == -1) {
-		log_error("internal", "cannot start libcurl");
+	if (vault_global_init(err, sizeof(err)) == -1) {
+		log_error("internal", "%s", err);
 		return LW_EXIT_SOFTWARE;
 	}
 	memset(&o, 0, sizeof(o));

@@ -1,5 +1,6 @@
 /* vault.c: Vault HTTP requests over libcurl's multi interface, driven by libev. */
 #include "vault.h"
+#include "dl.h"
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
@@ -55,12 +56,16 @@ struct sockwatch {
 static void check_done(struct vault *);
 
 int
-vault_global_init(void)
+vault_global_init(char *err, size_t errlen)
 {
 	json_set_alloc_funcs(secure_malloc, secure_free);
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secure_malloc,
-	    secure_free, secure_realloc, secure_strdup, secure_calloc) != 0)
+	if (dl_curl(err, errlen) == -1)
 		return -1;
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secure_malloc,
+	    secure_free, secure_realloc, secure_strdup, secure_calloc) != 0) {
+		snprintf(err, errlen, "libcurl failed to start");
+		return -1;
+	}
 	return 0;
 }
 

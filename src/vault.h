@@ -58,8 +58,11 @@ void		 vault_cancel(struct vault *, vault_cb cb);
 int		 vault_pending(const struct vault *);
 /* Cancel everything in flight (callbacks are not run) and free. */
 void		 vault_free(struct vault *);
-/* Install wiping allocators into libcurl and jansson; call once, first. */
-int		 vault_global_init(void);
+/*
+ * Load libcurl and install wiping allocators into it and jansson; call
+ * once, first.  0, or -1 with a one-line message in err.
+ */
+int		 vault_global_init(char *err, size_t errlen);
 void		 vault_global_cleanup(void);
 
 #endif

@@ -307,6 +307,16 @@ def test_docker_entrypoint_cmd_and_packages():
     needed = subprocess.run(["readelf", "-d", lw.BINARY], capture_output=True,
                             text=True).stdout
     direct = set(re.findall(r"Shared library: \[([^\]]+)\]", needed))
+    # And the libraries src/dl.c loads with dlopen, which ldd cannot see.
+    with open(os.path.join(lw.ROOT, "src", "dl.c")) as f:
+        dlopened = re.findall(r'#define \w+_SONAME\s+"([^"]+)"', f.read())
+    assert {"libcurl.so.4", "libmicrohttpd.so.12"} <= set(dlopened)
+    cache = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    for soname in dlopened:
+        m = re.search(r"^\s*%s \(libc6,x86-64\) => (\S+)" % re.escape(soname), cache, re.M)
+        assert m, "%s not in ldconfig's cache" % soname
+        out += "\t%s => %s\n" % (soname, m.group(1))
+        direct.add(soname)
     for soname, path in re.findall(r"^\s*(\S+) => (\S+)", out, re.M):
         if soname not in direct or re.match(r"lib(c|m|dl|pthread|asan|ubsan|lsan)\.", soname):
             continue

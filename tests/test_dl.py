@@ -1,0 +1,76 @@
+"""libcurl and libmicrohttpd are loaded on first use (src/dl.c): a run with
+no secret and no metrics server never maps them, and a missing library is
+one clear line and a documented exit code, not a loader crash."""
+import os
+import re
+import subprocess
+
+import pytest
+
+import lw
+from lw import free_port  # noqa: F401 (fixture)
+
+
+def maps_of_running(args, env=None):
+    """The shared objects a leasewrap running `sleep` has mapped."""
+    p = lw.start(args + ["--", "sleep", "1000"], env=env)
+    try:
+        kid = lw.wait_for(lambda: open("/proc/%d/task/%d/children" % (p.pid, p.pid))
+                          .read().split(), what="the command")
+        assert kid
+        with open("/proc/%d/maps" % p.pid) as f:
+            maps = f.read()
+    finally:
+        lw.kill_quietly(p)
+    return set(re.findall(r"/(lib[\w+-]+\.so[.\d]*)$", maps, re.M))
+
+
+def test_plain_supervision_maps_neither_library():
+    libs = maps_of_running([])
+    assert not [l for l in libs if l.startswith(("libcurl", "libmicrohttpd",
+                                                  "libssl", "libgnutls"))], libs
+
+
+def test_metrics_server_loads_libmicrohttpd_only(free_port):
+    libs = maps_of_running(["--metrics-addr", "127.0.0.1:%d" % free_port])
+    assert "libmicrohttpd.so.12" in {re.sub(r"(\.so\.\d+).*", r"\1", l) for l in libs}
+    assert not [l for l in libs if l.startswith("libcurl")], libs
+
+
+def library_path(soname):
+    cache = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True,
+                           text=True).stdout
+    m = re.search(r"^\s*%s \(libc6,x86-64\) => (\S+)" % re.escape(soname), cache, re.M)
+    assert m, soname
+    return os.path.realpath(m.group(1))
+
+
+def run_without(soname, args, env):
+    """Run leasewrap in a private mount namespace where soname is an empty file."""
+    hide = "mount --bind /dev/null %s && exec \"$@\"" % library_path(soname)
+    cmd = ["unshare", "-m", "sh", "-c", hide, "sh", lw.BINARY] + args
+    r = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("unshare -m is not allowed here (needs root): %s" % r.stderr.strip())
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=lw.TIMEOUT)
+
+
+def test_missing_libcurl_is_one_clear_line(vault):
+    r = run_without("libcurl.so.4", ["--log-level", "warn", "-s", "A=secret/app#k",
+                                     "--", "true"], lw.base_env(vault))
+    assert r.returncode == lw.EXIT_SOFTWARE, r.stderr
+    [line] = r.stderr.splitlines()
+    assert lw.ERROR_LINE.match(line) and "cannot load libcurl.so.4" in line \
+        and "install libcurl4" in line, line
+    # Without secrets the same machine still supervises.
+    r = run_without("libcurl.so.4", ["--", "sh", "-c", "exit 3"], lw.base_env())
+    assert r.returncode == 3, r.stderr
+
+
+def test_missing_libmicrohttpd_is_a_config_error(free_port):
+    r = run_without("libmicrohttpd.so.12", ["--log-level", "warn", "--metrics-addr",
+                                            "127.0.0.1:%d" % free_port, "--", "true"],
+                    lw.base_env())
+    assert r.returncode == lw.EXIT_CONFIG, r.stderr
+    [line] = r.stderr.splitlines()
+    assert "cannot load libmicrohttpd.so.12" in line and "install libmicrohttpd12" in line
