@@ -97,6 +97,7 @@ struct cred {
 	int			 resolved;	/* mount lookup already tried */
 	int			 done;		/* the initial read settled */
 	int			 fail_code;	/* exit code if it failed */
+	long			 fail_status;	/* Vault's HTTP status then */
 	char			 fail[384];
 	enum op			 op;		/* request in flight */
 	enum purpose		 purpose;	/* of the read in flight */
@@ -721,19 +722,21 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 	if (s->state == ST_FETCHING) {
 		if (again && s->stop_signal == 0 &&
 		    ev_now(s->loop) + delay <= s->start_deadline) {
-			log_warn("auth.retry", "%s; retrying in %.1f s", msg,
-			    delay);
+			log_at(LOG_WARN, "auth.retry", LF(.status =
+			    resp->status), "%s; retrying in %.1f s", msg, delay);
 			timer_in(s, &s->tok_timer, delay);
 			return;
 		}
-		log_error("auth", "%s", msg);
+		log_at(LOG_ERROR, "auth", LF(.status = resp->status), "%s",
+		    msg);
 		s->exit_code = s->stop_signal ? 128 + s->stop_signal : code;
 		shutdown_now(s);
 		return;
 	}
 	/* Running: the credentials in hand hold; keep trying. */
 	delay = lease_backoff(s->tok_attempts, RETRY_CAP, rnd());
-	log_warn("auth.retry", "%s; retrying in %.1f s", msg, delay);
+	log_at(LOG_WARN, "auth.retry", LF(.status = resp->status), "%s; "
+	    "retrying in %.1f s", msg, delay);
 	timer_in(s, &s->tok_timer, delay);
 }
 
@@ -1216,6 +1219,7 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 	const struct config *cfg = c->sup->cfg;
 	char verr[256];
 
+	c->fail_status = resp->status;
 	if (resp->status == 0) {
 		if (resp->too_big) {
 			c->fail_code = LW_EXIT_DATAERR;
@@ -1440,8 +1444,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 	/* A rotation or refresh failed: the command keeps what it has. */
 	c->attempts++;
 	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
-	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path), "%s; retrying "
-	    "in %.1f s", c->fail, delay);
+	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
+	    .status = resp->status), "%s; retrying in %.1f s", c->fail, delay);
 	timer_in(s, &c->timer, delay);
 }
 
@@ -1601,8 +1605,9 @@ build_env(struct sup *s, size_t *nvars)
 				break;
 		if (vj_field(&s->creds[j].cur, sp->field, &val, err,
 		    sizeof(err)) == -1) {
-			log_error("fetch", "%s: secret \"%s\" %s; check the "
-			    "part after \"#\"", sp->name, sp->path, err);
+			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
+			    "secret \"%s\" %s; check the part after \"#\"",
+			    sp->name, sp->path, err);
 			for (j = 0; j < i; j++)
 				secret_free((struct secret *)vars[j].value);
 			free(vars);
@@ -1978,8 +1983,9 @@ check_report(struct sup *s)
 		if (vj_field(&c->cur, sp->field, &val, err, sizeof(err)) == -1) {
 			printf("%-16s %s#%s  MISSING: %s\n", sp->name, sp->path,
 			    sp->field, err);
-			log_error("check", "%s: secret \"%s\" %s; check the part "
-			    "after \"#\"", sp->name, sp->path, err);
+			log_at(LOG_ERROR, "check", LF(.path = sp->path), "%s: "
+			    "secret \"%s\" %s; check the part after \"#\"",
+			    sp->name, sp->path, err);
 			rc = LW_EXIT_DATAERR;
 			continue;
 		}
@@ -2019,7 +2025,9 @@ reads_settled(struct sup *s)
 	}
 	for (i = 0; i < s->ncreds; i++)
 		if (s->creds[i].fail_code != 0) {
-			log_error("fetch", "%s", s->creds[i].fail);
+			log_at(LOG_ERROR, "fetch", LF(.path = s->creds[i].path,
+			    .status = s->creds[i].fail_status), "%s",
+			    s->creds[i].fail);
 			s->exit_code = s->creds[i].fail_code;
 			shutdown_now(s);
 			return;
