@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 extern char **environ;
 
@@ -15,6 +16,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	char err[1024];
+	const char *v;
 	int rc;
 
 	/* Before anything slow: a signal sent now must not be lost (pid1.md §0). */
@@ -23,6 +25,9 @@ main(int argc, char **argv)
 
 	if ((rc = config_load(&cfg, argc, argv, environ, err,
 	    sizeof(err))) != 0) {
+		/* JSON if asked for by then (the flag) or in the environment. */
+		v = getenv("LEASEWRAP_LOG_FORMAT");
+		log_set_json(cfg.log_json || (v != NULL && strcmp(v, "json") == 0));
 		log_error(rc == LW_EXIT_CONFIG ? "config" : "usage", "%s", err);
 		config_free(&cfg);
 		exit(rc);

@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+import lw  # noqa: E402
 import pki as pki_mod  # noqa: E402
 
 
@@ -54,6 +55,20 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+# Records what leasewrap prints during each test (lw.record and friends); a test
+# with no emulator is scanned here for the tokens it gave leasewrap, one with
+# an emulator in _emulator's teardown, for every value the emulator handed out.
+@pytest.fixture(autouse=True)
+def leasewrap_output(request):
+    lw.begin_test(request.node.nodeid)
+    try:
+        yield
+        if not lw.scanned():
+            lw.scan()
+    finally:
+        lw.end_test()
+
+
 # Session-wide PostgreSQL 15 cluster in a temp folder; stopped and removed at the end.
 @pytest.fixture(scope="session")
 def pg():
@@ -86,7 +101,9 @@ def vault_tls(pg, pki, request):
     yield from _emulator(pg, request, tls=pki)
 
 
-# Starts an emulator configured against `pg`; on teardown stops it and drops leftover users.
+# Starts an emulator configured against `pg`; on teardown scans what leasewrap printed
+# for the secrets it handed out (failing the test if one is there), stops it and drops
+# leftover users.
 def _emulator(pg, request, **start_kw):
     emu = harness.VaultEmulator().start(**start_kw)
     users = []
@@ -102,10 +119,19 @@ def _emulator(pg, request, **start_kw):
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
             sys.stderr.write("\n--- vaultemu log tail ---\n%s\n" % emu.log_tail())
-        emu.stop()
-        # Leases left alive at the end of a test would keep their users: drop them.
-        if users:
-            pg.drop_roles(users)
+        try:
+            scan_output(emu, request)
+        finally:
+            emu.stop()
+            # Leases left alive at the end of a test would keep their users: drop them.
+            if users:
+                pg.drop_roles(users)
+
+
+# Fails the test if leasewrap printed a value emu handed out (or the test gave it).
+def scan_output(emu, request):
+    secrets = emu.secrets() + [emu.root_token] if lw.recorded() else []
+    lw.scan(secrets, request.node.nodeid)
 
 
 # Factory creating database/roles/<name> on the test's emulator.

@@ -566,7 +566,8 @@ class VaultEmulator:
     def wrappings(self):
         return self._emu("GET", "wrappings")["wrappings"]
 
-    # Every secret value handed out so far.
+    # Every secret value handed out so far, and every token, login JWT and secret ID
+    # presented to it.
     def secrets(self):
         return self._emu("GET", "secrets")["values"]
 

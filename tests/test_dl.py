@@ -48,18 +48,17 @@ def library_path(soname):
 def run_without(soname, args, env):
     """Run leasewrap in a private mount namespace where soname is an empty file."""
     hide = "mount --bind /dev/null %s && exec \"$@\"" % library_path(soname)
-    cmd = ["unshare", "-m", "sh", "-c", hide, "sh", lw.BINARY] + args
     r = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     if r.returncode != 0:
         pytest.skip("unshare -m is not allowed here (needs root): %s" % r.stderr.strip())
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=lw.TIMEOUT)
+    return lw.run(args, env, prefix=["unshare", "-m", "sh", "-c", hide, "sh"])
 
 
 def test_missing_libcurl_is_one_clear_line(vault):
-    r = run_without("libcurl.so.4", ["--log-level", "warn", "-s", "A=secret/app#k",
+    r = run_without("libcurl.so.4", ["-s", "A=secret/app#k",
                                      "--", "true"], lw.base_env(vault))
     assert r.returncode == lw.EXIT_SOFTWARE, r.stderr
-    [line] = r.stderr.splitlines()
+    line = lw.one_line(r.stderr)
     assert lw.ERROR_LINE.match(line) and "cannot load libcurl.so.4" in line \
         and "install libcurl4" in line, line
     # Without secrets the same machine still supervises.
@@ -68,9 +67,9 @@ def test_missing_libcurl_is_one_clear_line(vault):
 
 
 def test_missing_libmicrohttpd_is_a_config_error(free_port):
-    r = run_without("libmicrohttpd.so.12", ["--log-level", "warn", "--metrics-addr",
+    r = run_without("libmicrohttpd.so.12", ["--metrics-addr",
                                             "127.0.0.1:%d" % free_port, "--", "true"],
                     lw.base_env())
     assert r.returncode == lw.EXIT_CONFIG, r.stderr
-    [line] = r.stderr.splitlines()
+    line = lw.one_line(r.stderr)
     assert "cannot load libmicrohttpd.so.12" in line and "install libmicrohttpd12" in line

@@ -349,7 +349,7 @@ def test_docker_entrypoint_runs_with_the_sample_config(vault, pg, db_role):
     env = lw.base_env(None, pg, VAULT_ADDR=vault.addr)
     r = lw.run(argv, env=env)
     assert r.returncode == lw.EXIT_CONFIG
-    assert "/run/secrets/vault-token" in r.stderr
+    assert "/run/secrets/vault-token" in lw.log_text(r.stderr)
 
 
 # --------------------------------------------------------------------------
@@ -669,7 +669,7 @@ def test_systemd_service_execstart_runs(vault, pg, database, tmp_path):
     argv = [subst.get(a, a) for a in shlex.split(unit_value(sections, "Service", "ExecStart"))]
     if token:
         argv = with_flags(argv, ["--auth", "token"])
-    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=lw.TIMEOUT)
+    r = lw.run_cmd(argv, env=env)
     # myapp's exit code is the unit's: Restart=on-failure sees it.
     assert r.returncode == 3, r.stderr
     user = r.stdout.strip()
@@ -701,7 +701,7 @@ def test_systemd_timer_job_execstart_runs(vault, pg, database, tmp_path):
             shlex.split(unit_value(unit("leasewrap-job.service"), "Service", "ExecStart"))]
     if token:
         argv = with_flags(argv, ["--auth", "token"])
-    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=lw.TIMEOUT)
+    r = lw.run_cmd(argv, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     dumps = [p for p in os.listdir(str(backups)) if p.endswith(".dump")]
     assert len(dumps) == 1 and dumps[0].startswith(database + "-"), dumps
@@ -751,10 +751,11 @@ def test_cron_line_runs_and_passes_the_exit_code(vault, pg, database, tmp_path):
     if token:
         line = line.replace(" -- ", " --auth token -- ", 1)
 
-    # As cron runs it: /bin/sh -c, output appended to the log.
-    r = subprocess.run(["/bin/sh", "-c", line], env=env, capture_output=True, text=True,
-                       timeout=lw.TIMEOUT)
+    # As cron runs it: /bin/sh -c, output appended to the log, where leasewrap's
+    # lines meet backup.sh's (which names its user: the command's, not scanned).
+    r = lw.run_cmd(["/bin/sh", "-c", line], env=env)
     text = log.read_text()
+    lw.record_log_lines(text, "backup.log of " + line)
     assert r.returncode == 0, text
     assert "backup: " + database in text and "bytes" in text
     dumps = sorted(p for p in os.listdir(str(backups)) if p.endswith(".dump"))
@@ -766,8 +767,8 @@ def test_cron_line_runs_and_passes_the_exit_code(vault, pg, database, tmp_path):
     assert_no_password(text, vault)
 
     # A failing pg_dump: its exit code (1) is leasewrap's, and the user is gone too.
-    r = subprocess.run(["/bin/sh", "-c", line], env=dict(env, PGDATABASE=database + "_nope"),
-                       capture_output=True, text=True, timeout=lw.TIMEOUT)
+    r = lw.run_cmd(["/bin/sh", "-c", line], env=dict(env, PGDATABASE=database + "_nope"))
+    lw.record_log_lines(log.read_text()[len(text):], "backup.log of " + line)
     assert r.returncode == 1, log.read_text()
     assert not [p for p in os.listdir(str(backups)) if p.endswith(".partial")]
     assert_all_revoked(vault, pg)
@@ -789,8 +790,7 @@ def test_legacy_readme_commands_run_as_written(vault, pg, db_role, tmp_path):
     env = lw.base_env(vault, pg)
     env["PATH"] = bin_dir(tmp_path) + ":" + env["PATH"]
     for line in lines:
-        r = subprocess.run(["/bin/sh", "-c", line], env=env, cwd=os.path.join(EX, "legacy"),
-                           capture_output=True, text=True, timeout=lw.TIMEOUT)
+        r = lw.run_cmd(["/bin/sh", "-c", line], env=env, cwd=os.path.join(EX, "legacy"))
         assert r.returncode == 0, r.stderr
         out = dict(l.split(": ", 1) for l in r.stdout.splitlines()[1:])
         assert r.stdout.startswith("report: postgres on %s:%d" % (pg.host, pg.port))

@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -162,8 +161,7 @@ def test_bad_token_is_403(vault):
     env = lw.base_env(vault, VAULT_TOKEN="hvs.not-a-real-token")
     r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=env)
     assert r.returncode == lw.EXIT_NOPERM
-    line = r.stderr.strip()
-    assert len(line.splitlines()) == 1 and "token" in line
+    assert "token" in lw.one_line(r.stderr)
     assert "hvs.not-a-real-token" not in r.stderr
 
 
@@ -175,7 +173,8 @@ def test_permission_denied_revokes_what_was_leased(vault, pg, ro):
     env = lw.base_env(vault, pg, VAULT_TOKEN=token)
     r = lw.run(RO + ["-s", "X=database/creds/rw#username", "--", "true"], env=env)
     assert r.returncode == lw.EXIT_NOPERM
-    assert "database/creds/rw" in r.stderr and "permission denied" in r.stderr
+    text = lw.log_text(r.stderr)
+    assert "database/creds/rw" in text and "permission denied" in text
     # The ro lease that did succeed was revoked before leasewrap exited.
     assert len(lease_events(vault, "create")) == 1
     assert live_leases(vault) == []
@@ -187,15 +186,15 @@ def test_missing_path_is_404(vault):
     r = lw.run(["-s", "A=secret/data/nothing-here#y", "--", "true"],
                env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_DATAERR
-    assert "secret/data/nothing-here" in r.stderr and "404" in r.stderr
+    text = lw.log_text(r.stderr)
+    assert "secret/data/nothing-here" in text and "404" in text
 
 
 def test_missing_field_names_the_fields(vault, pg, ro):
     r = lw.run(["-s", "U=database/creds/ro#usernme", "--", "true"],
                env=lw.base_env(vault, pg))
     assert r.returncode == lw.EXIT_DATAERR
-    line = r.stderr.strip()
-    assert len(line.splitlines()) == 1
+    line = lw.one_line(r.stderr)
     assert '"usernme"' in line
     assert "password" in line and "username" in line
     assert live_leases(vault) == []
@@ -207,14 +206,14 @@ def test_response_not_json(vault):
     vault.fault(mode="invalid_json")
     r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_DATAERR
-    assert "not a JSON object" in r.stderr
+    assert "not a JSON object" in lw.log_text(r.stderr)
 
 
 def test_response_too_large(vault):
     vault.fault(mode="huge", bytes=3 * 1024 * 1024)
     r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_DATAERR
-    assert "larger than" in r.stderr
+    assert "larger than" in lw.log_text(r.stderr)
 
 
 def test_vault_5xx_and_sealed(vault):
@@ -222,7 +221,8 @@ def test_vault_5xx_and_sealed(vault):
     r = lw.run(["--start-timeout", "1s", "-s", "A=secret/data/x#y", "--", "true"],
                env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_UNAVAILABLE
-    assert "503" in r.stderr and "sealed" in r.stderr
+    text = lw.log_text(r.stderr)
+    assert "503" in text and "sealed" in text
 
 
 def test_vault_down_closes_connection(vault):
@@ -230,7 +230,7 @@ def test_vault_down_closes_connection(vault):
     r = lw.run(["--start-timeout", "1s", "-s", "A=secret/data/x#y", "--", "true"],
                env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_UNAVAILABLE
-    assert "cannot reach Vault" in r.stderr.splitlines()[-1]
+    assert "cannot reach Vault" in lw.log_lines(r.stderr, "warn")[-1]
 
 
 def test_transient_5xx_is_retried(vault, pg, ro):
@@ -241,7 +241,7 @@ def test_transient_5xx_is_retried(vault, pg, ro):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith("v-")
     assert lw.reads(vault, ro) == 3
-    assert "retrying" in r.stderr
+    assert "retrying" in lw.log_text(r.stderr)
     assert dynamic_roles(pg) == set()
 
 
@@ -259,7 +259,7 @@ def test_4xx_is_not_retried(vault):
     r = lw.run(["-s", "A=secret/data/x#y", "--", "true"], env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_DATAERR
     assert lw.reads(vault, "secret/data/x") == 1
-    assert "invalid request" in r.stderr
+    assert "invalid request" in lw.log_text(r.stderr)
 
 
 def test_request_timeout(vault):
@@ -267,7 +267,8 @@ def test_request_timeout(vault):
     r = lw.run(["--request-timeout", "500ms", "--start-timeout", "1s",
                 "-s", "A=secret/data/x#y", "--", "true"], env=lw.base_env(vault))
     assert r.returncode == lw.EXIT_UNAVAILABLE
-    assert "timed out" in r.stderr.lower() or "timeout" in r.stderr.lower()
+    text = lw.log_text(r.stderr).lower()
+    assert "timed out" in text or "timeout" in text
 
 
 def test_command_not_found_after_fetch_revokes(vault, pg, ro):
@@ -284,7 +285,7 @@ def test_sigterm_during_fetch_revokes_and_never_starts_child(vault, pg, ro, tmp_
                        "touch %s" % marker], env=lw.base_env(vault, pg))
     try:
         # leasewrap says so once the read is sent; the emulator holds it 1.5 s.
-        line = p.stderr.readline()
+        line = lw.as_text(p.stderr.readline())
         assert "reading 1 path" in line, line
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=lw.TIMEOUT)
@@ -330,13 +331,12 @@ def test_valgrind_main_scenario_no_leak_no_error(vault, pg, ro, tmp_path):
     """The main scenario under valgrind: no leak, no invalid access."""
     log = tmp_path / "vg.log"
     env = lw.base_env(vault, pg)
-    cmd = ["valgrind", "--quiet", "--leak-check=full",
-           "--errors-for-leak-kinds=definite,indirect",
-           "--show-leak-kinds=definite,indirect", "--error-exitcode=99",
-           "--log-file=%s" % log, lw.BINARY] + RO + \
-          ["--", PSQL, "-tAc", "select current_user"]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                       timeout=lw.TIMEOUT * 3)
+    valgrind = ["valgrind", "--quiet", "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--show-leak-kinds=definite,indirect", "--error-exitcode=99",
+                "--log-file=%s" % log]
+    r = lw.run(RO + ["--", PSQL, "-tAc", "select current_user"], env=env,
+               prefix=valgrind, timeout=lw.TIMEOUT * 3)
     assert r.returncode == 0, log.read_text() + r.stderr
     assert r.stdout.strip().startswith("v-")
     assert log.read_text().strip() == ""
@@ -350,7 +350,7 @@ def test_revocation_denied_names_the_lease_and_the_policy(vault, pg, ro):
     r = lw.run(RO + ["--", "true"], env=lw.base_env(vault, pg, VAULT_TOKEN=token))
     assert r.returncode == 0, r.stderr
     lease = live_leases(vault)[0]["lease_id"]
-    line = [l for l in r.stderr.splitlines() if "could not revoke" in l]
+    line = [l for l in lw.log_lines(r.stderr) if "could not revoke" in l]
     assert len(line) == 1
     assert lease in line[0] and "sys/leases/revoke" in line[0]
     lw.assert_no_secret(r.stderr, vault)

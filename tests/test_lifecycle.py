@@ -14,7 +14,7 @@ PROBE = [lw.PYTHON if hasattr(lw, "PYTHON") else "/usr/bin/python3",
          os.path.join(lw.ROOT, "tests", "pgprobe.py")]
 RO = ["-s", "PGUSER=database/creds/ro#username",
       "-s", "PGPASSWORD=database/creds/ro#password"]
-FAST = ["--kill-timeout", "1s", "--log-level", "info"]
+FAST = ["--kill-timeout", "1s"]
 
 
 def probe_log(path):
@@ -82,7 +82,8 @@ def test_rotation_keeps_the_command_connected(vault, pg, tmp_path):
     # Not too late: Vault never had to expire a lease the command used.
     assert events(vault, "lease", "expire") == []
     assert len(renew_requests(vault, 200)) >= 2 * (len(ss) - 1)
-    assert "renewed for" in err and "max TTL" in err
+    text = lw.log_text(err)
+    assert "renewed for" in text and "max TTL" in text
     lw.assert_no_lease_left(vault, pg)
     lw.assert_no_secret(err, vault)
 
@@ -102,7 +103,8 @@ def test_renewal_failures_retry_without_restart(vault, pg, tmp_path):
     finally:
         lw.kill_quietly(p)
     assert len(renew_requests(vault, 500)) == 2
-    assert "renewal failed" in err and "retrying" in err
+    text = lw.log_text(err)
+    assert "renewal failed" in text and "retrying" in text
     assert len(starts(log)) == 1
     assert len(events(vault, "lease", "create")) == 1
     assert failures(log) == []
@@ -120,9 +122,9 @@ def test_vault_down_longer_than_a_renewal_interval(vault, pg, tmp_path):
         vault.fault(mode="down")
         # Down across at least one scheduled renewal (every ~5.5 s).
         for _ in range(3):
-            line = p.stderr.readline()
+            line = lw.as_text(p.stderr.readline())
             while line and "renewal failed" not in line:
-                line = p.stderr.readline()
+                line = lw.as_text(p.stderr.readline())
             err_lines.append(line)
         vault.clear_faults()
         n = len(renew_requests(vault, 200))
@@ -154,7 +156,7 @@ def test_lost_leases_mean_new_credentials_and_one_rotation(vault, pg, tmp_path):
         out, err = stop(p)
     finally:
         lw.kill_quietly(p)
-    assert "lease not found" in err
+    assert "lease not found" in lw.log_text(err)
     assert len(starts(log)) == 2
     assert len(events(vault, "lease", "create")) == 2
     lw.assert_no_lease_left(vault, pg)
@@ -171,7 +173,7 @@ def test_token_dying_first_stops_the_command_in_time(vault, pg, tmp_path):
     finally:
         lw.kill_quietly(p)
     assert p.returncode == lw.EXIT_EXPIRED, err
-    assert "could not be replaced" in err
+    assert "could not be replaced" in lw.log_text(err)
     # The command stopped while the token (and so the user) still lived.
     assert successes(log) and failures(log) == []
     token_ends = [e for e in vault.journal() if e.get("kind") == "token" and
@@ -257,7 +259,7 @@ def test_restart_on_failure_reuses_credentials(vault, pg, tmp_path):
     users = marker.read_text().split()
     assert len(users) == 2 and users[0] == users[1]
     assert len(events(vault, "lease", "create")) == 1
-    assert "starting it again" in r.stderr
+    assert "starting it again" in lw.log_text(r.stderr)
     lw.assert_no_lease_left(vault, pg)
 
 
@@ -266,7 +268,7 @@ def test_restart_gives_up_after_max_restarts(vault, pg):
     r = lw.run(RO + ["--restart", "always", "--max-restarts", "1", "--",
                      "sh", "-c", "exit 4"], env=lw.base_env(vault, pg))
     assert r.returncode == 4
-    assert "giving up" in r.stderr
+    assert "giving up" in lw.log_text(r.stderr)
     lw.assert_no_lease_left(vault, pg)
 
 
@@ -283,5 +285,4 @@ def test_restart_gives_up_after_max_restarts(vault, pg):
 def test_lifecycle_option_errors(args, needle):
     r = lw.run(args + ["--", "true"])
     assert r.returncode == lw.EXIT_USAGE
-    line = r.stderr.strip()
-    assert len(line.splitlines()) == 1 and needle in line
+    assert needle in lw.one_line(r.stderr)

@@ -5,6 +5,8 @@ gives one object a line.  No secret value or token appears at debug level
 import json
 import re
 
+import pytest
+
 import lw
 
 RO = ["-s", "PGUSER=database/creds/ro#username",
@@ -67,7 +69,8 @@ def test_text_lines_have_time_level_event_and_fields(vault, pg):
 
 
 def test_usage_error_is_one_timestamped_line():
-    r = lw.run(["--no-such-option", "--", "true"])
+    r = lw.run(["--no-such-option", "--", "true"],
+               env=lw.base_env(LEASEWRAP_LOG_FORMAT="text"))
     assert r.returncode == lw.EXIT_USAGE
     [line] = r.stderr.splitlines()
     m = TEXT_LINE.fullmatch(line)
@@ -78,3 +81,56 @@ def test_bad_log_format():
     r = lw.run(["--log-format", "xml", "--", "true"])
     assert r.returncode == lw.EXIT_USAGE
     assert "text or json" in r.stderr
+
+
+# ---- the scan conftest.py runs after every test can fail ------------------
+
+def test_scan_finds_a_value_the_emulator_handed_out(vault):
+    vault.kv_put("app", {"api_key": "scan-bait-1234", "quoted": 'scan"bait\\5678'})
+    status, _ = vault.api("GET", "secret/data/app")
+    assert status == 200
+    assert {"scan-bait-1234", 'scan"bait\\5678'} <= set(vault.secrets())
+    text = ("2026-11-27T23:41:59.905Z leasewrap: debug: fetch: read "
+            "scan-bait-1234 path=secret/data/app\n")
+    as_json = json.dumps({"time": "2026-11-27T23:41:59.905Z", "level": "debug",
+                          "event": "lease.create", "pid": 1,
+                          "msg": 'got scan"bait\\5678'}) + "\n"
+    for output, event in ((text, "fetch"), (as_json, "lease.create")):
+        with pytest.raises(pytest.fail.Exception) as e:
+            lw.scan(vault.secrets(), "the test", [("stderr of leasewrap", output)])
+        message = str(e.value)
+        assert "the test" in message and "event " + event in message, message
+        assert "<secret: " in message
+        assert "scan-bait" not in message and "5678" not in message, message
+    # A line without the value passes.
+    lw.scan(vault.secrets(), "the test", [("stderr", text.replace("scan-bait-1234", "x"))])
+
+
+@pytest.mark.parametrize("how", ["run", "start"])
+def test_scan_catches_a_secret_on_leasewrap_stderr(vault, how):
+    """A command that writes its secret on the stderr it shares with leasewrap:
+    recorded by lw.run, and by lw.start even though the test never reads it."""
+    vault.kv_put("app", {"api_key": "stderr-bait-9876"})
+    args = ["-s", "K=secret/data/app#api_key", "--", "sh", "-c", 'echo "key $K" >&2']
+    if how == "run":
+        assert lw.run(args, env=lw.base_env(vault)).returncode == 0
+    else:
+        p = lw.start(args, env=lw.base_env(vault))
+        try:
+            assert p.wait(timeout=lw.TIMEOUT) == 0
+        finally:
+            lw.kill_quietly(p)
+    with pytest.raises(pytest.fail.Exception) as e:
+        lw.scan(vault.secrets(), "the test")
+    assert "event (none" in str(e.value) and "stderr-bait" not in str(e.value)
+    lw.forget()         # so that the scan after this test passes
+
+
+def test_usage_error_follows_the_log_format_from_the_environment():
+    env = lw.base_env(LEASEWRAP_LOG_FORMAT="json")
+    r = lw.run(["--no-such-option", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_USAGE
+    [line] = r.stderr.splitlines()
+    o = json.loads(line)
+    assert o["level"] == "error" and o["event"] == "usage"
+    assert "--no-such-option" in o["msg"]

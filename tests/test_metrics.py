@@ -229,7 +229,7 @@ def test_metrics_addr_in_use_is_a_config_error(free_port):
         r = lw.run(["--log-level", "warn", "--metrics-addr",
                     "127.0.0.1:%d" % free_port, "--", "true"])
     assert r.returncode == lw.EXIT_CONFIG
-    [line] = r.stderr.splitlines()
+    line = lw.one_line(r.stderr)
     assert "--metrics-addr" in line and "in use" in line and "another" in line
 
 
@@ -237,7 +237,7 @@ def test_metrics_addr_in_use_is_a_config_error(free_port):
 def test_bad_metrics_addr(addr):
     r = lw.run(["--log-level", "warn", "--metrics-addr", addr, "--", "true"])
     assert r.returncode == lw.EXIT_CONFIG, r.stderr
-    [line] = r.stderr.splitlines()
+    line = lw.one_line(r.stderr)
     assert lw.ERROR_LINE.match(line) and "--metrics-addr" in line, line
 
 
@@ -245,7 +245,7 @@ def test_metrics_file_in_a_missing_folder(tmp_path):
     r = lw.run(["--log-level", "warn", "--metrics-file",
                 str(tmp_path / "nope" / "m.prom"), "--", "true"])
     assert r.returncode == lw.EXIT_CONFIG
-    [line] = r.stderr.splitlines()
+    line = lw.one_line(r.stderr)
     assert "--metrics-file" in line and "No such file" in line
 
 

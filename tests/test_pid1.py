@@ -31,20 +31,14 @@ pytestmark = pytest.mark.skipif(not OK, reason="unshare -p is not allowed "
 
 def run1(args, env=None, **kw):
     """Run leasewrap as PID 1 to completion."""
-    return subprocess.run(UNSHARE + [lw.BINARY] + args,
-                          env=env if env is not None else lw.base_env(),
-                          capture_output=True, text=True, timeout=lw.TIMEOUT,
-                          **kw)
+    return lw.run(args, env=env, prefix=UNSHARE, **kw)
 
 
 class Pid1:
     """leasewrap as PID 1 in the background, with its host PID."""
 
     def __init__(self, args, env=None):
-        self.proc = subprocess.Popen(UNSHARE + [lw.BINARY] + args,
-                                     env=env if env is not None else lw.base_env(),
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = lw.start(args, env=env, prefix=UNSHARE)
         self.pid = lw.wait_for(self._child, what="leasewrap in the namespace")
 
     def _child(self):
@@ -91,12 +85,12 @@ def test_child_killed_by_signal(sig):
 
 def test_not_found_and_not_executable(tmp_path):
     r = run1(["--", "/nonexistent/cmd"])
-    assert r.returncode == 127 and "/nonexistent/cmd" in r.stderr
+    assert r.returncode == 127 and "/nonexistent/cmd" in lw.log_text(r.stderr)
     f = tmp_path / "f"
     f.write_text("#!/bin/sh\n")
     f.chmod(0o644)
     r = run1(["--", str(f)])
-    assert r.returncode == 126 and str(f) in r.stderr
+    assert r.returncode == 126 and str(f) in lw.log_text(r.stderr)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
@@ -156,10 +150,8 @@ def test_hygiene_matches_a_bare_run(tmp_path):
     bare = subprocess.run([PY, "-c", pre] + UNSHARE + ["sh", "-c", probe],
                           capture_output=True, text=True, cwd=str(tmp_path),
                           timeout=lw.TIMEOUT)
-    wrapped = subprocess.run([PY, "-c", pre] + UNSHARE +
-                             [lw.BINARY, "--", "sh", "-c", probe],
-                             capture_output=True, text=True, cwd=str(tmp_path),
-                             env=lw.base_env(), timeout=lw.TIMEOUT)
+    wrapped = lw.run(["--", "sh", "-c", probe], prefix=[PY, "-c", pre] + UNSHARE,
+                     cwd=str(tmp_path))
     assert wrapped.returncode == 0, wrapped.stderr
     assert wrapped.stdout == bare.stdout
     assert str(tmp_path) in wrapped.stdout
@@ -168,10 +160,7 @@ def test_hygiene_matches_a_bare_run(tmp_path):
 def test_inherited_sigchld_ignored_does_not_hang():
     pre = ("import os, signal, sys; signal.signal(signal.SIGCHLD, "
            "signal.SIG_IGN); os.execvp(sys.argv[1], sys.argv[1:])")
-    r = subprocess.run([PY, "-c", pre] + UNSHARE +
-                       [lw.BINARY, "--", "sh", "-c", "exit 5"],
-                       capture_output=True, timeout=lw.TIMEOUT,
-                       env=lw.base_env())
+    r = lw.run(["--", "sh", "-c", "exit 5"], prefix=[PY, "-c", pre] + UNSHARE)
     assert r.returncode == 5
 
 

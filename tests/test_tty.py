@@ -17,8 +17,10 @@ class Term:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"],
-                      {"PATH": "/usr/bin:/bin", "PS1": "lw-prompt> ", "TERM": "dumb"})
+                      lw.log_env({"PATH": "/usr/bin:/bin", "PS1": "lw-prompt> ",
+                                  "TERM": "dumb"}))
         self.seen = ""
+        self.transcript = ""     # all of it: leasewrap's lines are on the terminal
 
     def until(self, text, timeout=lw.TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -29,9 +31,11 @@ class Term:
             r, _, _ = select.select([self.fd], [], [], 0.05)
             if r:
                 try:
-                    self.seen += os.read(self.fd, 4096).decode(errors="replace")
+                    data = os.read(self.fd, 4096).decode(errors="replace")
                 except OSError:
                     break
+                self.seen += data
+                self.transcript += data
         out, self.seen = self.seen, self.seen[self.seen.index(text) + len(text):]
         return out
 
@@ -42,6 +46,7 @@ class Term:
         os.kill(self.pid, signal.SIGKILL)    # our own bash
         os.waitpid(self.pid, 0)
         os.close(self.fd)
+        lw.record(self.transcript, "the terminal")
 
 
 def test_ctrl_c_ctrl_z_and_fg(tmp_path):

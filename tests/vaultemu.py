@@ -2132,7 +2132,8 @@ class Core:
 
     # -- bookkeeping -------------------------------------------------------
 
-    # Adds values to the registry of secrets handed out (/_emu/secrets).
+    # Adds values to the registry of secrets handed out, or presented as credentials
+    # (tokens, login JWTs and secret IDs) (/_emu/secrets).
     def remember_secrets(self, values):
         with self.lock:
             for v in values:
@@ -2487,6 +2488,8 @@ class Core:
             auth = headers.get("Authorization") or ""
             if auth.lower().startswith("bearer "):
                 token_id = auth[7:].strip()
+        # A token presented is a secret, whether this emulator issued it or not.
+        self.remember_secrets([token_id])
         if path == "sys/internal/ui/mounts" or path.startswith("sys/internal/ui/mounts/"):
             tok = self.lookup_token(token_id)
             if tok is not None:
@@ -3017,6 +3020,8 @@ class Core:
             raise VaultError(405, ["1 error occurred:\n\t* unsupported operation\n\n"])
         info = {"role": None, "jwt_sha256": None}
         name = mount.path[len("auth/"):].rstrip("/")
+        # The credentials a client logs in with are secrets too, valid or not.
+        self.remember_secrets([data.get(k) for k in ("jwt", "secret_id")])
         try:
             result = mount.engine.login(Ctx(self, None, op, path, {}, data), info, peer_cert)
             reply, tok = self.login_token(mount, path, result)
