@@ -184,20 +184,26 @@ def test_token_dying_first_stops_the_command_in_time(vault, pg, tmp_path):
 
 
 def test_signal_mode_rewrites_the_file_and_keeps_the_command(vault, pg, tmp_path):
-    vault.create_db_role("ro", default_ttl=3, max_ttl=7)
+    vault.create_db_role("ro", default_ttl=3, max_ttl=10)
     log = str(tmp_path / "probe.log")
     envf = str(tmp_path / "creds.env")
     p = lw.start(FAST + RO + ["--on-change", "signal:SIGHUP", "--env-file",
-                              envf, "--revoke-grace", "1s", "--"] + PROBE +
-                 [log, envf], env=lw.base_env(vault, pg))
+                              envf, "--revoke-grace", "1s", "--rotate-before", "4s",
+                              "--"] + PROBE + [log, envf], env=lw.base_env(vault, pg))
     try:
         lw.wait_for(lambda: len([e for e in probe_log(log)
                                  if e["event"] == "hup"]) >= 2, timeout=60,
                     what="two credential changes")
         created = events(vault, "lease", "create")
-        lw.wait_for(lambda: any(e["lease_id"] == created[0]["lease_id"] for e
+        # The second lease: the first one's max TTL shows only in a capped
+        # renewal, less than 3 s before its end, so it may expire before the
+        # 1 s grace is over on a loaded machine.  The second is replaced 4 s
+        # (--rotate-before) ahead of its end: revoked well before it.
+        lw.wait_for(lambda: any(e["lease_id"] == created[1]["lease_id"] for e
                                 in events(vault, "lease", "revoke")),
-                    what="the first lease revoked after the grace")
+                    what="the second lease revoked after the grace")
+        assert not [e for e in events(vault, "lease", "expire")
+                    if e["lease_id"] == created[1]["lease_id"]]
         assert p.poll() is None          # revoked while the command runs on
         out, err = stop(p)
     finally:
