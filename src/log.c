@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,7 +142,7 @@ fields(char *out, size_t len, size_t n, const struct log_fields *f, int js)
 		n = str_field(out, len, n, "path", f->path, js);
 	if (f->lease != NULL && f->lease[0] != '\0')
 		n = str_field(out, len, n, "lease_id", f->lease, js);
-	if (f->has_ttl) {
+	if (f->has_ttl && isfinite(f->ttl)) {
 		fmt_secs(num, sizeof(num), f->ttl);
 		n = append(out, len, n, js ? ",\"ttl\":%s" : " ttl=%s", num);
 	}

@@ -35,7 +35,8 @@ static const struct {
 	[M_BUILD_INFO] = { "leasewrap_build_info", "gauge",
 	    "leasewrap's version, as a label; always 1" },
 	[M_DEADLINE] = { "leasewrap_credential_deadline_seconds", "gauge",
-	    "Seconds until the credentials from this path end (lease or token)" },
+	    "Seconds until the credentials from this path end (lease or "
+	    "token)" },
 	[M_DEADLINE_TS] = { "leasewrap_credential_deadline_timestamp_seconds",
 	    "gauge", "When the credentials from this path end, Unix time" },
 	[M_TOKEN_DEADLINE] = { "leasewrap_token_deadline_seconds", "gauge",
@@ -124,9 +125,10 @@ label(char *out, size_t len, size_t n, const char *k, const char *v)
 	return n;
 }
 
+/* The series of metric id with these labels; a new one starts at 0. */
 static struct series *
-find(struct metrics *m, enum metric id, const char *k1, const char *v1, const char *k2,
-    const char *v2)
+find(struct metrics *m, enum metric id, const char *k1, const char *v1,
+    const char *k2, const char *v2)
 {
 	char labels[sizeof(((struct series *)0)->labels)];
 	size_t i, n = 0;
@@ -137,7 +139,8 @@ find(struct metrics *m, enum metric id, const char *k1, const char *v1, const ch
 	if (k2 != NULL && v2 != NULL)
 		(void)label(labels, sizeof(labels), n, k2, v2);
 	for (i = 0; i < m->n; i++)
-		if (m->series[i].m == id && strcmp(m->series[i].labels, labels) == 0)
+		if (m->series[i].m == id &&
+		    strcmp(m->series[i].labels, labels) == 0)
 			return &m->series[i];
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 32;
@@ -334,6 +337,7 @@ fail:
 	return -1;
 }
 
+/* Write the file now; a failure is logged once until a write works again. */
 static void
 file_now(struct metrics *m)
 {
@@ -373,6 +377,7 @@ metrics_changed(struct metrics *m)
 
 /* ---- HTTP ------------------------------------------------------------ */
 
+/* Queue one whole response: code, content type and a copy of body. */
 static enum MHD_Result
 answer(struct MHD_Connection *conn, unsigned int code, const char *type,
     const char *body, size_t len)
@@ -392,6 +397,7 @@ answer(struct MHD_Connection *conn, unsigned int code, const char *type,
 	return ret;
 }
 
+/* GET or HEAD /metrics (and / for a pointer to it); anything else 404/405. */
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,

@@ -415,11 +415,12 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	struct sup *s = l->sup;
 	char verr[256];
 	double delay;
+	int ok;
 
-	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", resp->status == 204 ||
-	    resp->status == 200 || resp->status == 202 ? "ok" : "error", NULL,
-	    NULL);
-	if (resp->status == 204 || resp->status == 200 || resp->status == 202)
+	ok = resp->status == 204 || resp->status == 200 || resp->status == 202;
+	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", ok ? "ok" : "error",
+	    NULL, NULL);
+	if (ok)
 		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
 		    .status = resp->status), "revoked");
 	else {
@@ -597,8 +598,8 @@ token_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	if (was_renew)
-		metrics_add(s->metrics, M_TOKEN_RENEWALS, 1, "result", resp->status == 200 ?
-		    "ok" : "error", NULL, NULL);
+		metrics_add(s->metrics, M_TOKEN_RENEWALS, 1, "result",
+		    resp->status == 200 ? "ok" : "error", NULL, NULL);
 	if (resp->status == 200 &&
 	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
 		if (was_renew)
@@ -764,8 +765,9 @@ login_cb(const struct vault_resp *resp, void *arg)
 		maybe_finish(s);
 		return;
 	}
-	metrics_add(s->metrics, M_LOGINS, 1, "method", config_auth_name(s->cfg->auth),
-	    "result", json_is_string(ct) ? "ok" : "error");
+	metrics_add(s->metrics, M_LOGINS, 1, "method",
+	    config_auth_name(s->cfg->auth), "result",
+	    json_is_string(ct) ? "ok" : "error");
 	if (!json_is_string(ct)) {
 		json_decref(root);
 		login_retry_or_fail(s, resp, 0);
@@ -1041,7 +1043,8 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		ttl = json_number_value(json_object_get(root, "lease_duration"));
 		c->renewable = json_is_true(json_object_get(root, "renewable"));
 		json_decref(root);
-		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result", "ok");
+		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path,
+		    "result", "ok");
 		c->attempts = 0;
 		c->lease_end = ev_now(s->loop) + ttl;
 		if (ttl < c->duration || !c->renewable) {
@@ -1057,7 +1060,8 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		cred_schedule(c);
 		return;
 	}
-	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result", "error");
+	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result",
+	    "error");
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	if (retryable(resp)) {
 		/* The lease still holds: keep renewing, no new credentials. */
@@ -1320,7 +1324,8 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	read_failed(c, resp);
 	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
 	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
-		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "error");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "error");
 	if (retryable(resp) && s->stop_signal == 0 &&
 	    ev_now(s->loop) + delay <= s->start_deadline) {
 		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
@@ -1363,7 +1368,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 	    resp->len, &sec, err, sizeof(err)) == 0) {
 		struct lease *l = NULL;
 
-		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "ok");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "ok");
 
 		if (sec.lease_id != NULL) {
 			l = add_lease(s, sec.lease_id);
@@ -1413,7 +1419,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	if (resp->status == 200 || c->purpose != P_INITIAL)
-		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "error");
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "error");
 	if (resp->status == 200) {
 		/* Not a usable secret: that is final, like a 4xx. */
 		c->fail_code = LW_EXIT_DATAERR;
@@ -1518,21 +1525,23 @@ metrics_zero(struct sup *s)
 
 	for (r = 0; r < 2; r++) {
 		for (i = 0; i < s->cfg->nspecs; i++) {
-			metrics_add(s->metrics, M_FETCHES, 0, "path", s->cfg->specs[i].path,
-			    "result", results[r]);
+			metrics_add(s->metrics, M_FETCHES, 0, "path",
+			    s->cfg->specs[i].path, "result", results[r]);
 			metrics_add(s->metrics, M_RENEWALS, 0, "path",
 			    s->cfg->specs[i].path, "result", results[r]);
 		}
-		metrics_add(s->metrics, M_REVOCATIONS, 0, "result", results[r], NULL, NULL);
-		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result", results[r], NULL,
-		    NULL);
+		metrics_add(s->metrics, M_REVOCATIONS, 0, "result", results[r],
+		    NULL, NULL);
+		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result",
+		    results[r], NULL, NULL);
 		if (s->cfg->auth != AUTH_TOKEN)
 			metrics_add(s->metrics, M_LOGINS, 0, "method",
 			    config_auth_name(s->cfg->auth), "result",
 			    results[r]);
 	}
 	for (r = 0; r < 3; r++)
-		metrics_add(s->metrics, M_CHILD_STARTS, 0, "reason", reasons[r], NULL, NULL);
+		metrics_add(s->metrics, M_CHILD_STARTS, 0, "reason", reasons[r],
+		    NULL, NULL);
 	metrics_add(s->metrics, M_CHILD_SIGNALS, 0, NULL, NULL, NULL, NULL);
 }
 
@@ -1745,7 +1754,8 @@ begin_stop(struct sup *s, enum stop_reason why)
 				kt = left > 0 ? left : 0;
 		}
 	log_at(LOG_INFO, "child.stop", LF(.pid = (int)s->child), "sending "
-	    "signal %d (%s)", s->cfg->kill_signal, why == STOP_RESTART ? "new credentials" :
+	    "signal %d (%s)", s->cfg->kill_signal, why == STOP_RESTART ?
+	    "new credentials" :
 	    why == STOP_ROTATED ? "--on-change exit" :
 	    why == STOP_EXPIRED ? "credentials expire" :
 	    why == STOP_TIMEOUT ? "--timeout" : "exiting");
@@ -1788,7 +1798,8 @@ request_apply(struct sup *s)
 		    "sending signal %d (new credentials)",
 		    s->cfg->change_signal);
 		signal_child(s, s->cfg->change_signal);
-		metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
+		metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL,
+		    NULL);
 		/* Old leases stay alive until the command has moved over. */
 		if (!ev_is_active(&s->grace_timer))
 			timer_in(s, &s->grace_timer,
