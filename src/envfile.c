@@ -5,12 +5,9 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Characters a dotenv reader takes as they are, without quotes. */
 static int
@@ -54,32 +51,14 @@ envfile_quote(const char *v, char *out, size_t outlen)
 	return n;
 }
 
-/* Write all of buf to fd. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 envfile_write(const char *path, char *const vars[], size_t nvars,
     char *err, size_t errlen)
 {
 	size_t i, cap = 64, len = 0, need, nl;
-	char *buf, *tmp, *q;
+	char *buf, *q;
 	const char *eq;
-	int fd, e;
+	int r, e;
 
 	buf = xmalloc(cap);
 	for (i = 0; i < nvars; i++) {
@@ -103,39 +82,16 @@ envfile_write(const char *path, char *const vars[], size_t nvars,
 		len += need;
 		buf[len++] = '\n';
 	}
-	need = strlen(path) + 16;
-	tmp = xmalloc(need);
-	snprintf(tmp, need, "%s.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		e = errno;
-		secret_wipe(buf, cap);
-		free(buf);
-		free(tmp);
+	r = util_replace_file(path, buf, len, 0600, 1);
+	e = errno;
+	secret_wipe(buf, cap);
+	free(buf);
+	if (r == -1)
 		return errf(err, errlen, "env file \"%s\": cannot create a file "
 		    "beside it: %s; check the folder exists and is writable",
 		    path, strerror(e));
-	}
-	/* mkostemp makes it 0600; say so explicitly against odd umasks. */
-	if (fchmod(fd, 0600) == -1 || write_all(fd, buf, len) == -1 ||
-	    fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		secret_wipe(buf, cap);
-		free(buf);
-		free(tmp);
+	if (r == -2)
 		return errf(err, errlen, "env file \"%s\": %s", path,
 		    strerror(e));
-	}
-	secret_wipe(buf, cap);
-	free(buf);
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		e = errno;
-		unlink(tmp);
-		free(tmp);
-		return errf(err, errlen, "env file \"%s\": %s", path,
-		    strerror(e));
-	}
-	free(tmp);
 	return 0;
 }

@@ -12,7 +12,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -21,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -285,56 +283,15 @@ metrics_render(struct metrics *m, size_t *len)
 
 /* ---- the file -------------------------------------------------------- */
 
-/* Replace the file: a hidden temporary beside it, then rename. */
+/* Replace the file with the page (no fsync: the loop must not block). */
 static int
 write_file(struct metrics *m)
 {
-	char *tmp, *slash;
 	const char *page;
-	size_t len, off = 0, tlen;
-	ssize_t w;
-	int fd, saved;
+	size_t len;
 
 	page = metrics_render(m, &len);
-	tlen = strlen(m->file) + 16;
-	tmp = xmalloc(tlen);
-	if ((slash = strrchr(m->file, '/')) != NULL)
-		snprintf(tmp, tlen, "%.*s/.%s.XXXXXX", (int)(slash - m->file),
-		    m->file, slash + 1);
-	else
-		snprintf(tmp, tlen, ".%s.XXXXXX", m->file);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		saved = errno;
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	while (off < len) {
-		if ((w = write(fd, page + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0644) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, m->file) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	errno = saved;
-	return -1;
+	return util_replace_file(m->file, page, len, 0644, 0) == 0 ? 0 : -1;
 }
 
 /* Write the file now; a failure is logged once until a write works again. */

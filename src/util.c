@@ -1,11 +1,16 @@
-/* util.c: small pure helpers shared by every module. */
+/* util.c: small helpers shared by every module; all pure but the last. */
+#define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Parse a duration: plain seconds, or number+unit runs like "1h30m" or "250ms". */
 long long
@@ -160,4 +165,57 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* write(2) all of buf, through EINTR and short writes. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+util_replace_file(const char *path, const void *buf, size_t len,
+    unsigned int mode, int sync)
+{
+	size_t n = strlen(path) + 8;
+	char *tmp = xmalloc(n);
+	int fd, e;
+
+	snprintf(tmp, n, "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		e = errno;
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	/* mkostemp makes it 0600; set the mode explicitly against odd umasks. */
+	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, buf, len) == -1 ||
+	    (sync && fsync(fd) == -1)) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		e = errno;
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return -2;
 }

@@ -1,4 +1,7 @@
-/* util.h: small pure helpers: durations, names, checked allocation. */
+/*
+ * util.h: small helpers: durations, names, checked allocation (pure), and
+ * replacing a file atomically.
+ */
 #ifndef LW_UTIL_H
 #define LW_UTIL_H
 
@@ -17,6 +20,15 @@ void		*xcalloc(size_t, size_t);
 void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
+/*
+ * Replace path with len bytes of buf: a temporary "path.XXXXXX" beside it
+ * (mode, close-on-exec), fsync'd when sync is set, then rename(2), so a
+ * reader sees the old file or the new one, never half of one.  0; -1 if
+ * the temporary cannot be created, -2 if a later step failed (the
+ * temporary is removed); errno says why.
+ */
+int		 util_replace_file(const char *path, const void *buf, size_t len,
+		    unsigned int mode, int sync);
 /* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */
 int		 errf(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
