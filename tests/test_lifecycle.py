@@ -49,6 +49,15 @@ def renew_requests(vault, status=None):
             (status is None or e.get("status") == status)]
 
 
+def assert_rode_it_out(vault, pg, log):
+    """The command started once, on one lease, never failed to connect, and
+    every lease was revoked at the end."""
+    assert len(starts(log)) == 1
+    assert len(events(vault, "lease", "create")) == 1
+    assert failures(log) == []
+    lw.assert_no_lease_left(vault, pg)
+
+
 def stop(p):
     """SIGTERM leasewrap (which forwards it) and collect its output."""
     if p.poll() is None:
@@ -105,10 +114,7 @@ def test_renewal_failures_retry_without_restart(vault, pg, tmp_path):
     assert len(renew_requests(vault, 500)) == 2
     text = lw.log_text(err)
     assert "renewal failed" in text and "retrying" in text
-    assert len(starts(log)) == 1
-    assert len(events(vault, "lease", "create")) == 1
-    assert failures(log) == []
-    lw.assert_no_lease_left(vault, pg)
+    assert_rode_it_out(vault, pg, log)
 
 
 def test_vault_down_longer_than_a_renewal_interval(vault, pg, tmp_path):
@@ -134,10 +140,7 @@ def test_vault_down_longer_than_a_renewal_interval(vault, pg, tmp_path):
     finally:
         lw.kill_quietly(p)
     assert all("renewal failed" in l for l in err_lines)
-    assert len(starts(log)) == 1
-    assert len(events(vault, "lease", "create")) == 1
-    assert failures(log) == []
-    lw.assert_no_lease_left(vault, pg)
+    assert_rode_it_out(vault, pg, log)
 
 
 def test_lost_leases_mean_new_credentials_and_one_rotation(vault, pg, tmp_path):
@@ -249,9 +252,7 @@ def test_on_change_exit(vault, pg, tmp_path):
     r = lw.run(FAST + RO + ["--on-change", "exit", "--"] + PROBE + [log],
                env=lw.base_env(vault, pg))
     assert r.returncode == lw.EXIT_ROTATED, r.stderr
-    assert len(starts(log)) == 1 and failures(log) == []
-    assert len(events(vault, "lease", "create")) == 1
-    lw.assert_no_lease_left(vault, pg)
+    assert_rode_it_out(vault, pg, log)
 
 
 def test_restart_on_failure_reuses_credentials(vault, pg, tmp_path):

@@ -570,16 +570,23 @@ def parallel_reads(v, paths):
             c.close()
 
 
+def path_argvs(spec):
+    """leasewrap -- true with path 0 alone, and with all N_PATHS paths;
+    spec % (i, i) is the -s value of path i."""
+    def argv(n):
+        out = [lw.BINARY]
+        for i in range(n):
+            out += ["-s", spec % (i, i)]
+        return out + ["--", "true"]
+    return argv(1), argv(N_PATHS)
+
+
 def bench_paths_kv(v, pg):
     S = 4
     env = lw.base_env(v, pg)
     for i in range(N_PATHS):
         v.kv_put("s%d" % i, {"v": "x%d" % i})
-    one = [lw.BINARY, "-s", "V0=secret/data/s0#v", "--", "true"]
-    many = [lw.BINARY]
-    for i in range(N_PATHS):
-        many += ["-s", "V%d=secret/data/s%d#v" % (i, i)]
-    many += ["--", "true"]
+    one, many = path_argvs("V%d=secret/data/s%d#v")
     conn = Vault(v)
     lw1, lw50, py1, py50, par = [], [], [], [], []
     try:
@@ -614,11 +621,7 @@ def bench_paths_db(v, pg, rounds=None):
     env = lw.base_env(v, pg)
     for i in range(N_PATHS):
         v.create_db_role("r%d" % i, default_ttl=300, max_ttl=600)
-    one = [lw.BINARY, "-s", "U0=database/creds/r0#username", "--", "true"]
-    many = [lw.BINARY]
-    for i in range(N_PATHS):
-        many += ["-s", "U%d=database/creds/r%d#username" % (i, i)]
-    many += ["--", "true"]
+    one, many = path_argvs("U%d=database/creds/r%d#username")
     conn = Vault(v)
     lw1, lw50, py1, py50, py1r, py50r = [], [], [], [], [], []
     try:
