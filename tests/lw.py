@@ -161,6 +161,16 @@ def wait_file(path, timeout=TIMEOUT):
     return wait_for(ready, timeout, "file " + path)
 
 
+def child_of(pid):
+    """The first child of pid (a process the test started), or None."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids else None
+
+
 def kill_quietly(proc):
     """Make sure a process this test started is gone.  SIGTERM first, so that
     leasewrap stops its command and revokes; SIGKILL if that takes too long

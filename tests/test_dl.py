@@ -15,9 +15,7 @@ def maps_of_running(args, env=None):
     """The shared objects a leasewrap running `sleep` has mapped."""
     p = lw.start(args + ["--", "sleep", "1000"], env=env)
     try:
-        kid = lw.wait_for(lambda: open("/proc/%d/task/%d/children" % (p.pid, p.pid))
-                          .read().split(), what="the command")
-        assert kid
+        lw.wait_for(lambda: lw.child_of(p.pid), what="the command")
         with open("/proc/%d/maps" % p.pid) as f:
             maps = f.read()
     finally:

@@ -209,8 +209,7 @@ def test_metrics_http_answers_only_get_metrics(free_port):
             urllib.request.urlopen(req, timeout=10)
         assert e.value.code == 405 and e.value.headers["Allow"] == "GET, HEAD"
         # The command does not inherit the listening socket.
-        kid = lw.wait_for(lambda: open("/proc/%d/task/%d/children" % (p.pid, p.pid))
-                          .read().split(), what="the command")[0]
+        kid = lw.wait_for(lambda: lw.child_of(p.pid), what="the command")
         fds = os.listdir("/proc/%s/fd" % kid)
         socks = [fd for fd in fds
                  if os.readlink("/proc/%s/fd/%s" % (kid, fd)).startswith("socket:")]

@@ -43,13 +43,7 @@ class Pid1:
 
     def _child(self):
         # The only child of the unshare process we started.
-        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
-        try:
-            with open(path) as f:
-                kids = f.read().split()
-        except OSError:
-            return None
-        return int(kids[0]) if kids else None
+        return lw.child_of(self.proc.pid)
 
     def signal(self, sig):
         # Guard: only ever the child of our own unshare process.
