@@ -134,3 +134,12 @@ def test_usage_error_follows_the_log_format_from_the_environment():
     o = json.loads(line)
     assert o["level"] == "error" and o["event"] == "usage"
     assert "--no-such-option" in o["msg"]
+
+
+@pytest.mark.parametrize("name,value", [("LEASEWRAP_LOG_LEVEL", "loud"),
+                                        ("LEASEWRAP_LOG_FORMAT", "xml")])
+def test_bad_log_variable_is_a_config_error(name, value):
+    r = lw.run(["--", "true"], env=lw.base_env(**{name: value}))
+    assert r.returncode == lw.EXIT_CONFIG
+    line = lw.one_line(r.stderr)
+    assert name in line and '"%s"' % value in line, line

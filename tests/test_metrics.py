@@ -171,6 +171,22 @@ def test_metrics_file_is_replaced_atomically_and_kept_at_exit(vault, pg, tmp_pat
     lw.assert_no_lease_left(vault, pg)
 
 
+def test_metrics_file_that_cannot_be_written_later_is_one_warning(vault, pg, tmp_path):
+    """The folder goes away while the command runs: leasewrap warns once,
+    keeps supervising, revokes and exits with the command's code."""
+    vault.create_db_role("ro", default_ttl=60, max_ttl=120)
+    d = tmp_path / "prom"
+    d.mkdir()
+    r = lw.run(["--log-level", "warn", "--metrics-file", str(d / "m.prom")] + RO +
+               ["--", "sh", "-c", 'rm -rf "$0"; exit 5', str(d)],
+               env=lw.base_env(vault, pg))
+    assert r.returncode == 5, r.stderr
+    line = lw.one_line(r.stderr)
+    assert "metrics" in line and "cannot write" in line and "m.prom" in line, line
+    assert not d.exists()
+    lw.assert_no_lease_left(vault, pg)
+
+
 def test_fetch_errors_and_logins_are_counted(vault, pg, tmp_path):
     vault.create_db_role("ro", default_ttl=60, max_ttl=120)
     vault.put_policy("app", 'path "database/creds/ro" { capabilities = ["read"] }\n'
