@@ -62,6 +62,9 @@ struct optdef {
 
 #define STR(f)	K_STRING, #f, offsetof(struct config, f)
 
+/* config.from_file has a bit per option. */
+_Static_assert(O_COUNT <= 64, "struct config's from_file needs a wider type");
+
 static const struct optdef opts[O_COUNT] = {
 	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
 	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
@@ -108,6 +111,40 @@ static const struct optdef opts[O_COUNT] = {
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
+
+/* Options whose value is a file or folder: relative in the config file means beside it. */
+static const int path_opts[] = {
+	O_TOKEN_FILE, O_ENV_FILE, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_JWT_FILE,
+	O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY, O_METRICS_FILE,
+};
+
+/* Is option id a path? */
+static int
+is_path_opt(int id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(path_opts) / sizeof(path_opts[0]); i++)
+		if (path_opts[i] == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * A path value v of the config file at cfgpath, as leasewrap opens it:
+ * absolute as it is, relative against the file's folder (as nginx -c and
+ * most tools with a config file do), not against the working directory.
+ */
+static const char *
+file_path(const char *cfgpath, int id, const char *v, char *buf, size_t len)
+{
+	const char *slash = strrchr(cfgpath, '/');
+
+	if (!is_path_opt(id) || v[0] == '/' || slash == NULL)
+		return v;	/* a file in "." already resolves against "." */
+	snprintf(buf, len, "%.*s/%s", (int)(slash - cfgpath), cfgpath, v);
+	return buf;
+}
 
 /* getopt_long's table, built from opts[]; val is the opt_id + 256. */
 static struct option longopts[O_COUNT + 1];
@@ -681,6 +718,34 @@ unknown_key(const char *path, const char *key, char *err, size_t errlen)
 	    "leasewrap(1) for the keys", path, key);
 }
 
+/* Set list option id from the config file at cfgpath (its values are paths). */
+static void
+file_set(struct config *cfg, const char *cfgpath, int id, const char *v)
+{
+	char full[4096], why[256];
+
+	if (set_value(cfg, id, file_path(cfgpath, id, v, full, sizeof(full)),
+	    why, sizeof(why)) == 0)
+		cfg->from_file |= 1ULL << id;
+}
+
+const char *
+config_origin(const struct config *cfg, const char *flag, const char *usual,
+    char *buf, size_t len)
+{
+	int id;
+
+	for (id = 0; id < O_COUNT; id++)
+		if (strcmp(opts[id].name, flag) == 0)
+			break;
+	if (id == O_COUNT || opts[id].key == NULL || cfg->config_path == NULL ||
+	    !(cfg->from_file & (1ULL << id)))
+		return usual;
+	snprintf(buf, len, "\"%s\" in config \"%s\"", opts[id].key,
+	    cfg->config_path);
+	return buf;
+}
+
 /* Apply one key of the config file unless the command line set it. */
 static int
 file_key(struct config *cfg, const struct seen *seen, const char *path,
@@ -714,7 +779,7 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 			if (file_str(path, key, v, &s, err, errlen) == -1)
 				return -1;
 			if (!seen->set[id])
-				set_value(cfg, id, s, sub, sizeof(sub));
+				file_set(cfg, path, id, s);
 			return 0;
 		}
 		if (!json_is_array(v))
@@ -726,8 +791,7 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 				    "\"%s\"[%zu]: expected a non-empty string",
 				    path, key, i);
 			if (!seen->set[id])
-				set_value(cfg, id, json_string_value(e), sub,
-				    sizeof(sub));
+				file_set(cfg, path, id, json_string_value(e));
 		}
 		return 0;
 	default:
@@ -742,7 +806,7 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 		return -1;
 	{
 		struct config scratch, *dst = cfg;
-		char why[256];
+		char why[256], full[4096];
 		int rc;
 
 		/* A value the command line overrides must still be valid. */
@@ -750,9 +814,12 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 			memset(&scratch, 0, sizeof(scratch));
 			dst = &scratch;
 		}
-		rc = set_value(dst, id, s, why, sizeof(why));
+		rc = set_value(dst, id, file_path(path, id, s, full,
+		    sizeof(full)), why, sizeof(why));
 		if (dst == &scratch)
 			config_free(&scratch);
+		else if (rc == 0)
+			cfg->from_file |= 1ULL << id;
 		if (rc == -1)
 			return errf(err, errlen, "config \"%s\": \"%s\": "
 			    "\"%.40s\": %s", path, key, s, why);

@@ -17,6 +17,7 @@ struct config {
 	char		 *namespace;
 	char		 *token_file;
 	char		 *config_path;
+	unsigned long long from_file;	/* bit per option: set by the -c file */
 	struct spec	 *specs;
 	size_t		  nspecs;
 	int		  no_revoke;
@@ -85,6 +86,13 @@ void	config_free(struct config *);
 int	config_parse_signal(const char *);
 /* The name of an AUTH_* method. */
 const char *config_auth_name(int);
+/*
+ * How a message names option flag ("token-file"): usual ("--token-file",
+ * "VAULT_CACERT or --ca-cert") unless the value came from the config file,
+ * then its key there, written into buf: "token_file" in config "x.json".
+ */
+const char *config_origin(const struct config *, const char *flag,
+	    const char *usual, char *buf, size_t len);
 /* The text of --help. */
 void	config_usage(FILE *);
 

@@ -51,6 +51,23 @@ envfile_quote(const char *v, char *out, size_t outlen)
 	return n;
 }
 
+/* The message for an env file whose folder cannot take a new file. */
+static int
+no_folder(const char *path, int e, char *err, size_t errlen)
+{
+	return errf(err, errlen, "env file \"%s\": cannot create a file beside "
+	    "it: %s; check the folder exists and is writable", path,
+	    strerror(e));
+}
+
+int
+envfile_check_folder(const char *path, char *err, size_t errlen)
+{
+	if (util_folder_writable(path) == -1)
+		return no_folder(path, errno, err, errlen);
+	return 0;
+}
+
 int
 envfile_write(const char *path, char *const vars[], size_t nvars,
     char *err, size_t errlen)
@@ -87,9 +104,7 @@ envfile_write(const char *path, char *const vars[], size_t nvars,
 	secret_wipe(buf, cap);
 	free(buf);
 	if (r == -1)
-		return errf(err, errlen, "env file \"%s\": cannot create a file "
-		    "beside it: %s; check the folder exists and is writable",
-		    path, strerror(e));
+		return no_folder(path, e, err, errlen);
 	if (r == -2)
 		return errf(err, errlen, "env file \"%s\": %s", path,
 		    strerror(e));

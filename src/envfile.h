@@ -12,6 +12,11 @@
  */
 int	envfile_write(const char *path, char *const vars[], size_t nvars,
 	    char *err, size_t errlen);
+/*
+ * Check, before anything is leased, that envfile_write() could create its
+ * temporary beside path; 0, or -1 with the message envfile_write() gives.
+ */
+int	envfile_check_folder(const char *path, char *err, size_t errlen);
 /* Quote one value for a dotenv file into out; returns the length needed. */
 size_t	envfile_quote(const char *value, char *out, size_t outlen);
 

@@ -10,6 +10,7 @@
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
+#include "preflight.h"
 #include "secret.h"
 #include "util.h"
 #include "vault.h"
@@ -343,7 +344,9 @@ load_token(struct sup *s, char *err, size_t errlen)
 	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (explicit_file)
 			return errf(err, errlen, "token file \"%s\": %s; check "
-			    "--token-file", path, strerror(errno));
+			    "%s", path, strerror(errno), config_origin(s->cfg,
+			    "token-file", "--token-file", homefile,
+			    sizeof(homefile)));
 		return errf(err, errlen, "no Vault token: set VAULT_TOKEN, give "
 		    "--token-file, or run \"vault login\" to write "
 		    "~/.vault-token");
@@ -1249,9 +1252,10 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 	if (resp->status == 403) {
 		c->fail_code = LW_EXIT_NOPERM;
 		if (strstr(verr, "invalid token") != NULL)
-			snprintf(c->fail, sizeof(c->fail), "Vault rejected the "
-			    "token reading \"%s\" (403: %s); check VAULT_TOKEN "
-			    "or log in again", c->path, verr);
+			snprintf(c->fail, sizeof(c->fail), "the token is "
+			    "invalid or expired: Vault refused it reading \"%s\" "
+			    "(403: invalid token); see \"vault token lookup\", "
+			    "then set VAULT_TOKEN or log in again", c->path);
 		else
 			snprintf(c->fail, sizeof(c->fail), "permission denied "
 			    "reading \"%s\" (403); check the token's policies",
@@ -1260,7 +1264,8 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 		c->fail_code = LW_EXIT_DATAERR;
 		snprintf(c->fail, sizeof(c->fail), "no secret at \"%s\" (404); "
 		    "check the path", c->path);
-	} else if (resp->status == 429 || resp->status >= 500) {
+	} else if (resp->status == 412 || resp->status == 429 ||
+	    resp->status >= 500) {
 		c->fail_code = LW_EXIT_UNAVAILABLE;
 		snprintf(c->fail, sizeof(c->fail), "Vault is unavailable "
 		    "reading \"%s\" (%ld%s%s); try again later", c->path,
@@ -2417,13 +2422,15 @@ check_vault_settings(struct sup *s)
 		return LW_EXIT_CONFIG;
 	}
 	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
-		log_error("config", "CA file \"%s\": %s; check VAULT_CACERT "
-		    "or --ca-cert", cfg->ca_cert, strerror(errno));
+		log_error("config", "CA file \"%s\": %s; check %s",
+		    cfg->ca_cert, strerror(errno), config_origin(cfg, "ca-cert",
+		    "VAULT_CACERT or --ca-cert", err, sizeof(err)));
 		return LW_EXIT_CONFIG;
 	}
 	if (cfg->ca_path != NULL && access(cfg->ca_path, R_OK | X_OK) == -1) {
-		log_error("config", "CA folder \"%s\": %s; check VAULT_CAPATH "
-		    "or --ca-path", cfg->ca_path, strerror(errno));
+		log_error("config", "CA folder \"%s\": %s; check %s",
+		    cfg->ca_path, strerror(errno), config_origin(cfg, "ca-path",
+		    "VAULT_CAPATH or --ca-path", err, sizeof(err)));
 		return LW_EXIT_CONFIG;
 	}
 	if ((cfg->client_cert == NULL) != (cfg->client_key == NULL)) {
@@ -2550,6 +2557,8 @@ supervisor_run(const struct config *cfg, char **envp)
 	size_t i;
 	int rc;
 
+	if ((rc = preflight_run(cfg)) != 0)	/* before anything is leased */
+		return rc;
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.envp_in = envp;

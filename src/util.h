@@ -29,6 +29,11 @@ char		*xstrndup(const char *, size_t);
  */
 int		 util_replace_file(const char *path, const void *buf, size_t len,
 		    unsigned int mode, int sync);
+/*
+ * Can a new file be created beside path (its folder exists and is writable
+ * and searchable)?  0, or -1 with errno from access(2).
+ */
+int		 util_folder_writable(const char *path);
 /* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */
 int		 errf(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

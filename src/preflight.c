@@ -1,0 +1,106 @@
+/* preflight.c: local mistakes found before the first Vault request, not after the lease. */
+#define _GNU_SOURCE
+#include "preflight.h"
+#include "child.h"
+#include "envfile.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* 0 if file is an executable regular file, else the errno execve(2) would give. */
+static int
+exec_errno_of(const char *file)
+{
+	struct stat st;
+
+	if (stat(file, &st) == -1)
+		return errno;
+	if (!S_ISREG(st.st_mode) || access(file, X_OK) == -1)
+		return EACCES;
+	return 0;
+}
+
+/*
+ * glibc's execvpe (posix/execvpe.c): a name with a slash is run as it is;
+ * otherwise each PATH entry is tried in turn (an empty one is the working
+ * directory), not-found errors go on to the next, and EACCES is reported
+ * only if no entry had the file.
+ */
+int
+preflight_exec_errno(const char *argv0, const char *path)
+{
+	char cand[4096];
+	const char *p, *end;
+	int e, eacces = 0;
+
+	if (argv0[0] == '\0')
+		return ENOENT;
+	if (strchr(argv0, '/') != NULL)
+		return exec_errno_of(argv0);
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (p = path;; p = end + 1) {
+		end = strchrnul(p, ':');
+		if (end == p)
+			snprintf(cand, sizeof(cand), "%s", argv0);
+		else
+			snprintf(cand, sizeof(cand), "%.*s/%s", (int)(end - p),
+			    p, argv0);
+		e = exec_errno_of(cand);
+		if (e == 0)
+			return 0;
+		if (e == EACCES)
+			eacces = 1;
+		else if (e != ENOENT && e != ENOTDIR && e != ESTALE &&
+		    e != ENODEV && e != ETIMEDOUT)
+			return e;
+		if (*end == '\0')
+			break;
+	}
+	return eacces ? EACCES : ENOENT;
+}
+
+int
+preflight_run(const struct config *cfg)
+{
+	char err[512], where[512];
+	size_t i;
+	int e;
+
+	if (cfg->check)
+		return 0;
+	if (cfg->metrics_file != NULL &&
+	    util_folder_writable(cfg->metrics_file) == -1) {
+		e = errno;
+		log_error("config", "%s \"%s\": %s; check that its folder "
+		    "exists and is writable", config_origin(cfg,
+		    "metrics-file", "--metrics-file", where, sizeof(where)),
+		    cfg->metrics_file, strerror(e));
+		return LW_EXIT_CONFIG;
+	}
+	if (cfg->nspecs == 0)
+		return 0;
+	/* The message and code spawn_child() would give after the read. */
+	if ((e = preflight_exec_errno(cfg->argv[0], getenv("PATH"))) != 0) {
+		log_error("child.start", "cannot run \"%s\": %s%s",
+		    cfg->argv[0], strerror(e),
+		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
+		    "; check the command name and PATH" :
+		    "; check that it is an executable file");
+		return child_exec_exit_code(e);
+	}
+	for (i = 0; i < cfg->nenv_files; i++)
+		if (envfile_check_folder(cfg->env_files[i], err,
+		    sizeof(err)) == -1) {
+			log_error("envfile", "%s", err);
+			return LW_EXIT_CONFIG;
+		}
+	return 0;
+}
