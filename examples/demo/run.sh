@@ -2,6 +2,10 @@
 # The leasewrap demo: a throwaway PostgreSQL and the Vault API emulator start,
 # leasewrap hands a small script a dynamic database user, and once the script
 # exits that user no longer exists.  Run it with `make demo`.
+#
+# It reads in order: the command as it is run, the script's lines as it
+# prints them (not captured), leasewrap's revocation, then the check that the
+# user is gone.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -18,14 +22,19 @@ $PY "$top/tests/harness.py" up --state-dir "$state" >/dev/null
 # shellcheck disable=SC1091
 . "$state/env"
 export VAULT_ADDR VAULT_TOKEN PGHOST PGPORT PGDATABASE
+# whoami.sh leaves the user's name here for the check after leasewrap exits.
+DEMO_USER_FILE=$state/user
+export DEMO_USER_FILE
 
-echo "== leasewrap -s PGUSER=database/creds/ro#username -s PGPASSWORD=database/creds/ro#password -- examples/demo/whoami.sh"
-out=$("$top/leasewrap" --log-level info \
+# The command, echoed exactly as it runs (from the top of the checkout).
+cd "$top"
+set -- ./leasewrap --log-level info \
 	-s PGUSER=database/creds/ro#username \
 	-s PGPASSWORD=database/creds/ro#password \
-	-- "$here/whoami.sh")
-echo "$out"
-user=$(printf '%s\n' "$out" | sed -n 's/^connected as //p')
+	-- examples/demo/whoami.sh
+echo "== $*"
+"$@"
+user=$(cat "$DEMO_USER_FILE")
 
 echo "== after leasewrap exited: is $user still in pg_roles?"
 left=$(PGUSER=$LW_PG_SUPERUSER PGPASSWORD=$LW_PG_PASSWORD \
