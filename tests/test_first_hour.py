@@ -7,12 +7,14 @@ are what the binary prints."""
 import json
 import os
 import re
+import shlex
 import stat
 
 import pytest
 
 import lw
-from test_fetch import RO, ro  # noqa: F401  (ro is a fixture)
+from lw import free_port  # noqa: F401 (fixture)
+from test_fetch import RO, ro  # noqa: F401 (ro is a fixture)
 
 
 def lease_creates(vault):
@@ -217,3 +219,66 @@ def test_412_that_persists_is_69(vault, ro):
     assert r.returncode == lw.EXIT_UNAVAILABLE
     assert lw.reads(vault, ro) >= 2
     assert "Vault is unavailable" in lw.one_line(r.stderr, "error")
+
+
+# ---- 7. the README's troubleshooting lines are what leasewrap prints -------
+
+README = os.path.join(lw.ROOT, "README.md")
+TIME_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ")
+
+
+def troubleshooting_cases():
+    """[(heading, exit code, command line, expected lines)] from the README."""
+    with open(README) as f:
+        text = f.read()
+    section = text[text.index("## Troubleshooting\n"):]
+    section = section[:section.index("\n## ", 5)]
+    cases = []
+    for m in re.finditer(r"^\*\*(.+?): exit (\d+)\.(?:.|\n)*?```console\n\$ (.*)\n"
+                         r"((?:.|\n)*?)```", section, re.M):
+        cases.append((m.group(1), int(m.group(2)), m.group(3),
+                      m.group(4).splitlines()))
+    return cases
+
+
+def test_readme_lists_the_five_first_mistakes():
+    titles = [c[0] for c in troubleshooting_cases()]
+    assert len(titles) == 5, titles
+    for word in ("VAULT_ADDR", "token", "path", "field", "Vault down"):
+        assert any(word in t for t in titles), (word, titles)
+
+
+@pytest.mark.parametrize("case", troubleshooting_cases(), ids=lambda c: c[0][:20])
+def test_readme_troubleshooting_line_is_what_leasewrap_prints(vault, pg, ro, free_port, case):
+    title, code, shown, expected = case
+    words = shlex.split(shown)
+    # The default log level and format, as a new user has them.
+    env = lw.base_env(vault, pg, LEASEWRAP_LOG_LEVEL="warn",
+                      LEASEWRAP_LOG_FORMAT="text")
+    if words[0] == "env":
+        words.pop(0)
+        while words[0] != "leasewrap":
+            w = words.pop(0)
+            if w == "-u":
+                env.pop(words.pop(0), None)
+            else:
+                k, v = w.split("=", 1)
+                env[k] = v
+    assert words[0] == "leasewrap", shown
+    args = words[1:]
+    down = "Vault down" in title
+    if down:
+        # Nothing listens on free_port; 8200 might be a real Vault here. A
+        # second of retries instead of the default minute.
+        assert env["VAULT_ADDR"] == "http://127.0.0.1:8200"
+        env["VAULT_ADDR"] = "http://127.0.0.1:%d" % free_port
+        args = ["--start-timeout", "1s"] + args
+    r = lw.run(args, env=env)
+    assert r.returncode == code, r.stderr
+    got = [TIME_STAMP.sub("", line) for line in r.stderr.splitlines()]
+    if down:
+        got = [re.sub(r"\b%d\b" % free_port, "8200", line) for line in got[-1:]]
+        got = [re.sub(r"after \d+ ms", "after 0 ms", line) for line in got]
+        assert all("fetch.retry" in line for line in
+                   r.stderr.splitlines()[:-1]), r.stderr
+    assert got == expected
