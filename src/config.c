@@ -264,7 +264,8 @@ static const char *const usage_text[] = {
 "                                interface)\n"
 "\n",
 "General:\n"
-"  -c, --config FILE             JSON file with the same settings (flags win)\n"
+"  -c, --config FILE             JSON file with the same settings (flags win;\n"
+"                                relative paths in it are relative to its folder)\n"
 "  -l, --log-level LEVEL         debug, info, warn (default), error or off\n"
 "                                (env LEASEWRAP_LOG_LEVEL)\n"
 "      --log-format FORMAT       text (default) or json, one object a line\n"

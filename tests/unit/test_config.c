@@ -602,6 +602,45 @@ test_file_every_key(void **state)
 	config_free(&cfg);
 }
 
+/* Relative paths in the file are beside it; absolute ones and the flag's stay. */
+static void
+test_file_paths_beside_the_file(void **state)
+{
+	char path[64], where[256], want[96], *dir;
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(load_file(&cfg, "{\"token_file\": \"tok\", "
+	    "\"env_file\": [\"out/a.env\", \"/abs/b.env\"], "
+	    "\"ca_cert\": \"../ca.pem\", \"metrics_file\": \"m.prom\", "
+	    "\"auth_role\": \"not/a/path\"}",
+	    REST("--ca-path", "certs", "--", "true"), no_env, path,
+	    sizeof(path)), 0);
+	dir = strrchr(path, '/');
+	*dir = '\0';		/* path is now the file's folder, "/tmp" */
+	snprintf(want, sizeof(want), "%s/tok", path);
+	assert_string_equal(cfg.token_file, want);
+	snprintf(want, sizeof(want), "%s/out/a.env", path);
+	assert_string_equal(cfg.env_files[0], want);
+	assert_string_equal(cfg.env_files[1], "/abs/b.env");
+	snprintf(want, sizeof(want), "%s/../ca.pem", path);
+	assert_string_equal(cfg.ca_cert, want);
+	snprintf(want, sizeof(want), "%s/m.prom", path);
+	assert_string_equal(cfg.metrics_file, want);
+	assert_string_equal(cfg.auth_role, "not/a/path");	/* not a path */
+	assert_string_equal(cfg.ca_path, "certs");	/* the flag's, as given */
+	/* Messages name the key for the file's values, the flag for the rest. */
+	*dir = '/';
+	snprintf(want, sizeof(want), "\"token_file\" in config \"%s\"", path);
+	assert_string_equal(config_origin(&cfg, "token-file", "--token-file",
+	    where, sizeof(where)), want);
+	assert_string_equal(config_origin(&cfg, "ca-path", "--ca-path", where,
+	    sizeof(where)), "--ca-path");
+	assert_string_equal(config_origin(&cfg, "client-key", "--client-key",
+	    where, sizeof(where)), "--client-key");
+	config_free(&cfg);
+}
+
 /* False values in the file switch things off again. */
 static void
 test_file_false_values(void **state)
@@ -1037,6 +1076,7 @@ main(void)
 		cmocka_unit_test(test_env_refs_malformed),
 		cmocka_unit_test(test_env_ref_loses_to_flag),
 		cmocka_unit_test(test_file_every_key),
+		cmocka_unit_test(test_file_paths_beside_the_file),
 		cmocka_unit_test(test_file_false_values),
 		cmocka_unit_test(test_file_flags_win),
 		cmocka_unit_test(test_file_environment_wins),
