@@ -177,6 +177,12 @@ def test_env_file_in_a_missing_folder_is_78_before_any_read(vault, pg, ro, tmp_p
 
 
 # ---- 4. a 403 for a dead token is not a policy problem --------------------
+# Vault answers an unknown, expired or revoked token with 403 and both
+# logical.ErrPermissionDenied and logical.ErrInvalidToken in its one error
+# string (vault/request_handling_test.go TestCore_HandleRequest_TokenErrInvalidToken,
+# sdk/logical/response_util.go RespondError); a live token without the policy
+# gets "permission denied" alone.  Vault Proxy tells them apart the same way:
+# status 403 and the text contains "invalid token".
 
 def test_403_for_an_unknown_token_says_it_is_invalid_or_expired(vault, pg, ro):
     r = lw.run(RO + ["--", "true"], env=lw.base_env(vault, pg,
@@ -211,7 +217,8 @@ def test_403_for_a_live_token_without_the_policy_names_the_policies(vault, pg, r
 
 def test_412_that_persists_is_69(vault, ro):
     # Vault answers 412 for logical.ErrMissingRequiredState ("required index
-    # state not present", sdk/logical/error.go; http/handler.go respondError).
+    # state not present", sdk/logical/error.go), as RespondErrorCommon in
+    # sdk/logical/response_util.go maps it; leasewrap retries it (vault-api.md §9.3).
     vault.fault(mode="status", status=412,
                 errors=["required index state not present"], paths=[ro])
     r = lw.run(["--start-timeout", "1s", "-s", "A=%s#username" % ro, "--", "true"],
