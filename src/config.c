@@ -62,6 +62,14 @@ struct optdef {
 
 #define STR(f)	K_STRING, #f, offsetof(struct config, f)
 
+/*
+ * A row without its field means field 0; clang's -Wextra warns on that
+ * (gcc's does not), so the table says so once rather than on every row.
+ */
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wmissing-field-initializers"
+#endif
 static const struct optdef opts[O_COUNT] = {
 	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
 	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
@@ -108,6 +116,9 @@ static const struct optdef opts[O_COUNT] = {
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 
 /* getopt_long's table, built from opts[]; val is the opt_id + 256. */
 static struct option longopts[O_COUNT + 1];
