@@ -476,7 +476,7 @@ parse_rotate_before(struct config *cfg, const char *v)
 
 	if (v[0] != '\0' && v[strlen(v) - 1] == '%') {
 		pct = strtod(v, &end);
-		if (end == v || *end != '%' || pct <= 0 || pct >= 100)
+		if (end == v || *end != '%' || !(pct > 0 && pct < 100))
 			return -1;
 		cfg->rotate_before_pct = pct / 100.0;
 		return 0;
