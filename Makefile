@@ -143,8 +143,8 @@ fuzz:
 	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then \
 	    echo "fuzz: SKIPPED: $(FUZZ_CC) cannot build a libFuzzer target" \
 	        "(install the Debian packages: $(FUZZ_DEBS))"; exit 0; fi; \
-	$(MAKE) --no-print-directory fuzz-build && \
-	set -e; for f in $(FUZZERS); do \
+	$(MAKE) --no-print-directory fuzz-build || exit 1; \
+	for f in $(FUZZERS); do \
 	    n=$${f#fuzz_}; mkdir -p $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n; \
 	    echo "== $$f: $(FUZZ_SECONDS) s"; \
 	    ./$(FUZZ_DIR)/$$f -max_total_time=$(FUZZ_SECONDS) \

@@ -36,8 +36,11 @@ int	vj_parse_mount(const char *body, size_t len, char **mount_path,
 	    int *kv_version, char *err, size_t errlen);
 
 /*
- * Vault's lease_duration, ttl and creation_ttl fields: whole seconds from
- * int(time.Duration.Seconds()), so never below 0 nor above VJ_TTL_MAX.
+ * Vault's lease_duration, ttl and creation_ttl fields: whole seconds of a
+ * time.Duration (int64 nanoseconds), so never below 0 nor above VJ_TTL_MAX
+ * (V:sdk/logical/translate_response.go LogicalResponseToHTTPResponse,
+ * int(Secret.TTL.Seconds()), vault-api.md §1.3; V:vault/token_store.go
+ * handleLookup, int64(TTL.Seconds())).
  */
 #define VJ_TTL_MAX	9223372036.0	/* (2^63 - 1) ns in seconds */
 /*
