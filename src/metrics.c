@@ -112,8 +112,8 @@ struct metrics {
  * the hash.
  */
 #define LABEL_MAX	256
-/* Both labels of a series, rendered and escaped (\ doubles, at most). */
-#define LABELS_MAX	(2 * (32 + 2 * LABEL_MAX + 32))
+/* Both labels of a series, rendered: a value's byte takes 3 at most (U+FFFD). */
+#define LABELS_MAX	(2 * (32 + 3 * LABEL_MAX + 32))
 
 /* FNV-1a, 64 bits: tells long label values apart. */
 static uint64_t
@@ -124,6 +124,15 @@ fnv1a(const char *s)
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
 	return h;
+}
+
+/* The new length after snprintf returned r at out[n..len): never past len - 1. */
+static size_t
+fit(size_t len, size_t n, int r)
+{
+	if (r < 0)
+		return n;
+	return (size_t)r >= len - n ? len - 1 : n + (size_t)r;
 }
 
 /*
@@ -142,7 +151,8 @@ label(char *out, size_t len, size_t n, const char *k, const char *v)
 			mark = 1;	/* U+FFFD would merge two values */
 	p = (const unsigned char *)v;
 
-	n += (size_t)snprintf(out + n, len - n, "%s%s=\"", n > 0 ? "," : "", k);
+	n = fit(len, n, snprintf(out + n, len - n, "%s%s=\"", n > 0 ? "," : "",
+	    k));
 	for (; *p != '\0' && n + 8 < len; p += c ? c : 1) {
 		c = util_utf8_len(p);
 		if (cut && used + (c ? c : 1) > LABEL_MAX - 24)
@@ -160,8 +170,8 @@ label(char *out, size_t len, size_t n, const char *k, const char *v)
 		}
 	}
 	if (mark)
-		n += (size_t)snprintf(out + n, len - n, "%s~%016llx",
-		    cut ? "..." : "", (unsigned long long)fnv1a(v));
+		n = fit(len, n, snprintf(out + n, len - n, "%s~%016llx",
+		    cut ? "..." : "", (unsigned long long)fnv1a(v)));
 	if (n + 1 < len)
 		out[n++] = '"';
 	out[n] = '\0';

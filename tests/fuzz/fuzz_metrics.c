@@ -60,12 +60,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	metrics_add(m, M_FETCHES, 1, "path", a, "result", "ok");
 	metrics_add(m, M_FETCHES, 1, "path", a, "result", "error");
 	metrics_add(m, M_FETCHES, 1, "path", b, "result", "ok");
+	metrics_add(m, M_LOGINS, 1, "method", a, "result", b);	/* both hostile */
 	page = metrics_render(m, &len);
 	FUZZ_CHECK(strlen(page) == len);
 	fuzz_check_utf8(page, len, 0);
 	FUZZ_CHECK(samples(page, "leasewrap_secret_fetches_total") ==
 	    (strcmp(a, b) == 0 ? 2u : 3u));
 	FUZZ_CHECK(samples(page, "leasewrap_credential_deadline_seconds") == 1);
+	FUZZ_CHECK(samples(page, "leasewrap_logins_total") == 1);
 	metrics_free(m);
 	free(buf);
 	return 0;

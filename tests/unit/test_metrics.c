@@ -212,6 +212,33 @@ test_invalid_utf8_paths_stay_distinct(void **state)
 	metrics_free(m);
 }
 
+/* Two labels of 256 bytes that are not UTF-8 (3 bytes each on the page): whole. */
+static void
+test_two_long_invalid_labels_fit(void **state)
+{
+	char a[257], b[257], *line;
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	memset(a, 0xff, 256);
+	a[256] = '\0';
+	memset(b, 0xfe, 256);
+	b[256] = '\0';
+	new_metrics(&m);
+	metrics_add(m, M_LOGINS, 1, "method", a, "result", b);
+	page = metrics_render(m, &len);
+	line = strstr(page, "\nleasewrap_logins_total{");
+	assert_non_null(line);
+	line = strchr(line + 1, '~');
+	assert_non_null(line);
+	line = strchr(line + 1, '~');
+	assert_non_null(line);
+	assert_int_equal(strncmp(line + 17, "\"} 1\n", 5), 0);
+	metrics_free(m);
+}
+
 int
 main(void)
 {
@@ -224,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_bad_addresses_are_refused),
 		cmocka_unit_test(test_long_paths_stay_distinct),
 		cmocka_unit_test(test_invalid_utf8_paths_stay_distinct),
+		cmocka_unit_test(test_two_long_invalid_labels_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
