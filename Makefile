@@ -1,5 +1,6 @@
 # leasewrap: plain Makefile.  `make`, `make check`, `make demo`, `make asan`,
-# `make lint`, `make bench`, `make install PREFIX=... DESTDIR=...`, `make deb`, `make rpm`.
+# `make lint`, `make bench`, `make fuzz`, `make install PREFIX=... DESTDIR=...`,
+# `make deb`, `make rpm`.  `make CC=clang` builds with clang.
 
 VERSION	?= 0.1.0
 PREFIX	?= /usr/local
@@ -32,7 +33,7 @@ LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
 UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child \
 	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics \
-	   tests/unit/test_preflight
+	   tests/unit/test_preflight tests/unit/test_log
 
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \
@@ -47,7 +48,7 @@ BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
 PKG_DEBS   = $(BUILD_DEBS) debhelper dpkg-dev fakeroot lintian rpm cpio
 
 .PHONY: all deps test-deps promtool check unit blackbox asan lint demo bench install \
-	clean distclean deb rpm
+	clean distclean deb rpm fuzz fuzz-build
 
 all: leasewrap
 
@@ -91,13 +92,68 @@ blackbox: test-deps leasewrap promtool
 	LW_TEST_LOG_FORMAT=json $(PYTHON) -m pytest -c tests/pytest.ini $(BLACKBOX_JSON)
 
 check: test-deps leasewrap unit blackbox
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+
+# With clang where it is installed, and UBSan's float-cast-overflow (not in
+# "undefined" for clang) so that a Vault number too big for its integer stops
+# the run.
+ASAN_CC	 = $$(command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+SAN	 = -fsanitize=address,undefined,float-cast-overflow
 
 asan:
 	$(MAKE) clean
-	LW_SANITIZED=1 $(MAKE) check CFLAGS='-O1 -g -fsanitize=address,undefined \
+	LW_SANITIZED=1 $(MAKE) check CC="$(ASAN_CC)" CFLAGS='-O1 -g $(SAN) \
 	    -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    LDFLAGS='-fsanitize=address,undefined'
+	    LDFLAGS='$(SAN)'
 	$(MAKE) clean
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/),
+# each linked with the real modules built under ASan and UBSan.  `make fuzz`
+# runs each for FUZZ_SECONDS; `make check` for CHECK_FUZZ_SECONDS.  New inputs
+# go to tests/fuzz/build/, crashes to tests/fuzz/build/crash-*.
+FUZZERS	 = fuzz_spec fuzz_duration fuzz_config fuzz_vault_json fuzz_log \
+	   fuzz_metrics
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 3
+FUZZ_CC	 ?= clang
+FUZZ_DEBS = clang libclang-rt-dev
+FUZZ_DIR = tests/fuzz/build
+FUZZ_SAN = -fsanitize=address,undefined,float-cast-overflow \
+	   -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 $(WARN) -O1 -g $(FUZZ_SAN) -DLW_VERSION='"$(VERSION)"' \
+	   $$(pkg-config --cflags $(PKGS))
+FUZZ_OBJS = $(patsubst src/%.o,$(FUZZ_DIR)/%.o,$(LIBOBJS))
+
+$(FUZZ_DIR)/%.o: src/%.c src/*.h Makefile
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_OBJS) $(LIBS)
+
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZERS))
+
+# Skips, saying why, where clang or its libFuzzer cannot be had.
+fuzz:
+	@sh packaging/ensure-debs $(FUZZ_DEBS) $(BUILD_DEBS) 2>/dev/null || true
+	@if ! echo 'int LLVMFuzzerTestOneInput(void) { return 0; }' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then \
+	    echo "fuzz: SKIPPED: $(FUZZ_CC) cannot build a libFuzzer target" \
+	        "(install the Debian packages: $(FUZZ_DEBS))"; exit 0; fi; \
+	$(MAKE) --no-print-directory fuzz-build || exit 1; \
+	for f in $(FUZZERS); do \
+	    n=$${f#fuzz_}; mkdir -p $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n; \
+	    echo "== $$f: $(FUZZ_SECONDS) s"; \
+	    ./$(FUZZ_DIR)/$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 -max_len=65536 \
+	        -artifact_prefix=$(FUZZ_DIR)/crash-$$n- \
+	        $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_DIR)/$$f.log \
+	        || { tail -40 $(FUZZ_DIR)/$$f.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units' $(FUZZ_DIR)/$$f.log; \
+	done
 
 lint:
 	@sh packaging/ensure-debs $(BUILD_DEBS) $(LINT_DEBS)
@@ -132,6 +188,7 @@ install: leasewrap
 
 clean:
 	rm -f leasewrap $(OBJS) $(UNIT_TESTS)
+	rm -rf $(FUZZ_DIR)
 	rm -rf tests/__pycache__ tests/.pytest_cache .pytest_cache
 
 distclean: clean

@@ -65,6 +65,14 @@ struct optdef {
 /* config.from_file has a bit per option. */
 _Static_assert(O_COUNT <= 64, "struct config's from_file needs a wider type");
 
+/*
+ * A row without its field means field 0; clang's -Wextra warns on that
+ * (gcc's does not), so the table says so once rather than on every row.
+ */
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wmissing-field-initializers"
+#endif
 static const struct optdef opts[O_COUNT] = {
 	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
 	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
@@ -111,6 +119,9 @@ static const struct optdef opts[O_COUNT] = {
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 
 /* Options whose value is a file or folder: relative in the config file means beside it. */
 static const int path_opts[] = {
@@ -503,7 +514,7 @@ parse_rotate_before(struct config *cfg, const char *v)
 
 	if (v[0] != '\0' && v[strlen(v) - 1] == '%') {
 		pct = strtod(v, &end);
-		if (end == v || *end != '%' || pct <= 0 || pct >= 100)
+		if (end == v || *end != '%' || !(pct > 0 && pct < 100))
 			return -1;
 		cfg->rotate_before_pct = pct / 100.0;
 		return 0;

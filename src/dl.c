@@ -57,6 +57,8 @@ static struct {
 	enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int,
 	    struct MHD_Response *);
 	void (*destroy_response)(struct MHD_Response *);
+	const union MHD_ConnectionInfo *(*get_connection_info)(
+	    struct MHD_Connection *, enum MHD_ConnectionInfoType, ...);
 } M;
 
 struct sym {
@@ -136,6 +138,7 @@ dl_mhd(char *err, size_t errlen)
 		{ "MHD_add_response_header", &M.add_response_header },
 		{ "MHD_queue_response", &M.queue_response },
 		{ "MHD_destroy_response", &M.destroy_response },
+		{ "MHD_get_connection_info", &M.get_connection_info },
 	};
 
 	if (M.loaded)
@@ -350,4 +353,12 @@ void
 MHD_destroy_response(struct MHD_Response *r)
 {
 	M.destroy_response(r);
+}
+
+/* Only the kinds that take no further argument are asked for here. */
+const union MHD_ConnectionInfo *
+MHD_get_connection_info(struct MHD_Connection *c,
+    enum MHD_ConnectionInfoType type, ...)
+{
+	return M.get_connection_info(c, type);
 }

@@ -1,6 +1,7 @@
 #define _DEFAULT_SOURCE
 /* log.c: leveled messages on stderr, each written with one write(2). */
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -46,112 +47,241 @@ log_enabled(enum log_level l)
 	return l >= threshold && threshold != LOG_OFF;
 }
 
-/* Append s to out as the inside of a JSON string. */
+/*
+ * How much of a line each part may take once escaped, so that every part
+ * always fits whole in LOG_LINE_MAX: a longer value is cut at a character
+ * and ends in "...".
+ */
+#define EVENT_MAX	64
+#define MSG_MAX		1200
+#define FIELD_MAX	256
+
+enum esc_mode {
+	ESC_MSG,	/* text message: controls as \xHH, the rest as it is */
+	ESC_QUOTED,	/* text "value": also \" and \\ */
+	ESC_JSON,	/* inside a JSON string */
+};
+
+/*
+ * Characters a terminal or a line reader acts on: C0, DEL, C1 and the
+ * Unicode line and paragraph separators.
+ */
+static int
+is_control(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 ||
+	    cp == 0x2029;
+}
+
+/*
+ * Escape s into out (at most cap bytes, NUL-terminated) so that nothing a
+ * terminal or a JSON parser acts on is left: is_control() characters
+ * become \xHH per byte (text) or \uHHHH (JSON), a byte that is not UTF-8
+ * \xHH or \ufffd, CR and LF in a message spaces.  Returns the length.
+ */
 static size_t
-json_escape(char *out, size_t len, size_t n, const char *s)
+escape(char *out, size_t cap, const char *in, enum esc_mode mode)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	char unit[8];
+	size_t n = 0, ulen, k;
 
-	for (; *s != '\0' && n + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s != '\0') {
+		unsigned cp;
 
-		if (c == '"' || c == '\\') {
-			out[n++] = '\\';
-			out[n++] = (char)c;
-		} else if (c < 0x20) {
-			memcpy(out + n, "\\u00", 4);
-			out[n + 4] = hex[c >> 4];
-			out[n + 5] = hex[c & 15];
-			n += 6;
-		} else
-			out[n++] = (char)c;
+		k = util_utf8_len(s);
+		cp = k == 2 ? ((s[0] & 0x1fu) << 6 | (s[1] & 0x3fu)) :
+		    k == 3 ? ((s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 |
+		    (s[2] & 0x3fu)) : s[0];
+		if (k == 0 || is_control(cp)) {
+			if (mode != ESC_QUOTED && (cp == '\n' || cp == '\r'))
+				ulen = (size_t)snprintf(unit, sizeof(unit), " ");
+			else if (mode == ESC_JSON && k == 0)
+				ulen = (size_t)snprintf(unit, sizeof(unit),
+				    "\\ufffd");
+			else if (mode == ESC_JSON)
+				ulen = (size_t)snprintf(unit, sizeof(unit),
+				    "\\u%c%c%c%c", hex[cp >> 12 & 15],
+				    hex[cp >> 8 & 15], hex[cp >> 4 & 15],
+				    hex[cp & 15]);
+			else
+				ulen = (size_t)snprintf(unit, sizeof(unit),
+				    "\\x%c%c", hex[s[0] >> 4], hex[s[0] & 15]);
+			if (k == 0 || mode != ESC_JSON)
+				k = 1;	/* \xe2\x80\xa8: one byte at a time */
+		} else if (mode != ESC_MSG && (*s == '"' || *s == '\\')) {
+			unit[0] = '\\';
+			unit[1] = (char)*s;
+			ulen = 2;
+		} else {
+			memcpy(unit, s, k);
+			ulen = k;
+		}
+		/* Keep room for "..." unless this is the last unit. */
+		if (n + ulen + (s[k] != '\0' ? 3 : 0) >= cap) {
+			if (n + 3 < cap) {
+				memcpy(out + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		memcpy(out + n, unit, ulen);
+		n += ulen;
+		s += k;
 	}
+	if (cap > 0)
+		out[n < cap ? n : cap - 1] = '\0';
 	return n;
 }
 
-/* Append printf output to out[n..len), keeping a NUL; returns the new n. */
-static size_t	append(char *, size_t, size_t, const char *, ...)
+/* Append len bytes of p to out[*n..size) only if they fit whole. */
+static void
+put(char *out, size_t size, size_t *n, const char *p, size_t len)
+{
+	if (*n + len >= size)
+		return;
+	memcpy(out + *n, p, len);
+	*n += len;
+}
+
+/* put() of printf output (short, fixed parts only). */
+static void	putf(char *, size_t, size_t *, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 
-static size_t
-append(char *out, size_t len, size_t n, const char *fmt, ...)
+static void
+putf(char *out, size_t size, size_t *n, const char *fmt, ...)
 {
+	char buf[128];
 	va_list ap;
 	int r;
 
-	if (n + 1 >= len)
-		return n;
 	va_start(ap, fmt);
-	r = vsnprintf(out + n, len - n, fmt, ap);
+	r = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return n;
-	return (size_t)r >= len - n ? len - 1 : n + (size_t)r;
+	if (r > 0 && (size_t)r < sizeof(buf))
+		put(out, size, n, buf, (size_t)r);
 }
 
-/* A field's value: quoted as in logfmt when it holds a space, quote or '='. */
-static size_t
-text_value(char *out, size_t len, size_t n, const char *v)
+/* A text field's value: bare when it needs no quote, else "escaped". */
+static void
+text_value(char *out, size_t size, size_t *n, const char *v)
 {
-	if (v[0] != '\0' && strpbrk(v, " \"=\\") == NULL) {
-		for (; *v != '\0' && n + 2 < len; v++)
-			out[n++] = (unsigned char)*v < 0x20 ? '?' : *v;
-		return n;
+	char buf[FIELD_MAX + 8];
+	size_t len = escape(buf, FIELD_MAX, v, ESC_MSG);
+
+	if (v[0] != '\0' && strpbrk(v, " \"=\\") == NULL &&
+	    strcmp(buf, v) == 0) {
+		put(out, size, n, buf, len);
+		return;
 	}
-	if (n + 3 >= len)
-		return n;
-	out[n++] = '"';
-	n = json_escape(out, len - 1, n, v);
-	out[n++] = '"';
-	return n;
+	buf[0] = '"';
+	len = escape(buf + 1, FIELD_MAX, v, ESC_QUOTED);
+	buf[len + 1] = '"';
+	put(out, size, n, buf, len + 2);
 }
 
-/* Seconds: whole when whole, else with one decimal. */
+/* Seconds: whole when whole, else with one decimal; huge ones as %g. */
 static void
 fmt_secs(char *buf, size_t len, double s)
 {
-	if (s == (double)(long long)s)
-		snprintf(buf, len, "%lld", (long long)s);
+	if (!(fabs(s) < 1e15))
+		snprintf(buf, len, "%.6g", s);
+	else if (s == floor(s))
+		snprintf(buf, len, "%.0f", s);
 	else
 		snprintf(buf, len, "%.1f", s);
 }
 
-/* One string field: ` k=v` (text) or `,"k":"v"` (JSON). */
-static size_t
-str_field(char *out, size_t len, size_t n, const char *k, const char *v,
+/* One string field: ` k=v` (text) or `,"k":"v"` (JSON), whole or not at all. */
+static void
+str_field(char *out, size_t size, size_t *n, const char *k, const char *v,
     int js)
 {
+	char buf[FIELD_MAX + 40];
+	size_t len, start = *n;
+
 	if (!js) {
-		n = append(out, len, n, " %s=", k);
-		return text_value(out, len, n, v);
+		putf(out, size, n, " %s=", k);
+		if (*n == start)
+			return;
+		len = *n;
+		text_value(out, size, n, v);
+		if (*n == len)
+			*n = start;
+		return;
 	}
-	n = append(out, len, n, ",\"%s\":\"", k);
-	n = json_escape(out, len, n, v);
-	return append(out, len, n, "\"");
+	len = (size_t)snprintf(buf, sizeof(buf), ",\"%s\":\"", k);
+	len += escape(buf + len, FIELD_MAX, v, ESC_JSON);
+	buf[len++] = '"';
+	put(out, size, n, buf, len);
 }
 
 /* The fields, as ` k=v` (text) or `,"k":v` (JSON). */
-static size_t
-fields(char *out, size_t len, size_t n, const struct log_fields *f, int js)
+static void
+fields(char *out, size_t size, size_t *n, const struct log_fields *f, int js)
 {
-	char num[32];
+	char num[40];
 
 	if (f == NULL)
-		return n;
+		return;
 	if (f->path != NULL)
-		n = str_field(out, len, n, "path", f->path, js);
+		str_field(out, size, n, "path", f->path, js);
 	if (f->lease != NULL && f->lease[0] != '\0')
-		n = str_field(out, len, n, "lease_id", f->lease, js);
+		str_field(out, size, n, "lease_id", f->lease, js);
 	if (f->has_ttl && isfinite(f->ttl)) {
 		fmt_secs(num, sizeof(num), f->ttl);
-		n = append(out, len, n, js ? ",\"ttl\":%s" : " ttl=%s", num);
+		putf(out, size, n, js ? ",\"ttl\":%s" : " ttl=%s", num);
 	}
 	if (f->status != 0)
-		n = append(out, len, n, js ? ",\"status\":%ld" : " status=%ld",
+		putf(out, size, n, js ? ",\"status\":%ld" : " status=%ld",
 		    f->status);
 	if (f->pid != 0)
-		n = append(out, len, n, js ? ",\"child_pid\":%d" :
-		    " child_pid=%d", f->pid);
+		putf(out, size, n, js ? ",\"child_pid\":%d" : " child_pid=%d",
+		    f->pid);
+}
+
+size_t
+log_render(char *out, size_t size, int js, enum log_level l,
+    const char *event, const struct log_fields *f, const char *msg,
+    const struct timespec *now, int pid)
+{
+	char ts[40], ev[EVENT_MAX + 4], m[MSG_MAX + 4];
+	struct tm tm;
+	size_t n = 0, evlen, mlen;
+
+	if (size < LOG_LINE_MAX)
+		return 0;
+	if ((unsigned)l > LOG_ERROR)
+		l = LOG_ERROR;
+	gmtime_r(&now->tv_sec, &tm);
+	if (strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		ts[0] = '\0';
+	/* size - 2: room for the closing "}\n" or "\n" is always kept. */
+	size -= 2;
+	if (js) {
+		evlen = escape(ev, EVENT_MAX, event, ESC_JSON);
+		mlen = escape(m, MSG_MAX, msg, ESC_JSON);
+		putf(out, size, &n, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\","
+		    "\"event\":\"", ts, now->tv_nsec / 1000000 % 1000, names[l]);
+		put(out, size, &n, ev, evlen);
+		putf(out, size, &n, "\",\"pid\":%d,\"msg\":\"", pid);
+		put(out, size, &n, m, mlen);
+		put(out, size, &n, "\"", 1);
+		fields(out, size, &n, f, 1);
+		out[n++] = '}';
+	} else {
+		evlen = escape(ev, EVENT_MAX, event, ESC_MSG);
+		mlen = escape(m, MSG_MAX, msg, ESC_MSG);
+		putf(out, size, &n, "%s.%03ldZ leasewrap: %s: ", ts,
+		    now->tv_nsec / 1000000 % 1000, names[l]);
+		put(out, size, &n, ev, evlen);
+		put(out, size, &n, ": ", 2);
+		put(out, size, &n, m, mlen);
+		fields(out, size, &n, f, 0);
+	}
+	out[n++] = '\n';
+	out[n] = '\0';
 	return n;
 }
 
@@ -160,44 +290,20 @@ void
 log_at(enum log_level l, const char *event, const struct log_fields *f,
     const char *fmt, ...)
 {
-	char line[1536], msg[768], ts[40];
+	char line[LOG_LINE_MAX], msg[1024];
 	int saved = errno;
 	struct timespec now;
-	struct tm tm;
 	va_list ap;
-	size_t len, i;
+	size_t len;
 
 	if (!log_enabled(l))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* Keep it one line whatever the message holds. */
-	for (i = 0; msg[i] != '\0'; i++)
-		if (msg[i] == '\n' || msg[i] == '\r')
-			msg[i] = ' ';
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* Room for the closing "}\n" or "\n" is kept out of every append. */
-	if (json) {
-		len = append(line, sizeof(line) - 3, 0, "{\"time\":\"%s.%03ldZ\","
-		    "\"level\":\"%s\",\"event\":\"", ts, now.tv_nsec / 1000000,
-		    names[l]);
-		len = json_escape(line, sizeof(line) - 3, len, event);
-		len = append(line, sizeof(line) - 3, len, "\",\"pid\":%d,"
-		    "\"msg\":\"", (int)getpid());
-		len = json_escape(line, sizeof(line) - 64, len, msg);
-		len = append(line, sizeof(line) - 3, len, "\"");
-		len = fields(line, sizeof(line) - 3, len, f, 1);
-		memcpy(line + len, "}\n", 2);
-		len += 2;
-	} else {
-		len = append(line, sizeof(line) - 1, 0, "%s.%03ldZ leasewrap: "
-		    "%s: %s: %s", ts, now.tv_nsec / 1000000, names[l], event, msg);
-		len = fields(line, sizeof(line) - 1, len, f, 0);
-		line[len++] = '\n';
-	}
+	len = log_render(line, sizeof(line), json, l, event, f, msg, &now,
+	    (int)getpid());
 	(void)!write(STDERR_FILENO, line, len);
 	errno = saved;
 }

@@ -2,6 +2,8 @@
 #ifndef LW_LOG_H
 #define LW_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 
 /*
@@ -34,6 +36,19 @@ int	log_enabled(enum log_level);
  */
 void	log_at(enum log_level, const char *event, const struct log_fields *,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The longest line log_render() writes, its newline and NUL included. */
+#define LOG_LINE_MAX	2304
+
+struct timespec;
+/*
+ * The line log_at() writes, into out (size >= LOG_LINE_MAX, else 0 is
+ * returned): always one line ending in "\n", valid UTF-8, no control
+ * character, and in JSON one valid object.  Pure: the fuzzer's target.
+ */
+size_t	log_render(char *out, size_t size, int json, enum log_level,
+	    const char *event, const struct log_fields *, const char *msg,
+	    const struct timespec *now, int pid);
 
 #define log_msg(l, ev, ...)	log_at(l, ev, (const struct log_fields *)0, \
 				    __VA_ARGS__)

@@ -67,7 +67,7 @@ static const struct {
 
 struct series {
 	enum metric	 m;
-	char		 labels[320];	/* rendered: k="v",k="v" */
+	char		*labels;	/* rendered: k="v",k="v" */
 	double		 v;
 	int		 set;		/* gauges: set since the last begin */
 };
@@ -75,6 +75,14 @@ struct series {
 static const double bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1, 2.5, 5, 10 };
 #define NBOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
+
+/* One open HTTP connection: its socket and when its current request began. */
+struct client {
+	struct client	*next;
+	int		 fd;
+	int		 cut;		/* shut down, waiting for MHD to close */
+	double		 since;
+};
 
 struct metrics {
 	struct series	*series;
@@ -93,30 +101,77 @@ struct metrics {
 	struct MHD_Daemon *mhd;
 	ev_io		 mhd_io;
 	ev_timer	 mhd_timer;
+	struct client	*clients;	/* open connections, newest first */
+	ev_timer	 sweep;		/* cuts connections past HTTP_DEADLINE */
 };
 
-/* Append label k="v" to out, escaped as the text format wants. */
+/*
+ * A label value longer than this is cut (at a character) and ends in
+ * "...~" and a hash of the whole value, so that two long paths stay two
+ * series and the page stays small; one that is not UTF-8 ends in "~" and
+ * the hash.
+ */
+#define LABEL_MAX	256
+/* Both labels of a series, rendered: a value's byte takes 3 at most (U+FFFD). */
+#define LABELS_MAX	(2 * (32 + 3 * LABEL_MAX + 32))
+
+/* FNV-1a, 64 bits: tells long label values apart. */
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The new length after snprintf returned r at out[n..len): never past len - 1. */
+static size_t
+fit(size_t len, size_t n, int r)
+{
+	if (r < 0)
+		return n;
+	return (size_t)r >= len - n ? len - 1 : n + (size_t)r;
+}
+
+/*
+ * Append label k="v" to out[n..len) as the text format wants: \\, \" and
+ * \n escaped, a byte that is not UTF-8 as U+FFFD (the page must be UTF-8).
+ */
 static size_t
 label(char *out, size_t len, size_t n, const char *k, const char *v)
 {
-	if (n > 0 && n + 1 < len)
-		out[n++] = ',';
-	for (; *k != '\0' && n + 1 < len; k++)
-		out[n++] = *k;
-	if (n + 2 < len) {
-		out[n++] = '=';
-		out[n++] = '"';
-	}
-	for (; *v != '\0' && n + 4 < len; v++) {
-		if (*v == '\\' || *v == '"') {
+	const unsigned char *p = (const unsigned char *)v;
+	size_t used = 0, c;
+	int cut = strlen(v) > LABEL_MAX, mark = cut;
+
+	for (; *p != '\0' && !mark; p += c)
+		if ((c = util_utf8_len(p)) == 0)
+			mark = 1;	/* U+FFFD would merge two values */
+	p = (const unsigned char *)v;
+
+	n = fit(len, n, snprintf(out + n, len - n, "%s%s=\"", n > 0 ? "," : "",
+	    k));
+	for (; *p != '\0' && n + 8 < len; p += c ? c : 1) {
+		c = util_utf8_len(p);
+		if (cut && used + (c ? c : 1) > LABEL_MAX - 24)
+			break;
+		used += c ? c : 1;
+		if (c == 0) {
+			memcpy(out + n, "\xef\xbf\xbd", 3);
+			n += 3;
+		} else if (*p == '\\' || *p == '"' || *p == '\n') {
 			out[n++] = '\\';
-			out[n++] = *v;
-		} else if (*v == '\n') {
-			out[n++] = '\\';
-			out[n++] = 'n';
-		} else
-			out[n++] = *v;
+			out[n++] = *p == '\n' ? 'n' : (char)*p;
+		} else {
+			memcpy(out + n, p, c);
+			n += c;
+		}
 	}
+	if (mark)
+		n = fit(len, n, snprintf(out + n, len - n, "%s~%016llx",
+		    cut ? "..." : "", (unsigned long long)fnv1a(v)));
 	if (n + 1 < len)
 		out[n++] = '"';
 	out[n] = '\0';
@@ -128,7 +183,7 @@ static struct series *
 find(struct metrics *m, enum metric id, const char *k1, const char *v1,
     const char *k2, const char *v2)
 {
-	char labels[sizeof(((struct series *)0)->labels)];
+	char labels[LABELS_MAX];
 	size_t i, n = 0;
 
 	labels[0] = '\0';
@@ -146,7 +201,7 @@ find(struct metrics *m, enum metric id, const char *k1, const char *v1,
 	}
 	memset(&m->series[m->n], 0, sizeof(m->series[0]));
 	m->series[m->n].m = id;
-	memcpy(m->series[m->n].labels, labels, sizeof(labels));
+	m->series[m->n].labels = xstrdup(labels);
 	return &m->series[m->n++];
 }
 
@@ -230,10 +285,16 @@ put(struct metrics *m, const char *fmt, ...)
 static void
 put_value(struct metrics *m, double v)
 {
-	if (v == floor(v) && fabs(v) < 1e15)
+	if (isnan(v))
+		put(m, " NaN\n");
+	else if (isinf(v))
+		put(m, v > 0 ? " +Inf\n" : " -Inf\n");
+	else if (v == floor(v) && fabs(v) < 1e15)
 		put(m, " %.0f\n", v);
-	else
+	else if (fabs(v) < 1e15)
 		put(m, " %.6f\n", v);
+	else
+		put(m, " %.17g\n", v);
 }
 
 const char *
@@ -354,7 +415,32 @@ answer(struct MHD_Connection *conn, unsigned int code, const char *type,
 	return ret;
 }
 
-/* GET or HEAD /metrics (and / for a pointer to it); anything else 404/405. */
+/*
+ * Limits that keep slow or many clients from locking a scraper out: how
+ * many connections in all and from one address, how long one may stay
+ * silent (MHD's idle timeout) and how long a request may take from its
+ * connection's start or the previous answer, however it trickles bytes.
+ */
+#define HTTP_MAX_CONNS	32
+#define HTTP_PER_CLIENT	4
+#define HTTP_IDLE	5
+#define HTTP_DEADLINE	10.0
+
+/* The connection's bookkeeping (NULL if MHD gives none). */
+static struct client *
+client_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * GET or HEAD /metrics (and / for a pointer to it); anything else 404/405.
+ * Answered as soon as the headers are in: a body is never waited for (MHD
+ * then closes the connection), so trickling one holds nothing.
+ */
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -364,21 +450,20 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	static const char notfound[] = "not found: leasewrap serves /metrics\n";
 	static const char badmethod[] = "method not allowed: use GET\n";
 	static const char home[] = "leasewrap: metrics at /metrics\n";
+	struct metrics *m = cls;
+	struct client *c;
 	const char *page;
 	size_t len;
 
-	struct metrics *m = cls;
-
 	(void)version;
 	(void)upload;
-	if (*state == NULL) {		/* headers only so far */
-		*state = conn;
+	if (*state != NULL) {		/* a body we did not wait for */
+		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (*upload_size != 0) {
-		*upload_size = 0;	/* a body is read and dropped */
-		return MHD_YES;
-	}
+	*state = conn;
+	if ((c = client_of(conn)) != NULL && m->loop != NULL)
+		c->since = ev_now(m->loop);	/* the next request's clock */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text,
 		    badmethod, sizeof(badmethod) - 1);
@@ -392,6 +477,56 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		    sizeof(home) - 1);
 	return answer(conn, MHD_HTTP_NOT_FOUND, text, notfound,
 	    sizeof(notfound) - 1);
+}
+
+/* Arm the sweep for the oldest connection not yet cut. */
+static void
+sweep_arm(struct metrics *m)
+{
+	double next = -1, now = ev_now(m->loop);
+	struct client *c;
+
+	for (c = m->clients; c != NULL; c = c->next)
+		if (!c->cut && (next < 0 || c->since < next))
+			next = c->since;
+	ev_timer_stop(m->loop, &m->sweep);
+	if (next < 0)
+		return;
+	next = next + HTTP_DEADLINE - now;
+	ev_timer_set(&m->sweep, next > 0.05 ? next : 0.05, 0.);
+	ev_timer_start(m->loop, &m->sweep);
+}
+
+/* MHD opened or closed a connection: keep the list for the sweep. */
+static void
+notify_cb(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct metrics *m = cls;
+	struct client *c, **pp;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			return;
+		c = xcalloc(1, sizeof(*c));
+		c->fd = ci->connect_fd;
+		c->since = ev_now(m->loop);
+		c->next = m->clients;
+		m->clients = c;
+		*ctx = c;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *ctx != NULL) {
+		for (pp = &m->clients; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == *ctx) {
+				*pp = (*pp)->next;
+				break;
+			}
+		free(*ctx);
+		*ctx = NULL;
+	}
+	sweep_arm(m);
 }
 
 /* Run MHD, then wake again when it says it must run next. */
@@ -422,6 +557,23 @@ mhd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	mhd_run(w->data);
+}
+
+/* Shut down the connections past their deadline; MHD then closes them. */
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct metrics *m = w->data;
+	struct client *c;
+
+	(void)revents;
+	for (c = m->clients; c != NULL; c = c->next)
+		if (!c->cut && ev_now(loop) - c->since >= HTTP_DEADLINE) {
+			(void)shutdown(c->fd, SHUT_RDWR);
+			c->cut = 1;
+		}
+	mhd_run(m);
+	sweep_arm(m);
 }
 
 /* A listening socket for "HOST:PORT", "[V6]:PORT" or ":PORT"; -1 on error. */
@@ -467,7 +619,7 @@ listen_on(const char *addr, char *err, size_t errlen)
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		    sizeof(one));
 	if (fd == -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 16) == -1) {
+	    listen(fd, 64) == -1) {
 		snprintf(err, errlen, "--metrics-addr \"%.80s\": %s; choose "
 		    "another address or port", addr, strerror(errno));
 		if (fd != -1)
@@ -512,10 +664,15 @@ metrics_new(struct ev_loop *loop, const char *file, const char *addr,
 		metrics_free(m);
 		return NULL;
 	}
+	ev_timer_init(&m->sweep, sweep_cb, 0., 0.);
+	m->sweep.data = m;
 	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, m,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_CLIENT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_cb, m,
 	    MHD_OPTION_END);
 	if (m->mhd == NULL ||
 	    (info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
@@ -538,12 +695,21 @@ metrics_new(struct ev_loop *loop, const char *file, const char *addr,
 void
 metrics_free(struct metrics *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
 	if (m->mhd != NULL) {
 		ev_io_stop(m->loop, &m->mhd_io);
 		ev_timer_stop(m->loop, &m->mhd_timer);
+		ev_timer_stop(m->loop, &m->sweep);
 		MHD_stop_daemon(m->mhd);	/* closes the listening socket */
+		while (m->clients != NULL) {
+			struct client *c = m->clients;
+
+			m->clients = c->next;
+			free(c);
+		}
 	}
 	if (m->file != NULL) {
 		if (m->loop != NULL)
@@ -552,6 +718,8 @@ metrics_free(struct metrics *m)
 			file_now(m);	/* not after a failed first write */
 		free(m->file);
 	}
+	for (i = 0; i < m->n; i++)
+		free(m->series[i].labels);
 	free(m->series);
 	free(m->page);
 	free(m);

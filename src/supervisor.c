@@ -416,7 +416,7 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 {
 	struct lease *l = arg;
 	struct sup *s = l->sup;
-	char verr[256];
+	char verr[256], quoted[512];
 	double delay;
 	int ok;
 
@@ -439,13 +439,14 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 			timer_in(s, &l->retry, delay);
 			return;
 		}
+		util_shell_quote(l->id, quoted, sizeof(quoted));
 		log_at(LOG_ERROR, "lease.revoke", LF(.lease = l->id,
-		    .status = resp->status), "could not revoke lease %s "
-		    "(%ld%s%s); %s revoke it with: vault lease revoke %s", l->id,
+		    .status = resp->status), "could not revoke the lease "
+		    "(%ld%s%s); %s revoke it with: vault lease revoke %s",
 		    resp->status, verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error, resp->status == 403 ?
 		    "grant \"update\" on sys/leases/revoke to the token's "
-		    "policy, and" : "", l->id);
+		    "policy, and" : "", quoted);
 	}
 	l->state = LS_DONE;
 	maybe_finish(s);
@@ -573,7 +574,7 @@ token_schedule(struct sup *s)
 static void
 token_take_auth(struct sup *s, struct tokgen *t, json_t *auth, int renewal)
 {
-	double ttl = json_number_value(json_object_get(auth, "lease_duration"));
+	double ttl = vj_seconds(json_object_get(auth, "lease_duration"));
 
 	t->renewable = json_is_true(json_object_get(auth, "renewable"));
 	if (renewal && ttl < t->duration)
@@ -609,10 +610,10 @@ token_cb(const struct vault_resp *resp, void *arg)
 			token_take_auth(s, t, json_object_get(root, "auth"), 1);
 		else {
 			v = json_object_get(root, "data");
-			ttl = json_number_value(json_object_get(v, "ttl"));
+			ttl = vj_seconds(json_object_get(v, "ttl"));
 			t->renewable = json_is_true(json_object_get(v,
 			    "renewable"));
-			t->duration = json_number_value(json_object_get(v,
+			t->duration = vj_seconds(json_object_get(v,
 			    "creation_ttl"));
 			if (t->duration <= 0)
 				t->duration = ttl;
@@ -1043,7 +1044,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 	}
 	if (resp->status == 200 &&
 	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
-		ttl = json_number_value(json_object_get(root, "lease_duration"));
+		ttl = vj_seconds(json_object_get(root, "lease_duration"));
 		c->renewable = json_is_true(json_object_get(root, "renewable"));
 		json_decref(root);
 		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path,
@@ -2569,7 +2570,7 @@ supervisor_run(const struct config *cfg, char **envp)
 	if (getpid() != 1)
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
-	srandom((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
+	srandom(util_random_seed());
 	if ((s.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_error("internal", "cannot start the event loop");
 		return LW_EXIT_SOFTWARE;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Parse a duration: plain seconds, or number+unit runs like "1h30m" or "250ms". */
@@ -165,6 +167,85 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+size_t
+util_utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points above U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* Bytes a shell takes literally outside quotes (and never at a word's start as ~ or #). */
+#define SHELL_SAFE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_.:@%+=,-"
+
+unsigned int
+util_random_seed(void)
+{
+	unsigned int seed;
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		return seed;
+	/* Entropy not ready yet (early boot): pid and nanoseconds, as integers. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned int)getpid() * 2654435761U ^ (unsigned int)ts.tv_nsec ^
+	    (unsigned int)ts.tv_sec;
+}
+
+size_t
+util_shell_quote(const char *s, char *out, size_t len)
+{
+	const char *p;
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	for (p = s; *p != '\0' && strchr(SHELL_SAFE, *p) != NULL; p++)
+		;
+	if (*s != '\0' && *p == '\0') {
+		n = strlen(s) < len - 1 ? strlen(s) : len - 1;
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return n;
+	}
+	/* '...' with each ' written as '\'' ; only whole pieces fit. */
+	if (len < 3)
+		goto done;
+	out[n++] = '\'';
+	for (p = s; *p != '\0'; p++) {
+		size_t need = *p == '\'' ? 4 : 1;
+
+		if (n + need + 1 >= len)
+			break;
+		if (*p == '\'') {
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else
+			out[n++] = *p;
+	}
+	out[n++] = '\'';
+done:
+	out[n] = '\0';
+	return n;
 }
 
 /* write(2) all of buf, through EINTR and short writes. */

@@ -34,6 +34,16 @@ int		 util_replace_file(const char *path, const void *buf, size_t len,
  * and searchable)?  0, or -1 with errno from access(2).
  */
 int		 util_folder_writable(const char *path);
+/* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 if none starts there. */
+size_t		 util_utf8_len(const unsigned char *s);
+/* A seed for srandom(): getrandom(2), or pid and time before entropy is ready. */
+unsigned int	 util_random_seed(void);
+/*
+ * s as one shell word into out (NUL-terminated): as it is when it holds
+ * only [A-Za-z0-9/_.:@%+=,-], else in single quotes (' as '\'').  Returns
+ * the length; a word too long for out is cut short but stays quoted.
+ */
+size_t		 util_shell_quote(const char *s, char *out, size_t len);
 /* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */
 int		 errf(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

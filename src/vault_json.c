@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ static int
 kv2_path(const char *path)
 {
 	return strstr(path, "/data/") != NULL;
+}
+
+double
+vj_seconds(const void *json)
+{
+	double v;
+
+	if (!json_is_number((const json_t *)json))
+		return 0;
+	v = json_number_value(json);
+	if (!isfinite(v) || !(v > 0))
+		return 0;
+	return v > VJ_TTL_MAX ? VJ_TTL_MAX : v;
 }
 
 int
@@ -81,7 +95,7 @@ vj_parse_secret(const char *path, const char *body, size_t len,
 		out->lease_id = xstrdup(json_string_value(v));
 	v = json_object_get(root, "lease_duration");
 	if (json_is_number(v))
-		out->lease_duration = (long long)json_number_value(v);
+		out->lease_duration = (long long)vj_seconds(v);
 	out->renewable = json_is_true(json_object_get(root, "renewable"));
 	return 0;
 }

@@ -35,6 +35,21 @@ void	vj_error_text(const char *body, size_t len, char *out, size_t outlen);
 int	vj_parse_mount(const char *body, size_t len, char **mount_path,
 	    int *kv_version, char *err, size_t errlen);
 
+/*
+ * Vault's lease_duration, ttl and creation_ttl fields: whole seconds of a
+ * time.Duration (int64 nanoseconds), so never below 0 nor above VJ_TTL_MAX
+ * (V:sdk/logical/translate_response.go LogicalResponseToHTTPResponse,
+ * int(Secret.TTL.Seconds()), vault-api.md §1.3; V:vault/token_store.go
+ * handleLookup, int64(TTL.Seconds())).
+ */
+#define VJ_TTL_MAX	9223372036.0	/* (2^63 - 1) ns in seconds */
+/*
+ * A json_t number of seconds from Vault, made safe to convert to an
+ * integer: not a number (or absent) is 0, negative is 0, above VJ_TTL_MAX
+ * is VJ_TTL_MAX.  Every Vault-supplied duration goes through here.
+ */
+double	vj_seconds(const void *json);
+
 /* Wipe every string in a jansson tree and release it. */
 void	vj_wipe_decref(void *json);
 

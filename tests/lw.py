@@ -426,15 +426,29 @@ def event_of(line):
     return p[1] if p else "(none: not a leasewrap log line)"
 
 
+def _text_control(c):
+    """A character src/log.c escapes in text lines: C0, DEL, C1, U+2028/9."""
+    return ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029"
+
+
 def _text_value(v):
-    """A field's value as src/log.c writes it in the text format."""
+    """A field's value as src/log.c writes it in the text format: bare, or
+    quoted with \\" and \\\\ and each control character's bytes as \\xHH."""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if not isinstance(v, str):
         return str(v)
-    if v and not any(c in v for c in ' "=\\'):
-        return "".join("?" if ord(c) < 0x20 else c for c in v)
-    return json.dumps(v, ensure_ascii=False)
+    if v and not any(c in v for c in ' "=\\') and not any(map(_text_control, v)):
+        return v
+    out = ""
+    for c in v:
+        if c in '"\\':
+            out += "\\" + c
+        elif _text_control(c):
+            out += "".join("\\x%02x" % b for b in c.encode("utf-8"))
+        else:
+            out += c
+    return '"' + out + '"'
 
 
 def as_text(line):

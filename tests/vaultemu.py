@@ -9,7 +9,9 @@ Run:  /usr/bin/python3 tests/vaultemu.py --listen 127.0.0.1:0 \
 
 Section numbers (§) refer to /work/shared/vault-api.md, which holds the
 sources for every behaviour copied here.  The control interface for tests
-lives under /_emu/ (no auth): journal, leases, tokens, secrets, fault,
+lives under /_emu/ (no auth): journal, leases, tokens, secrets, fault (modes
+status, down, slow, sealed, invalid_json, huge, standby, uninitialized, and
+patch: {"mode": "patch", "set": {"lease_duration": 1e300}, "paths": [...]}),
 leases/lose, tokens/revoke, reset, ping, logins, wrappings (see Handler._control).
 
 HTTPS: --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]; client
@@ -345,6 +347,22 @@ def string_leaves(value, skip_keys=()):
             out.extend(string_leaves(v))
         return out
     return []
+
+
+# The "patch" fault: a hostile or broken server, not Vault.  It overwrites fields of the
+# real answer (keys "a.b" reach into objects), keeping the envelope of
+# V:sdk/logical/translate_response.go LogicalResponseToHTTPResponse (§1.3) around them, so a
+# test can hand the client what Vault's types never produce: a lease_duration of 1e300 (Vault's
+# is int(time.Duration.Seconds()), at most 2^63 ns), a lease ID of 200 KB or with control
+# characters.
+def patch_reply(body, patch):
+    for key, value in patch.items():
+        obj, parts = body, key.split(".")
+        for part in parts[:-1]:
+            if not isinstance(obj.get(part), dict):
+                obj[part] = {}
+            obj = obj[part]
+        obj[parts[-1]] = value
 
 
 # Builds the success envelope with every key present (§1.3).
@@ -3205,7 +3223,7 @@ class Core:
     def add_fault(self, spec):
         mode = spec.get("mode")
         if mode not in ("status", "down", "slow", "sealed", "invalid_json", "huge", "standby",
-                        "uninitialized"):
+                        "uninitialized", "patch"):
             raise VaultError(400, ["unknown fault mode %r" % (mode,)])
         fault = dict(spec)
         paths = spec.get("paths")
@@ -3219,6 +3237,8 @@ class Core:
             fault["delay"] = float(spec.get("delay", 1.0))
         if mode == "huge":
             fault["bytes"] = int(spec.get("bytes", 1 << 20))
+        if mode == "patch":
+            fault["set"] = dict(spec.get("set", {}))
         if spec.get("count") is not None:
             fault["count"] = int(spec["count"])
         with self.lock:
@@ -3411,10 +3431,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         query = parse_qs(url.query, keep_blank_values=True)
         core = self.core
         reply, accessor, fault_mode = None, None, None
+        patches = []
         for fault in core.take_faults(vpath):
             if fault["mode"] == "slow":
                 time.sleep(fault["delay"])
                 fault_mode = "slow"
+                continue
+            if fault["mode"] == "patch":
+                patches.append(fault["set"])
                 continue
             if reply is None:
                 fault["query"] = url.query
@@ -3424,6 +3448,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             reply, accessor = core.handle(self.command, vpath, query, self.headers,
                                           body.decode("utf-8", "replace"),
                                           peer_cert=self.peer_cert())
+            if patches and reply != "down" and isinstance(reply.body, dict):
+                for patch in patches:
+                    patch_reply(reply.body, patch)
+                fault_mode = "patch"
         ev = {"method": self.command, "path": vpath, "query": url.query,
               "status": None if reply == "down" else reply.status, "token_accessor": accessor}
         if fault_mode:

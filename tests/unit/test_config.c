@@ -1052,6 +1052,17 @@ test_repeated_loads(void **state)
 	}
 }
 
+/* --rotate-before N%: NaN and infinities are refused like 150%. */
+static void
+test_rotate_before_not_a_number(void **state)
+{
+	(void)state;
+	expect_fail(LW_EXIT_USAGE, "20%", ARGV("--rotate-before", "nan%",
+	    "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "20%", ARGV("--rotate-before", "inf%",
+	    "--", "true"), no_env);
+}
+
 int
 main(void)
 {
@@ -1092,6 +1103,7 @@ main(void)
 		cmocka_unit_test(test_file_unknown_key),
 		cmocka_unit_test(test_file_duplicate_keys),
 		cmocka_unit_test(test_repeated_loads),
+		cmocka_unit_test(test_rotate_before_not_a_number),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

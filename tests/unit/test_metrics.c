@@ -148,6 +148,97 @@ test_bad_addresses_are_refused(void **state)
 	assert_non_null(strstr(err, "--metrics-file \"/nonexistent-dir/m.prom\""));
 }
 
+/* Count the lines of page that start with prefix. */
+static int
+lines_with(const char *page, const char *prefix)
+{
+	const char *p = page;
+	int n = 0;
+
+	while (*p != '\0') {
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+		if ((p = strchr(p, '\n')) == NULL)
+			break;
+		p++;
+	}
+	return n;
+}
+
+/* Paths past the label bound stay distinct series, ok apart from error. */
+static void
+test_long_paths_stay_distinct(void **state)
+{
+	char a[1200], b[1200];
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	memset(a, 'p', sizeof(a) - 2);
+	a[sizeof(a) - 2] = 'a';
+	a[sizeof(a) - 1] = '\0';
+	memcpy(b, a, sizeof(b));
+	b[sizeof(b) - 2] = 'b';
+	new_metrics(&m);
+	metrics_add(m, M_FETCHES, 1, "path", a, "result", "ok");
+	metrics_add(m, M_FETCHES, 1, "path", a, "result", "error");
+	metrics_add(m, M_FETCHES, 1, "path", b, "result", "ok");
+	page = metrics_render(m, &len);
+	assert_int_equal(lines_with(page, "leasewrap_secret_fetches_total{"), 3);
+	assert_int_equal(lines_with(page,
+	    "leasewrap_secret_fetches_total{path=\"pppp"), 3);
+	assert_non_null(strstr(page, "...~"));
+	assert_non_null(strstr(page, "result=\"error\"} 1\n"));
+	assert_true(len < 8192);
+	metrics_free(m);
+}
+
+/* Paths that differ only in bytes that are not UTF-8 stay distinct too. */
+static void
+test_invalid_utf8_paths_stay_distinct(void **state)
+{
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	new_metrics(&m);
+	metrics_add(m, M_FETCHES, 1, "path", "a\xff", "result", "ok");
+	metrics_add(m, M_FETCHES, 1, "path", "a\x9c", "result", "ok");
+	page = metrics_render(m, &len);
+	assert_int_equal(lines_with(page,
+	    "leasewrap_secret_fetches_total{path=\"a\xef\xbf\xbd~"), 2);
+	metrics_free(m);
+}
+
+/* Two labels of 256 bytes that are not UTF-8 (3 bytes each on the page): whole. */
+static void
+test_two_long_invalid_labels_fit(void **state)
+{
+	char a[257], b[257], *line;
+	struct metrics *m;
+	const char *page;
+	size_t len;
+
+	(void)state;
+	memset(a, 0xff, 256);
+	a[256] = '\0';
+	memset(b, 0xfe, 256);
+	b[256] = '\0';
+	new_metrics(&m);
+	metrics_add(m, M_LOGINS, 1, "method", a, "result", b);
+	page = metrics_render(m, &len);
+	line = strstr(page, "\nleasewrap_logins_total{");
+	assert_non_null(line);
+	line = strchr(line + 1, '~');
+	assert_non_null(line);
+	line = strchr(line + 1, '~');
+	assert_non_null(line);
+	assert_int_equal(strncmp(line + 17, "\"} 1\n", 5), 0);
+	metrics_free(m);
+}
+
 int
 main(void)
 {
@@ -158,6 +249,9 @@ main(void)
 		cmocka_unit_test(test_histogram_is_cumulative),
 		cmocka_unit_test(test_null_metrics_is_a_no_op),
 		cmocka_unit_test(test_bad_addresses_are_refused),
+		cmocka_unit_test(test_long_paths_stay_distinct),
+		cmocka_unit_test(test_invalid_utf8_paths_stay_distinct),
+		cmocka_unit_test(test_two_long_invalid_labels_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,6 +202,45 @@ test_xstrndup(void **state)
 	free(s);
 }
 
+/* Shell words: safe ones as they are, others quoted so that sh reads them back. */
+static void
+test_shell_quote(void **state)
+{
+	char out[64];
+
+	(void)state;
+	util_shell_quote("database/creds/ro/AbC-1.x", out, sizeof(out));
+	assert_string_equal(out, "database/creds/ro/AbC-1.x");
+	util_shell_quote("a b", out, sizeof(out));
+	assert_string_equal(out, "'a b'");
+	util_shell_quote("x'; rm -rf / #", out, sizeof(out));
+	assert_string_equal(out, "'x'\\''; rm -rf / #'");
+	util_shell_quote("$(id)`id`", out, sizeof(out));
+	assert_string_equal(out, "'$(id)`id`'");
+	util_shell_quote("", out, sizeof(out));
+	assert_string_equal(out, "''");
+	/* Too long: cut, but the quotes stay balanced. */
+	util_shell_quote("''''''''''''''''''''", out, 16);
+	assert_true(strlen(out) < 16);
+	assert_int_equal(out[0], '\'');
+	assert_int_equal(out[strlen(out) - 1], '\'');
+}
+
+/* UTF-8 sequences: valid ones by length, invalid ones 0. */
+static void
+test_utf8_len(void **state)
+{
+	(void)state;
+	assert_int_equal(util_utf8_len((const unsigned char *)"a"), 1);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xc3\xa9"), 2);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xe2\x80\xa8"), 3);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xf0\x9f\x98\x80"), 4);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xff"), 0);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xc0\xaf"), 0);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xed\xa0\x80"), 0);
+	assert_int_equal(util_utf8_len((const unsigned char *)"\xe2\x80"), 0);
+}
+
 int
 main(void)
 {
@@ -216,6 +255,8 @@ main(void)
 		cmocka_unit_test(test_valid_env_name),
 		cmocka_unit_test(test_errf),
 		cmocka_unit_test(test_xstrndup),
+		cmocka_unit_test(test_shell_quote),
+		cmocka_unit_test(test_utf8_len),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +532,47 @@ test_parse_mount_garbage(void **state)
 	}
 }
 
+/* Vault's durations: clamped to what int(time.Duration.Seconds()) can be. */
+static void
+test_seconds_clamped(void **state)
+{
+	json_t *v;
+
+	(void)state;
+	assert_true(vj_seconds(NULL) == 0);
+	v = json_real(1e300);
+	assert_true(vj_seconds(v) == VJ_TTL_MAX);
+	json_decref(v);
+	v = json_real(18446744073709551616.0);
+	assert_true(vj_seconds(v) == VJ_TTL_MAX);
+	json_decref(v);
+	v = json_integer(-5);
+	assert_true(vj_seconds(v) == 0);
+	json_decref(v);
+	v = json_integer(3600);
+	assert_true(vj_seconds(v) == 3600);
+	json_decref(v);
+	v = json_string("3600");
+	assert_true(vj_seconds(v) == 0);
+	json_decref(v);
+}
+
+/* A read whose lease_duration no Vault sends: clamped, not converted out of range. */
+static void
+test_secret_huge_lease_duration(void **state)
+{
+	static const char body[] = "{\"lease_id\":\"db/creds/ro/x\","
+	    "\"lease_duration\":1e300,\"data\":{\"u\":\"v\"}}";
+	struct vj_secret s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(vj_parse_secret("db/creds/ro", body, sizeof(body) - 1,
+	    &s, err, sizeof(err)), 0);
+	assert_true(s.lease_duration == (long long)VJ_TTL_MAX);
+	vj_secret_clear(&s);
+}
+
 int
 main(void)
 {
@@ -556,6 +598,8 @@ main(void)
 		cmocka_unit_test(test_error_text_truncated),
 		cmocka_unit_test(test_parse_mount),
 		cmocka_unit_test(test_parse_mount_garbage),
+		cmocka_unit_test(test_seconds_clamped),
+		cmocka_unit_test(test_secret_huge_lease_duration),
 	};
 
 	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);
