@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "runas.h"
 #include "spec.h"
 
 enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
@@ -42,6 +43,7 @@ struct config {
 	long long	  revoke_grace_ms;
 	char		**env_files;	/* NULL-terminated; may be NULL */
 	size_t		  nenv_files;
+	int		  env_file_format;	/* ENVFILE_DOTENV, ... */
 	/* Logging in (leasewrap(1), "AUTHENTICATION"). */
 	int		  auth;		/* AUTH_TOKEN, ... */
 	char		 *auth_mount;	/* default: the method's name */
@@ -62,6 +64,8 @@ struct config {
 	/* The command as a process (leasewrap(1), "THE COMMAND"). */
 	int		  process_group;	/* signal its whole group */
 	long long	  timeout_ms;		/* stop it after this; 0: never */
+	char		 *user;			/* --user USER[:GROUP] */
+	struct runas	  runas;		/* resolved --user */
 	/* Prometheus metrics (leasewrap(1), "METRICS"). */
 	char		 *metrics_file;
 	char		 *metrics_addr;

@@ -1644,16 +1644,17 @@ write_env_files(struct sup *s, char **envp, size_t nvars)
 {
 	char err[512];
 	size_t i, n = 0;
+	int r;
 
 	if (s->cfg->nenv_files == 0)
 		return 0;
 	while (envp[n] != NULL)
 		n++;
 	for (i = 0; i < s->cfg->nenv_files; i++)
-		if (envfile_write(s->cfg->env_files[i], envp + n - nvars,
-		    nvars, err, sizeof(err)) == -1) {
+		if ((r = envfile_write(s->cfg, s->cfg->env_files[i],
+		    envp + n - nvars, nvars, err, sizeof(err))) != 0) {
 			log_error("envfile", "%s", err);
-			return -1;
+			return r;	/* -2: a value the format cannot carry */
 		}
 	return 0;
 }
@@ -1675,9 +1676,9 @@ spawn_child(struct sup *s, const char *why)
 		shutdown_now(s);
 		return;
 	}
-	if (write_env_files(s, envp, nvars) == -1) {
+	if ((e = write_env_files(s, envp, nvars)) != 0) {
 		env_free(envp);
-		s->exit_code = LW_EXIT_CONFIG;
+		s->exit_code = e == -2 ? LW_EXIT_DATAERR : LW_EXIT_CONFIG;
 		shutdown_now(s);
 		return;
 	}
