@@ -56,14 +56,16 @@ child_set_user(const struct runas *ra)
 }
 
 /*
- * envp with HOME set to the --user's home, built before fork (no
- * allocation between fork and exec); the entries are envp's but HOME.
+ * envp with HOME set to the --user's home in its place (or added last),
+ * built before fork: no allocation between fork and exec.  The entries
+ * are envp's own but *home.
  */
 static char **
 user_env(char *const envp[], char **home)
 {
 	size_t n = 0, i, k = 0, hl = strlen(run_as->home);
 	char **e;
+	int set = 0;
 
 	while (envp[n] != NULL)
 		n++;
@@ -71,10 +73,13 @@ user_env(char *const envp[], char **home)
 	*home = xmalloc(hl + 6);
 	memcpy(*home, "HOME=", 5);
 	memcpy(*home + 5, run_as->home, hl + 1);
-	e[k++] = *home;
 	for (i = 0; i < n; i++)
 		if (strncmp(envp[i], "HOME=", 5) != 0)
 			e[k++] = envp[i];
+		else if (!set++)
+			e[k++] = *home;
+	if (!set)
+		e[k++] = *home;
 	e[k] = NULL;
 	return e;
 }

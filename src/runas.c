@@ -119,9 +119,11 @@ runas_apply(const struct runas *ra)
 	if (setgroups(ra->ngroups, ra->groups) == -1 ||
 	    setgid(ra->gid) == -1 || setuid(ra->uid) == -1)
 		return -1;
-	/* A uid of 0 would keep root: refuse to go on if any id survived. */
-	if (ra->uid != 0 && (setuid(0) == 0 || geteuid() != ra->uid))
-		return errno = EPERM, -1;
+	/* Root must be gone for good: getting it back has to fail. */
+	if (ra->uid != 0 && setuid(0) != -1) {
+		errno = EPERM;
+		return -1;
+	}
 	return 0;
 }
 
