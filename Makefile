@@ -37,7 +37,7 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \
 	   libmicrohttpd-dev
-TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac \
+TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac python3-dotenv \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
 	   valgrind python3-yaml curl openssl $(PKG_DEBS)
 LINT_DEBS  = cppcheck clang-tidy

@@ -126,21 +126,21 @@ envfile_utf8_ok(const char *s, size_t n)
 }
 
 /*
- * dotenv, unquoted: printable ASCII with no '#', no "${", not starting
- * with a quote and not starting or ending with a space.  python-dotenv
- * and node's dotenv both take such a value as it is.
+ * dotenv, unquoted: only characters that python-dotenv, node's dotenv and
+ * a shell sourcing the file all take as they are (no space, quote, '$',
+ * '#', '~' or shell operator).
  */
 static int
 dotenv_bare_ok(const char *v, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || v[0] == '\'' || v[0] == '"' || v[0] == '`' ||
-	    v[0] == ' ' || v[n - 1] == ' ')
+	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == '#' ||
-		    (v[i] == '$' && v[i + 1] == '{'))
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' &&
+		    v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
+		    strchr("_-.,:/@%+=", v[i]) != NULL))
 			return 0;
 	return 1;
 }
@@ -168,9 +168,10 @@ dotenv_single_ok(const char *v, size_t n)
 
 /*
  * dotenv, in double quotes with \n and \r for LF and CR (the only escapes
- * both readers decode): no '"', no "${" (python-dotenv expands it), and
- * every backslash of the value followed by a character that neither
- * reader decodes after one (python-dotenv: \\ \' \" \a \b \f \n \r \t \v).
+ * both readers decode): no '"', and no '$' or '`' (python-dotenv expands
+ * "${", a shell sourcing the file runs "$(...)" and "`...`"), and every
+ * backslash of the value followed by a character that neither reader
+ * decodes after one (python-dotenv: \\ \' \" \a \b \f \n \r \t \v).
  */
 static int
 dotenv_double_ok(const char *v, size_t n)
@@ -178,7 +179,7 @@ dotenv_double_ok(const char *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (v[i] == '"' || (v[i] == '$' && v[i + 1] == '{'))
+		if (v[i] == '"' || v[i] == '$' || v[i] == '`')
 			return 0;
 		if (v[i] == '\\' && (i + 1 == n ||
 		    strchr("\\'\"abfnrtv\r\n", v[i + 1]) != NULL))
@@ -318,9 +319,9 @@ envfile_render(int format, char *const vars[], size_t nvars, char **text,
 		    "safely in the %s env-file format (%s); use "
 		    "--env-file-format %s", (int)(nl > 64 ? 64 : nl), vars[i - 1],
 		    envfile_format_name(format), format == ENVFILE_JSON ?
-		    "it is not UTF-8" : "it is not UTF-8, or holds characters "
-		    "no one dotenv quoting carries, like \"${\" or both "
-		    "quotes with a \"#\" or a line break", format == ENVFILE_JSON ? "shell" :
+		    "it is not UTF-8" : "it is not UTF-8, or no one dotenv "
+		    "quoting carries it: a \"${\", or a ' or line break with "
+		    "a \", $ or `", format == ENVFILE_JSON ? "shell" :
 		    "shell or json");
 	}
 	if (format == ENVFILE_JSON)

@@ -51,6 +51,12 @@ HOSTILE = {
     "ATTACK3": "\"\nEVIL=1\n#",
     "ATTACK4": "'\u2028EVIL=1\u2028'",
     "ATTACK5": "\\\"\nEVIL=1",
+    # Meant for a shell that sources a dotenv file.
+    "SHELL1": "a;touch PWNED",
+    "SHELL2": "$(touch PWNED)",
+    "SHELL3": "`touch PWNED`",
+    "SHELL4": "it's $(touch PWNED)",
+    "SHELL5": "x'\n$(touch PWNED)",
     # Both quotes with a "#", a line break or a leading space.
     "MIXED": "it's \"#1\"",
     "MIXED2": "'\"\n",
@@ -59,8 +65,12 @@ HOSTILE = {
 # What each format cannot carry: both quotes with a "#" or a line break,
 # or a backslash before one (leasewrap(1), "ENV FILES").
 REFUSED = {
-    # python-dotenv expands ${NAME} in every quoting.
-    "dotenv": {"ATTACK3", "ATTACK5", "MIXED", "MIXED2", "MIXED3", "BRACES"},
+    # python-dotenv expands ${NAME} in every quoting; node's dotenv decodes
+    # no backslash, python-dotenv \\ and \' (and more in double quotes);
+    # a shell sourcing the file runs $(...) and `...` in double quotes.
+    "dotenv": {"ATTACK1", "ATTACK3", "ATTACK5", "MIXED", "MIXED2", "MIXED3",
+               "BRACES", "TRAILBS", "BSLASH2", "BSQUOTE", "BOTHQ", "SHELL4",
+               "SHELL5"},
     "shell": set(),
     "json": set(),
 }
@@ -104,11 +114,12 @@ def read_json(cmd, path):
     return json.loads(r.stdout.decode("utf-8"))
 
 
-def sh_env(shell, path=None):
+def sh_env(shell, path=None, cwd=None):
     """What `set -a; . FILE` adds to shell's environment (every byte)."""
     script = 'set -a; . "$1"; exec env -0' if path else "exec env -0"
     r = subprocess.run([shell, "-c", script, "sh"] + ([path] if path else []),
-                       capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=60)
+                       capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=60,
+                       cwd=cwd)
     assert r.returncode == 0, r.stderr
     out = {}
     for entry in r.stdout.split(b"\0")[:-1]:
@@ -170,6 +181,18 @@ def test_hostile_values_read_back_byte_for_byte(vault, tmp_path, fmt, python_dot
         assert set(got) == set(carried), (name, sorted(set(got) ^ set(carried)))
         bad = {k: (carried[k], got[k]) for k in carried if got[k] != carried[k]}
         assert bad == {}, (name, bad)
+    if fmt == "dotenv":
+        # The default format stays inert for a shell that sources it: it
+        # runs nothing and sets only the names; only \n and \r differ.
+        for shell in ("sh", "bash"):
+            base = sh_env(shell, cwd=str(tmp_path))
+            got = sh_env(shell, seen, cwd=str(tmp_path))
+            got = {k: v for k, v in got.items() if base.get(k) != v}
+            assert not (tmp_path / "PWNED").exists(), shell
+            assert set(got) <= set(carried), (shell, set(got) - set(carried))
+            bad = {k for k, v in carried.items()
+                   if "\n" not in v and "\r" not in v and got.get(k, "") != v}
+            assert bad == set(), (shell, bad)
 
 
 @pytest.mark.parametrize("fmt", ["dotenv", "shell", "json"])
@@ -186,11 +209,14 @@ def test_values_a_format_cannot_carry_are_refused_in_one_line(vault, tmp_path, f
     assert fmt != "dotenv" or REFUSED[fmt]    # the dotenv case refuses something
 
 
+@pytest.mark.parametrize("first", ["x\\", "x\\y'"])
 def test_dotenv_default_format_plants_no_variable_with_load_dotenv(vault, tmp_path,
-                                                                   python_dotenv):
+                                                                   python_dotenv, first):
     """The reported attack, end to end: the child calls load_dotenv() on the
-    default-format file and must get ATTACK1/ATTACK2 exactly, and no EVIL."""
-    vals = {"ATTACK1": HOSTILE["ATTACK1"], "ATTACK2": HOSTILE["ATTACK2"]}
+    default-format file and gets ATTACK1/ATTACK2 exactly and no EVIL, or the
+    value ending in a backslash (which no dotenv quoting carries for both
+    python-dotenv and node's dotenv) is refused and the child never runs."""
+    vals = {"ATTACK1": first, "ATTACK2": HOSTILE["ATTACK2"]}
     vault.kv_put("hostile", vals)
     envf = str(tmp_path / "app.env")
     probe = ("import json, os\nfrom dotenv import load_dotenv\n"
@@ -202,6 +228,11 @@ def test_dotenv_default_format_plants_no_variable_with_load_dotenv(vault, tmp_pa
                 "-s", "ATTACK2=secret/hostile#ATTACK2", "--env-file", envf,
                 "--", "/usr/bin/python3", "-c", probe],
                env=lw.base_env(vault, F=envf))
+    if first.endswith("\\"):
+        assert r.returncode == 65, r.stderr
+        assert "ATTACK1" in lw.one_line(r.stderr, level="error")
+        assert r.stdout == ""
+        return
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == dict(vals, EVIL=None)
 

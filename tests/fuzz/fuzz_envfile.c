@@ -7,7 +7,8 @@
  *           _double_quoted_value, _unquoted_value, decode_escapes, and
  *           ${...} interpolation in variables.py) and node's dotenv 16-17
  *           (lib/main.js: LINE, CR normalisation, trim, quote removal,
- *           \n and \r in double quotes);
+ *           \n and \r in double quotes), and a POSIX shell sourcing it
+ *           (inert: nothing expanded or run; exact but for \n and \r);
  *   shell:  POSIX sh single quotes and backslash outside them;
  *   json:   jansson's json_loads.
  * A rendered file must give back exactly the names and the bytes of every
@@ -236,6 +237,48 @@ sh_value(const char *p, const char **end, char *out, size_t *olen)
 	return 0;
 }
 
+/*
+ * A POSIX shell sourcing a dotenv file: bare words of inert characters,
+ * '...' as it is, "..." with \\ \$ \` \" decoded; -1 on anything a
+ * shell would expand or run ($, `, operators, globs, ~).
+ */
+static int
+sh_dotenv_value(const char *p, const char **end, char *out, size_t *olen)
+{
+	size_t n = 0;
+
+	if (*p == '\'') {
+		for (p++; *p != '\0' && *p != '\''; p++)
+			out[n++] = *p;
+		if (*p++ != '\'')
+			return -1;
+	} else if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '$' || *p == '`')
+				return -1;
+			if (*p == '\\' && p[1] != '\0' &&
+			    strchr("\\$`\"\n", p[1]) != NULL)
+				p++;
+			out[n++] = *p;
+		}
+		if (*p++ != '"')
+			return -1;
+	} else
+		while (*p != '\n' && *p != '\0') {
+			if (strchr("_-.,:/@%+=", *p) == NULL &&
+			    !(*p >= 'A' && *p <= 'Z') && !(*p >= 'a' && *p <= 'z') &&
+			    !(*p >= '0' && *p <= '9'))
+				return -1;
+			out[n++] = *p++;
+		}
+	if (*p != '\n')
+		return -1;
+	*end = p + 1;
+	out[n] = '\0';
+	*olen = n;
+	return 0;
+}
+
 typedef int (*reader_fn)(const char *, const char **, char *, size_t *);
 
 /* Read text with one reader; fail unless it gives back exactly vals. */
@@ -259,6 +302,30 @@ check_lines(const char *text, reader_fn read, const struct kv *vals,
 	}
 	if (i != nvals)
 		fail(who, text);
+	free(buf);
+}
+
+/* sh sourcing a dotenv file: inert always, exact without CR and LF. */
+static void
+check_sh_dotenv(const char *text, const struct kv *vals, size_t nvals)
+{
+	const char *p = text, *end;
+	char name[8], *buf = malloc(strlen(text) + 1);
+	size_t i = 0, n, len;
+
+	while (*p != '\0' && i < nvals) {
+		if ((n = read_name(p, name)) == 0 ||
+		    sh_dotenv_value(p + n + 1, &end, buf, &len) == -1)
+			fail("sh: a dotenv line a shell would expand", text);
+		if (memchr(vals[i].val, '\n', vals[i].len) == NULL &&
+		    memchr(vals[i].val, '\r', vals[i].len) == NULL &&
+		    (len != vals[i].len || memcmp(buf, vals[i].val, len) != 0))
+			fail("sh: a dotenv value differs", text);
+		p = end;
+		i++;
+	}
+	if (*p != '\0' || i != nvals)
+		fail("sh: not one line per value", text);
 	free(buf);
 }
 
@@ -337,6 +404,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_lines(norm, py_value, vals, nvals, "python-dotenv");
 			check_lines(norm, node_value, vals, nvals, "node dotenv");
 			free(norm);
+			/* A shell reads \n and \r as they are: only values
+			 * without them come back the same, but it never runs
+			 * or expands anything in any of them. */
+			check_sh_dotenv(text, vals, nvals);
 		}
 		free(text);
 	}

@@ -54,13 +54,19 @@ test_dotenv_quoting(void **state)
 {
 	(void)state;
 	expect(ENVFILE_DOTENV, "A=A1a-9wsz8389rzws050u", "A=A1a-9wsz8389rzws050u\n");
-	expect(ENVFILE_DOTENV, "A=two words", "A=two words\n");
+	expect(ENVFILE_DOTENV, "A=two words", "A='two words'\n");
 	expect(ENVFILE_DOTENV, "A=", "A=''\n");
-	expect(ENVFILE_DOTENV, "A=tail\\", "A=tail\\\n");
+	expect(ENVFILE_DOTENV, "A=a\\b", "A='a\\b'\n");
+	expect(ENVFILE_DOTENV, "A=a;b", "A='a;b'\n");
+	expect(ENVFILE_DOTENV, "A=~/x", "A='~/x'\n");
+	expect(ENVFILE_DOTENV, "A=tail\\", NULL);	/* sh: a line continuation */
+	expect(ENVFILE_DOTENV, "A=it's $x", NULL);	/* sh would expand $x */
+	expect(ENVFILE_DOTENV, "A=it's `id`", NULL);
 	expect(ENVFILE_DOTENV, "A=#x", "A='#x'\n");
 	expect(ENVFILE_DOTENV, "A= pad", "A=' pad'\n");
 	expect(ENVFILE_DOTENV, "A=a\nb", "A=\"a\\nb\"\n");
 	expect(ENVFILE_DOTENV, "A=it's\r", "A=\"it's\\r\"\n");
+	expect(ENVFILE_DOTENV, "A=$x\n", NULL);
 	expect(ENVFILE_DOTENV, "A=`id`", "A='`id`'\n");
 	/* What no quoting carries for both python-dotenv and node's dotenv. */
 	expect(ENVFILE_DOTENV, "A=#'\"", NULL);
