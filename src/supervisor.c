@@ -72,6 +72,7 @@ enum stop_reason {
 	STOP_ROTATED,	/* --on-change exit */
 	STOP_EXPIRED,	/* a credential died with no replacement */
 	STOP_TIMEOUT,	/* --timeout */
+	STOP_DATAERR,	/* a new value cannot be given to it (exit 65) */
 };
 
 enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
@@ -1793,7 +1794,11 @@ request_apply(struct sup *s)
 			begin_stop(s, STOP_EXIT);
 			break;
 		}
-		(void)write_env_files(s, envp, nvars);
+		if (write_env_files(s, envp, nvars) == -2) {
+			env_free(envp);	/* the file would keep revoked values */
+			begin_stop(s, STOP_DATAERR);
+			break;
+		}
 		env_free(envp);
 		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
 		    "sending signal %d (new credentials)",
@@ -1936,6 +1941,10 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		break;
 	case STOP_TIMEOUT:
 		s->exit_code = LW_EXIT_TIMEOUT;
+		shutdown_now(s);
+		break;
+	case STOP_DATAERR:
+		s->exit_code = LW_EXIT_DATAERR;
 		shutdown_now(s);
 		break;
 	}

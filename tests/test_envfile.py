@@ -237,6 +237,30 @@ def test_dotenv_default_format_plants_no_variable_with_load_dotenv(vault, tmp_pa
     assert json.loads(r.stdout) == dict(vals, EVIL=None)
 
 
+def test_a_new_value_the_format_cannot_carry_stops_signal_mode(vault, tmp_path):
+    """--on-change signal: a refreshed value the env file cannot carry is not
+    signalled over a file that keeps the old (soon revoked) values: the
+    command is stopped and leasewrap exits 65, naming the variable."""
+    vault.kv_put("app", {"k": "first-value-1"})
+    envf = tmp_path / "app.env"
+    p = lw.start(["--refresh-interval", "1s", "--kill-timeout", "1s",
+                  "--on-change", "signal:SIGHUP", "--env-file", str(envf),
+                  "-s", "K=secret/app#k", "--",
+                  "sh", "-c", "trap 'echo hup' HUP; while :; do sleep 0.05; done"],
+                 env=lw.base_env(vault))
+    try:
+        lw.wait_file(str(envf))
+        vault.kv_put("app", {"k": "${EVIL}-second"})
+        out, err = p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    assert p.returncode == 65, err
+    line = lw.one_line(err, level="error")
+    assert "K:" in line and "--env-file-format" in line, line
+    assert "hup" not in out and "-second" not in err
+    assert not envf.exists()
+
+
 def test_a_nul_byte_in_a_value_is_refused(vault, tmp_path):
     """No environment variable or env file can carry NUL: jansson refuses
     "\\u0000" in Vault's answer (no JSON_ALLOW_NUL), so nothing is written."""
