@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="--user needs root")
 # What the command reports: who it is, HOME, its secret, its env file, and
 # whether each of leasewrap's credentials was readable (0) or not (1).
 PROBE = r'''
-id -u; id -g; id -G; echo "$HOME"; echo "$K"; cat "$1"
+id -u; id -g; id -G; echo "$HOME"; echo "$K"; cat "$1"; stat -c '%u:%g %a' "$1"
 for f in "$2" "$3"; do if cat "$f" >/dev/null 2>&1; then echo 0; else echo 1; fi; done
 '''
 
@@ -52,11 +52,12 @@ def probe(vault, world, extra_args, **env):
 def test_user_nobody_gets_its_secrets_and_not_the_token(vault, world):
     r, out = probe(vault, world, ["--user", "nobody", "-t", os.path.join(world, "token")])
     assert r.returncode == 0, r.stderr
-    uid, gid, groups, home, k, envline, tok, homet = out
+    uid, gid, groups, home, k, envline, owner, tok, homet = out
     assert (uid, gid, groups) == ("65534", "65534", "65534")
     assert home == "/nonexistent"               # nobody's HOME, not ours
     assert k == "runas-secret-1"
     assert envline == "K=runas-secret-1"        # the env file is readable to it
+    assert owner == "65534:65534 600"           # its own, and no one else's
     assert (tok, homet) == ("1", "1")           # neither Vault credential is
     assert not os.path.exists(os.path.join(world, "out", "app.env"))
 
@@ -73,7 +74,7 @@ def test_without_user_the_command_can_read_the_token(vault, world):
     """The threat --user removes: a same-user command reads both."""
     r, out = probe(vault, world, ["-t", os.path.join(world, "token")])
     assert r.returncode == 0, r.stderr
-    assert out[0] == "0" and out[-2:] == ["0", "0"]
+    assert out[0] == "0" and out[-3] == "0:0 600" and out[-2:] == ["0", "0"]
 
 
 def test_user_needs_root(vault, world):
