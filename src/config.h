@@ -79,8 +79,11 @@ struct config {
 
 /*
  * Build cfg from argv, the environment envp and the config file named by
- * -c.  Precedence: flags, then environment, then the file.  Returns 0, or
- * an exit code (LW_EXIT_USAGE, LW_EXIT_CONFIG) with a one-line message.
+ * -c.  Precedence: flags, then environment, then the file.  Resolves
+ * --user and checks the folders of the file outputs (removing our stale
+ * temporaries there).  Returns 0, or an exit code (LW_EXIT_USAGE,
+ * LW_EXIT_CONFIG, LW_EXIT_NOPERM for --user without root) with a
+ * one-line message.
  */
 int	config_load(struct config *cfg, int argc, char **argv, char **envp,
 	    char *err, size_t errlen);

@@ -1,4 +1,4 @@
-/* util.c: small helpers shared by every module; all pure but the last. */
+/* util.c: small helpers shared by every module; pure but for the file helpers at the end. */
 #define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
 
