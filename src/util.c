@@ -1,4 +1,4 @@
-/* util.c: small helpers shared by every module; pure but for the file helpers at the end. */
+/* util.c: shared helpers; all pure but the file helpers at the end. */
 #define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
 
