@@ -147,9 +147,9 @@ dotenv_bare_ok(const char *v, size_t n)
 
 /*
  * dotenv, in single quotes: no quote, CR, LF or "${" (python-dotenv
- * expands it even there), and no backslash that a reader could take as an escape (python-dotenv decodes \\ and \', node's
- * regex takes \' as a quote inside the value): none before a backslash,
- * none at the end.
+ * expands it even there), and no backslash that a reader could take as
+ * an escape (python-dotenv decodes \\ and \', node's regex takes \' as a
+ * quote inside the value): none before a backslash, none at the end.
  */
 static int
 dotenv_single_ok(const char *v, size_t n)
@@ -220,7 +220,7 @@ dotenv_value(struct out *o, const char *v, size_t n)
 	return 0;
 }
 
-/* One POSIX shell word: single quotes, each ' as '\'' (carries any byte but NUL). */
+/* One POSIX shell word: in single quotes, each ' as '\'' (any byte but NUL). */
 static void
 shell_value(struct out *o, const char *v, size_t n)
 {
