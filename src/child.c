@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "child.h"
 #include "exitcodes.h"
+#include "runas.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +21,7 @@ static sigset_t	orig_mask;
 static sigset_t	orig_ignored;
 static int	inherited_fds[MAX_INHERITED_FDS];
 static int	ninherited;
+static const struct runas *run_as;	/* --user, or NULL */
 
 void
 child_init(void)
@@ -44,6 +47,41 @@ child_init(void)
 			inherited_fds[ninherited++] = fd;
 	}
 	closedir(d);
+}
+
+void
+child_set_user(const struct runas *ra)
+{
+	run_as = ra != NULL && ra->set ? ra : NULL;
+}
+
+/*
+ * envp with HOME set to the --user's home in its place (or added last),
+ * built before fork: no allocation between fork and exec.  The entries
+ * are envp's own but *home.
+ */
+static char **
+user_env(char *const envp[], char **home)
+{
+	size_t n = 0, i, k = 0, hl = strlen(run_as->home);
+	char **e;
+	int set = 0;
+
+	while (envp[n] != NULL)
+		n++;
+	e = xcalloc(n + 2, sizeof(char *));
+	*home = xmalloc(hl + 6);
+	memcpy(*home, "HOME=", 5);
+	memcpy(*home + 5, run_as->home, hl + 1);
+	for (i = 0; i < n; i++)
+		if (strncmp(envp[i], "HOME=", 5) != 0)
+			e[k++] = envp[i];
+		else if (!set++)
+			e[k++] = *home;
+	if (!set)
+		e[k++] = *home;
+	e[k] = NULL;
+	return e;
 }
 
 /* Close lo..hi, by hand if close_range(2) is missing or filtered. */
@@ -105,6 +143,11 @@ exec_child(char *const argv[], char *const envp[], int errfd)
 		sigaction(sig, &sa, NULL);
 	}
 	close_ours(errfd);
+	if (runas_apply(run_as) == -1) {
+		e = errno;
+		(void)!write(errfd, &e, sizeof(e));
+		_exit(LW_EXIT_NOEXEC);
+	}
 	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 	execvpe(argv[0], argv, envp);
 	e = errno;
@@ -119,10 +162,13 @@ child_spawn(char *const argv[], char *const envp[], int *exec_errno)
 	int fds[2], e = 0;
 	ssize_t n;
 	pid_t pid;
+	char **uenv = NULL, *home = NULL;
 
 	*exec_errno = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
+	if (run_as != NULL)
+		envp = uenv = user_env(envp, &home);
 	/* No handler of ours may run in the child between fork and exec. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &saved);
@@ -135,6 +181,8 @@ child_spawn(char *const argv[], char *const envp[], int *exec_errno)
 		setpgid(pid, pid);	/* no race with a kill(-pid) */
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	close(fds[1]);
+	free(uenv);
+	free(home);
 	if (pid == -1) {
 		close(fds[0]);
 		return -1;

@@ -9,6 +9,14 @@
  * ignored signals, open descriptors).  Call first thing in main().
  */
 void	child_init(void);
+struct runas;
+
+/*
+ * Run every command from now on as ra (--user; NULL or unset: as we are):
+ * its groups, gid and uid set in the child before exec, HOME its home.
+ * ra must outlive the spawns.
+ */
+void	child_set_user(const struct runas *ra);
 /*
  * Fork and exec argv with envp in its own process group, with the
  * inherited mask and dispositions and none of our descriptors.  Returns

@@ -1,6 +1,7 @@
 /* config.c: command line, environment and JSON config file into one config. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "envfile.h"
 #include "exitcodes.h"
 #include "log.h"
 #include "util.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_REQUEST_TIMEOUT_MS	(30 * 1000)
 #define DEFAULT_CONNECT_TIMEOUT_MS	(10 * 1000)
@@ -39,7 +41,7 @@ enum opt_id {
 	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
 	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
-	O_METRICS_ADDR,
+	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -116,6 +118,8 @@ static const struct optdef opts[O_COUNT] = {
 	[O_LOG_FORMAT] =	{ "log-format", 0, K_VALUE, "log_format" },
 	[O_METRICS_FILE] =	{ "metrics-file", 0, STR(metrics_file) },
 	[O_METRICS_ADDR] =	{ "metrics-addr", 0, STR(metrics_addr) },
+	[O_ENV_FILE_FORMAT] =	{ "env-file-format", 0, K_VALUE, "env_file_format" },
+	[O_USER] =		{ "user", 'u', STR(user) },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -208,6 +212,8 @@ static const char *const usage_text[] = {
 "      --pass-token              leave VAULT_TOKEN in the command's environment\n"
 "      --env-file FILE           also write the secrets to FILE (NAME=value,\n"
 "                                0600, replaced atomically; repeatable)\n"
+"      --env-file-format FORMAT  dotenv (default), shell or json; a value the\n"
+"                                format cannot carry exactly is refused\n"
 "      --no-revoke               leave leases alive at exit\n"
 "\n",
 "Rotation:\n"
@@ -232,6 +238,8 @@ static const char *const usage_text[] = {
 "  -g, --process-group           send signals to the command's whole process\n"
 "                                group, not just to it\n"
 "      --timeout DUR             stop the command after DUR and exit 124\n"
+"  -u, --user USER[:GROUP]       run the command as USER (and GROUP, else\n"
+"                                USER's groups) with USER's HOME; needs root\n"
 "\n",
 "Logging in:\n"
 "      --auth METHOD             token (default), approle, kubernetes, jwt or\n"
@@ -560,6 +568,11 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 	switch (id) {
 	case O_ENV_FILE:
 		list_add(&cfg->env_files, &cfg->nenv_files, v);
+		return 0;
+	case O_ENV_FILE_FORMAT:
+		if ((x = envfile_parse_format(v)) == -1)
+			return errf(err, errlen, "expected dotenv, shell or json");
+		cfg->env_file_format = x;
 		return 0;
 	case O_AUTH:
 		for (x = AUTH_TOKEN; x <= AUTH_CERT; x++)
@@ -967,6 +980,24 @@ env_refs(struct config *cfg, size_t nflags, char **envp, char *err,
 	return 0;
 }
 
+/* Resolve --user: root only (the outputs are checked by preflight.c). */
+static int
+check_outputs(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->user != NULL) {
+		if (geteuid() != 0) {
+			errf(err, errlen, "--user \"%.40s\": leasewrap runs as "
+			    "uid %ld, and only root can run the command as "
+			    "another user; drop --user or start leasewrap as "
+			    "root", cfg->user, (long)geteuid());
+			return LW_EXIT_NOPERM;
+		}
+		if (runas_resolve(cfg->user, &cfg->runas, err, errlen) == -1)
+			return LW_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, int argc, char **argv, char **envp,
     char *err, size_t errlen)
@@ -1108,6 +1139,8 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_CONFIG;
 	if (cfg->env_refs && env_refs(cfg, nflags, envp, err, errlen) == -1)
 		return LW_EXIT_USAGE;
+	if ((c = check_outputs(cfg, err, errlen)) != 0)
+		return c;
 	if (cfg->check) {
 		if (cfg->nspecs == 0) {
 			errf(err, errlen, "check: no secret requested; give -s "
@@ -1145,5 +1178,6 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nenv_files; i++)
 		free(cfg->env_files[i]);
 	free(cfg->env_files);
+	runas_free(&cfg->runas);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "runas.h"
 #include "spec.h"
 
 enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
@@ -43,6 +44,7 @@ struct config {
 	long long	  revoke_grace_ms;
 	char		**env_files;	/* NULL-terminated; may be NULL */
 	size_t		  nenv_files;
+	int		  env_file_format;	/* ENVFILE_DOTENV, ... */
 	/* Logging in (leasewrap(1), "AUTHENTICATION"). */
 	int		  auth;		/* AUTH_TOKEN, ... */
 	char		 *auth_mount;	/* default: the method's name */
@@ -63,6 +65,8 @@ struct config {
 	/* The command as a process (leasewrap(1), "THE COMMAND"). */
 	int		  process_group;	/* signal its whole group */
 	long long	  timeout_ms;		/* stop it after this; 0: never */
+	char		 *user;			/* --user USER[:GROUP] */
+	struct runas	  runas;		/* resolved --user */
 	/* Prometheus metrics (leasewrap(1), "METRICS"). */
 	char		 *metrics_file;
 	char		 *metrics_addr;
@@ -76,8 +80,11 @@ struct config {
 
 /*
  * Build cfg from argv, the environment envp and the config file named by
- * -c.  Precedence: flags, then environment, then the file.  Returns 0, or
- * an exit code (LW_EXIT_USAGE, LW_EXIT_CONFIG) with a one-line message.
+ * -c.  Precedence: flags, then environment, then the file.  Resolves
+ * --user and checks the folders of the file outputs (removing our stale
+ * temporaries there).  Returns 0, or an exit code (LW_EXIT_USAGE,
+ * LW_EXIT_CONFIG, LW_EXIT_NOPERM for --user without root) with a
+ * one-line message.
  */
 int	config_load(struct config *cfg, int argc, char **argv, char **envp,
 	    char *err, size_t errlen);

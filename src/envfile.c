@@ -1,6 +1,12 @@
-/* envfile.c: dotenv files for --env-file, replaced by atomic rename. */
+/*
+ * envfile.c: --env-file in one of three formats (dotenv, shell, json),
+ * each written so that its readers get every value back byte for byte,
+ * or refused; replaced by atomic rename.  The grammars are leasewrap(1),
+ * "ENV FILES".
+ */
 #define _GNU_SOURCE
 #include "envfile.h"
+#include "config.h"
 #include "secret.h"
 #include "util.h"
 
@@ -9,46 +15,78 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Characters a dotenv reader takes as they are, without quotes. */
-static int
-plain(char c)
+static const char *const format_names[] = {
+	[ENVFILE_DOTENV] = "dotenv",
+	[ENVFILE_SHELL] = "shell",
+	[ENVFILE_JSON] = "json",
+};
+
+int
+envfile_parse_format(const char *s)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || strchr("_-.,:/@%+=", c) != NULL;
+	int i;
+
+	for (i = 0; i < (int)(sizeof(format_names) / sizeof(format_names[0]));
+	    i++)
+		if (strcmp(s, format_names[i]) == 0)
+			return i;
+	return -1;
 }
 
-size_t
-envfile_quote(const char *v, char *out, size_t outlen)
+const char *
+envfile_format_name(int format)
 {
-	size_t n = 0, i;
-	int quote = v[0] == '\0';
+	return format >= 0 && format <= ENVFILE_JSON ? format_names[format] :
+	    "?";
+}
 
-	for (i = 0; v[i] != '\0'; i++)
-		if (!plain(v[i]))
-			quote = 1;
-#define PUT(c) do { if (n + 1 < outlen) out[n] = (c); n++; } while (0)
-	if (quote)
-		PUT('"');
-	for (i = 0; v[i] != '\0'; i++) {
-		switch (v[i]) {
-		case '"': case '\\': case '$': case '`':
-			PUT('\\');
-			PUT(v[i]);
-			break;
-		case '\n':
-			PUT('\\');
-			PUT('n');
-			break;
-		default:
-			PUT(v[i]);
+/* A growing output buffer, wiped whenever it moves or is dropped. */
+struct out {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* Append n bytes to o. */
+static void
+out_put(struct out *o, const char *p, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap == 0 ? 256 : o->cap;
+		char *nb;
+
+		while (o->len + n + 1 > cap)
+			cap *= 2;
+		nb = xmalloc(cap);
+		if (o->len > 0)
+			memcpy(nb, o->buf, o->len);
+		if (o->buf != NULL) {
+			secret_wipe(o->buf, o->cap);
+			free(o->buf);
 		}
+		o->buf = nb;
+		o->cap = cap;
 	}
-	if (quote)
-		PUT('"');
-#undef PUT
-	if (outlen > 0)
-		out[n < outlen ? n : outlen - 1] = '\0';
-	return n;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+/* Append one byte to o. */
+static void
+out_c(struct out *o, char c)
+{
+	out_put(o, &c, 1);
+}
+
+/* Wipe and free o's buffer. */
+static void
+out_drop(struct out *o)
+{
+	if (o->buf != NULL) {
+		secret_wipe(o->buf, o->cap);
+		free(o->buf);
+	}
+	memset(o, 0, sizeof(*o));
 }
 
 /* The message for an env file whose folder cannot take a new file. */
@@ -69,40 +107,274 @@ envfile_check_folder(const char *path, char *err, size_t errlen)
 }
 
 int
-envfile_write(const char *path, char *const vars[], size_t nvars,
-    char *err, size_t errlen)
+envfile_utf8_ok(const char *s, size_t n)
 {
-	size_t i, cap = 64, len = 0, need, nl;
-	char *buf, *q;
-	const char *eq;
-	int r, e;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, len;
+	unsigned long cp;
 
-	buf = xmalloc(cap);
-	for (i = 0; i < nvars; i++) {
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			len = 2, cp = p[i] & 0x1f;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef)
+			len = 3, cp = p[i] & 0x0f;
+		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
+			len = 4, cp = p[i] & 0x07;
+		else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* No overlong form, no surrogate, nothing past U+10FFFF. */
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * dotenv, unquoted: only characters that python-dotenv, node's dotenv and
+ * a shell sourcing the file all take as they are (no space, quote, '$',
+ * '#', '~' or shell operator).
+ */
+static int
+dotenv_bare_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' &&
+		    v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
+		    strchr("_-.,:/@%+=", v[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/*
+ * dotenv, in single quotes: no quote, CR, LF or "${" (python-dotenv
+ * expands it even there), and no backslash that a reader could take as
+ * an escape (python-dotenv decodes \\ and \', node's regex takes \' as a
+ * quote inside the value): none before a backslash, none at the end.
+ */
+static int
+dotenv_single_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && v[n - 1] == '\\')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i] == '\'' || v[i] == '\r' || v[i] == '\n' ||
+		    (v[i] == '\\' && v[i + 1] == '\\') ||
+		    (v[i] == '$' && v[i + 1] == '{'))
+			return 0;
+	return 1;
+}
+
+/*
+ * dotenv, in double quotes with \n and \r for LF and CR (the only escapes
+ * both readers decode): no '"', and no '$' or '`' (python-dotenv expands
+ * "${", a shell sourcing the file runs "$(...)" and "`...`"), and every
+ * backslash of the value followed by a character that neither reader
+ * decodes after one (python-dotenv: \\ \' \" \a \b \f \n \r \t \v).
+ */
+static int
+dotenv_double_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == '"' || v[i] == '$' || v[i] == '`')
+			return 0;
+		if (v[i] == '\\' && (i + 1 == n ||
+		    strchr("\\'\"abfnrtv\r\n", v[i + 1]) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* One dotenv value: bare, single-quoted or double-quoted; -1 if none fits. */
+static int
+dotenv_value(struct out *o, const char *v, size_t n)
+{
+	size_t i;
+
+	if (!envfile_utf8_ok(v, n))
+		return -1;
+	if (dotenv_bare_ok(v, n)) {
+		out_put(o, v, n);
+		return 0;
+	}
+	if (dotenv_single_ok(v, n)) {
+		out_c(o, '\'');
+		out_put(o, v, n);
+		out_c(o, '\'');
+		return 0;
+	}
+	if (!dotenv_double_ok(v, n))
+		return -1;
+	out_c(o, '"');
+	for (i = 0; i < n; i++)
+		if (v[i] == '\n')
+			out_put(o, "\\n", 2);
+		else if (v[i] == '\r')
+			out_put(o, "\\r", 2);
+		else
+			out_c(o, v[i]);
+	out_c(o, '"');
+	return 0;
+}
+
+/* One POSIX shell word: in single quotes, each ' as '\'' (any byte but NUL). */
+static void
+shell_value(struct out *o, const char *v, size_t n)
+{
+	size_t i;
+
+	out_c(o, '\'');
+	for (i = 0; i < n; i++)
+		if (v[i] == '\'')
+			out_put(o, "'\\''", 4);
+		else
+			out_c(o, v[i]);
+	out_c(o, '\'');
+}
+
+/*
+ * One JSON string (RFC 8259), ASCII only: control characters, '"', '\\',
+ * DEL and everything past ASCII as escapes (U+2028 too, for old JavaScript
+ * readers); -1 if the value is not UTF-8.
+ */
+static int
+json_value(struct out *o, const char *v, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	char esc[32];
+	size_t i = 0, k, len;
+	unsigned long cp;
+
+	if (!envfile_utf8_ok(v, n))
+		return -1;
+	out_c(o, '"');
+	while (i < n) {
+		if (p[i] == '"' || p[i] == '\\') {
+			out_c(o, '\\');
+			out_c(o, (char)p[i++]);
+			continue;
+		}
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			out_c(o, (char)p[i++]);
+			continue;
+		}
+		len = p[i] < 0x80 ? 1 : p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		cp = len == 1 ? p[i] : len == 2 ? (p[i] & 0x1fu) :
+		    len == 3 ? (p[i] & 0x0fu) : (p[i] & 0x07u);
+		for (k = 1; k < len; k++)
+			cp = (cp << 6) | (p[i + k] & 0x3fu);
+		i += len;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			snprintf(esc, sizeof(esc), "\\u%04lx\\u%04lx",
+			    0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+		} else
+			snprintf(esc, sizeof(esc), "\\u%04lx", cp);
+		out_put(o, esc, strlen(esc));
+	}
+	out_c(o, '"');
+	secret_wipe(esc, sizeof(esc));
+	return 0;
+}
+
+int
+envfile_render(int format, char *const vars[], size_t nvars, char **text,
+    size_t *len, char *err, size_t errlen)
+{
+	struct out o = { NULL, 0, 0 };
+	const char *eq;
+	size_t i, nl = 0, vl, done = 0;
+	int r = 0;
+
+	if (format == ENVFILE_JSON)
+		out_put(&o, "{", 1);
+	for (i = 0; i < nvars && r == 0; i++) {
 		if ((eq = strchr(vars[i], '=')) == NULL)
 			continue;
 		nl = (size_t)(eq - vars[i]);
-		need = envfile_quote(eq + 1, NULL, 0);
-		while (len + nl + need + 3 > cap) {
-			char *nb = xmalloc(cap * 2);
-
-			memcpy(nb, buf, len);
-			secret_wipe(buf, cap);
-			free(buf);
-			buf = nb;
-			cap *= 2;
+		vl = strlen(eq + 1);
+		if (format == ENVFILE_JSON) {
+			if (done++ > 0)
+				out_c(&o, ',');
+			out_put(&o, "\n  \"", 4);
+			out_put(&o, vars[i], nl);
+			out_put(&o, "\": ", 3);
+			r = json_value(&o, eq + 1, vl);
+			continue;
 		}
-		memcpy(buf + len, vars[i], nl + 1);
-		len += nl + 1;
-		q = buf + len;
-		envfile_quote(eq + 1, q, need + 1);
-		len += need;
-		buf[len++] = '\n';
+		out_put(&o, vars[i], nl + 1);
+		if (format == ENVFILE_SHELL)
+			shell_value(&o, eq + 1, vl);
+		else
+			r = dotenv_value(&o, eq + 1, vl);
+		out_c(&o, '\n');
 	}
-	r = util_replace_file(path, buf, len, 0600, 1);
+	if (r == -1) {
+		out_drop(&o);
+		/* The name only: never a byte of the value. */
+		return errf(err, errlen, "%.*s: its value cannot be written "
+		    "safely in the %s env-file format (%s); use "
+		    "--env-file-format %s", (int)(nl > 64 ? 64 : nl), vars[i - 1],
+		    envfile_format_name(format), format == ENVFILE_JSON ?
+		    "it is not UTF-8" : "it is not UTF-8, or no one dotenv "
+		    "quoting carries it: a \"${\", or a ' or line break with "
+		    "a \", $ or `", format == ENVFILE_JSON ? "shell" :
+		    "shell or json");
+	}
+	if (format == ENVFILE_JSON)
+		out_put(&o, done > 0 ? "\n}\n" : "}\n", done > 0 ? 3 : 2);
+	if (o.buf == NULL)
+		out_put(&o, "", 0);
+	*text = o.buf;
+	*len = o.len;
+	return 0;
+}
+
+int
+envfile_write(const struct config *cfg, const char *path, char *const vars[],
+    size_t nvars, char *err, size_t errlen)
+{
+	char *text, why[256];
+	size_t len;
+	int r, e;
+
+	if (envfile_render(cfg->env_file_format, vars, nvars, &text, &len, why,
+	    sizeof(why)) == -1) {
+		errf(err, errlen, "env file \"%s\": %s", path, why);
+		return -2;
+	}
+	if (util_check_output(path, cfg->runas.set ? (long)cfg->runas.uid : -1,
+	    why, sizeof(why)) == -1) {
+		secret_wipe(text, len);
+		free(text);
+		return errf(err, errlen, "env file %s", why);
+	}
+	r = util_replace_file(path, text, len, 0600, 1,
+	    cfg->runas.set ? (long)cfg->runas.uid : -1,
+	    cfg->runas.set ? (long)cfg->runas.gid : -1);
 	e = errno;
-	secret_wipe(buf, cap);
-	free(buf);
+	secret_wipe(text, len);
+	free(text);
 	if (r == -1)
 		return no_folder(path, e, err, errlen);
 	if (r == -2)

@@ -44,6 +44,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	log_set_json(cfg.log_json);
+	child_set_user(&cfg.runas);
 	rc = supervisor_run(&cfg, environ);
 	config_free(&cfg);
 	exit(rc);

@@ -352,7 +352,7 @@ write_file(struct metrics *m)
 	size_t len;
 
 	page = metrics_render(m, &len);
-	return util_replace_file(m->file, page, len, 0644, 0) == 0 ? 0 : -1;
+	return util_replace_file(m->file, page, len, 0644, 0, -1, -1) == 0 ? 0 : -1;
 }
 
 /* Write the file now; a failure is logged once until a write works again. */

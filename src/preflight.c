@@ -67,6 +67,35 @@ preflight_exec_errno(const char *argv0, const char *path)
 	return eacces ? EACCES : ENOENT;
 }
 
+/*
+ * Every file output safe to write: its folder writable by no other user
+ * (unless sticky and the file is ours), no stale temporary of ours left.
+ */
+static int
+check_outputs(const struct config *cfg)
+{
+	long owner = cfg->runas.set ? (long)cfg->runas.uid : -1;
+	char why[512], where[512];
+	size_t i;
+
+	for (i = 0; i <= cfg->nenv_files; i++) {
+		const char *p = i < cfg->nenv_files ? cfg->env_files[i] :
+		    cfg->metrics_file;
+
+		if (p == NULL)
+			continue;
+		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
+			log_error("config", "%s %s", i < cfg->nenv_files ?
+			    config_origin(cfg, "env-file", "--env-file", where,
+			    sizeof(where)) : config_origin(cfg, "metrics-file",
+			    "--metrics-file", where, sizeof(where)), why);
+			return LW_EXIT_CONFIG;
+		}
+		(void)util_sweep_temps(p, owner);
+	}
+	return 0;
+}
+
 int
 preflight_run(const struct config *cfg)
 {
@@ -86,7 +115,7 @@ preflight_run(const struct config *cfg)
 		return LW_EXIT_CONFIG;
 	}
 	if (cfg->nspecs == 0)
-		return 0;
+		return check_outputs(cfg);
 	/* The message and code spawn_child() would give after the read. */
 	if ((e = preflight_exec_errno(cfg->argv[0], getenv("PATH"))) != 0) {
 		log_error("child.start", "cannot run \"%s\": %s%s",
@@ -102,5 +131,5 @@ preflight_run(const struct config *cfg)
 			log_error("envfile", "%s", err);
 			return LW_EXIT_CONFIG;
 		}
-	return 0;
+	return check_outputs(cfg);
 }

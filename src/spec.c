@@ -40,6 +40,40 @@ parse_path_field(const char *pf, struct spec *sp, const char *what,
 	return 0;
 }
 
+/* A name shown in a message: at most 40 bytes, anything unprintable as "?". */
+static void
+shown_name(const char *name, size_t len, char *out, size_t outlen)
+{
+	size_t i, n = len < 40 ? len : 40;
+
+	if (n >= outlen)
+		n = outlen - 1;
+	for (i = 0; i < n; i++)
+		out[i] = (name[i] > 0x20 && name[i] < 0x7f && name[i] != '"') ?
+		    name[i] : '?';
+	out[n] = '\0';
+}
+
+int
+spec_check_name(const char *name, size_t len, const char *what, char *err,
+    size_t errlen)
+{
+	char shown[48];
+
+	shown_name(name, len, shown, sizeof(shown));
+	if (!util_valid_env_name(name, len))
+		return errf(err, errlen, "%s: \"%s\" is not a valid variable "
+		    "name (letters, digits, _; not starting with a digit)", what,
+		    shown);
+	/* leasewrap's own variables: LEASEWRAP_DEADLINE, its settings, its token. */
+	if ((len >= 10 && strncmp(name, "LEASEWRAP_", 10) == 0) ||
+	    (len == 11 && strncmp(name, "VAULT_TOKEN", 11) == 0))
+		return errf(err, errlen, "%s: \"%s\" is reserved for leasewrap "
+		    "(LEASEWRAP_* and VAULT_TOKEN); request the secret under "
+		    "another name", what, shown);
+	return 0;
+}
+
 int
 spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen)
 {
@@ -50,12 +84,9 @@ spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen)
 	if (eq == NULL)
 		return errf(err, errlen, "-s \"%.40s\": no \"=\"; %s", arg,
 		    SPEC_HINT);
-	if (!util_valid_env_name(arg, (size_t)(eq - arg)))
-		return errf(err, errlen, "-s \"%.40s\": \"%.*s\" is not a valid "
-		    "variable name (letters, digits, _; not starting with a "
-		    "digit)", arg, (int)(eq - arg) > 40 ? 40 : (int)(eq - arg),
-		    arg);
 	snprintf(what, sizeof(what), "-s \"%.60s\"", arg);
+	if (spec_check_name(arg, (size_t)(eq - arg), what, err, errlen) == -1)
+		return -1;
 	if (parse_path_field(eq + 1, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrndup(arg, (size_t)(eq - arg));
@@ -66,11 +97,13 @@ int
 spec_parse_ref(const char *name, const char *ref, struct spec *sp,
     char *err, size_t errlen)
 {
-	char what[96];
+	char what[96], shown[48];
 
 	memset(sp, 0, sizeof(*sp));
-	snprintf(what, sizeof(what), "environment variable %.60s", name);
-	if (parse_path_field(ref, sp, what, err, errlen) == -1)
+	shown_name(name, strlen(name), shown, sizeof(shown));
+	snprintf(what, sizeof(what), "environment variable %s", shown);
+	if (spec_check_name(name, strlen(name), what, err, errlen) == -1 ||
+	    parse_path_field(ref, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrdup(name);
 	sp->from_env = 1;

@@ -16,6 +16,13 @@ int	spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen);
 /* Parse the "PATH#FIELD" part of a "vault:PATH#FIELD" reference for NAME. */
 int	spec_parse_ref(const char *name, const char *ref, struct spec *sp,
 	    char *err, size_t errlen);
+/*
+ * Check a requested variable name, the same for -s, the config file and
+ * inherited "vault:" variables: a shell name, and none of leasewrap's own
+ * (LEASEWRAP_*, VAULT_TOKEN).  -1 with "what: ..." in err.
+ */
+int	spec_check_name(const char *name, size_t len, const char *what,
+	    char *err, size_t errlen);
 void	spec_clear(struct spec *);
 
 #endif

@@ -73,6 +73,7 @@ enum stop_reason {
 	STOP_ROTATED,	/* --on-change exit */
 	STOP_EXPIRED,	/* a credential died with no replacement */
 	STOP_TIMEOUT,	/* --timeout */
+	STOP_DATAERR,	/* a new value cannot be given to it (exit 65) */
 };
 
 enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
@@ -1650,16 +1651,17 @@ write_env_files(struct sup *s, char **envp, size_t nvars)
 {
 	char err[512];
 	size_t i, n = 0;
+	int r;
 
 	if (s->cfg->nenv_files == 0)
 		return 0;
 	while (envp[n] != NULL)
 		n++;
 	for (i = 0; i < s->cfg->nenv_files; i++)
-		if (envfile_write(s->cfg->env_files[i], envp + n - nvars,
-		    nvars, err, sizeof(err)) == -1) {
+		if ((r = envfile_write(s->cfg, s->cfg->env_files[i],
+		    envp + n - nvars, nvars, err, sizeof(err))) != 0) {
 			log_error("envfile", "%s", err);
-			return -1;
+			return r;	/* -2: a value the format cannot carry */
 		}
 	return 0;
 }
@@ -1681,9 +1683,9 @@ spawn_child(struct sup *s, const char *why)
 		shutdown_now(s);
 		return;
 	}
-	if (write_env_files(s, envp, nvars) == -1) {
+	if ((e = write_env_files(s, envp, nvars)) != 0) {
 		env_free(envp);
-		s->exit_code = LW_EXIT_CONFIG;
+		s->exit_code = e == -2 ? LW_EXIT_DATAERR : LW_EXIT_CONFIG;
 		shutdown_now(s);
 		return;
 	}
@@ -1798,7 +1800,11 @@ request_apply(struct sup *s)
 			begin_stop(s, STOP_EXIT);
 			break;
 		}
-		(void)write_env_files(s, envp, nvars);
+		if (write_env_files(s, envp, nvars) == -2) {
+			env_free(envp);	/* the file would keep revoked values */
+			begin_stop(s, STOP_DATAERR);
+			break;
+		}
 		env_free(envp);
 		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
 		    "sending signal %d (new credentials)",
@@ -1941,6 +1947,10 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		break;
 	case STOP_TIMEOUT:
 		s->exit_code = LW_EXIT_TIMEOUT;
+		shutdown_now(s);
+		break;
+	case STOP_DATAERR:
+		s->exit_code = LW_EXIT_DATAERR;
 		shutdown_now(s);
 		break;
 	}

@@ -1,8 +1,9 @@
-/* util.c: small helpers shared by every module; all pure but the last. */
+/* util.c: shared helpers; all pure but the file helpers at the end. */
 #define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -268,7 +269,7 @@ write_all(int fd, const char *buf, size_t len)
 
 int
 util_replace_file(const char *path, const void *buf, size_t len,
-    unsigned int mode, int sync)
+    unsigned int mode, int sync, long uid, long gid)
 {
 	size_t n = strlen(path) + 8;
 	char *tmp = xmalloc(n);
@@ -282,7 +283,8 @@ util_replace_file(const char *path, const void *buf, size_t len,
 		return -1;
 	}
 	/* mkostemp makes it 0600; set the mode explicitly against odd umasks. */
-	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, buf, len) == -1 ||
+	if ((uid != -1 && fchown(fd, (uid_t)uid, (gid_t)gid) == -1) ||
+	    fchmod(fd, (mode_t)mode) == -1 || write_all(fd, buf, len) == -1 ||
 	    (sync && fsync(fd) == -1)) {
 		e = errno;
 		close(fd);
@@ -301,17 +303,108 @@ fail:
 	return -2;
 }
 
+/* The folder part of path ("." when there is none), freshly allocated. */
+static char *
+folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
 int
 util_folder_writable(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
+	char *dir = folder_of(path);
+	int r = access(dir, W_OK | X_OK), e = errno;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	return access(dir, W_OK | X_OK);
+	free(dir);
+	errno = e;
+	return r;
+}
+
+/* Is uid leasewrap's own, or the --user the file is written for (owner)? */
+static int
+is_ours(uid_t uid, long owner)
+{
+	return uid == geteuid() || (owner != -1 && uid == (uid_t)owner);
+}
+
+int
+util_check_output(const char *path, long owner, char *err, size_t errlen)
+{
+	char *dir = folder_of(path);
+	struct stat ds, fs;
+	int others;
+
+	if (stat(dir, &ds) == -1) {
+		errf(err, errlen, "\"%s\": folder \"%s\": %s; create it first",
+		    path, dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	/* Another user can write it: the group, everyone, or its owner. */
+	others = (ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    (ds.st_uid != 0 && !is_ours(ds.st_uid, owner));
+	if (others && (ds.st_mode & S_ISVTX) != 0 &&
+	    (lstat(path, &fs) == -1 ? errno == ENOENT : is_ours(fs.st_uid,
+	    owner)))
+		others = 0;	/* sticky: no one else can replace our file */
+	if (others) {
+		errf(err, errlen, "\"%s\": folder \"%s\" can be written by "
+		    "another user (mode %03o, owner uid %ld)%s; use a folder "
+		    "only you can write, like one made with mkdir -m 0700", path,
+		    dir, (unsigned)(ds.st_mode & 07777), (long)ds.st_uid,
+		    (ds.st_mode & S_ISVTX) ? " and the file there is not ours" :
+		    "");
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
+}
+
+/* Is name "base.XXXXXX", a temporary of util_replace_file for base? */
+static int
+is_temp_of(const char *name, const char *base)
+{
+	size_t n = strlen(base), i;
+
+	if (strncmp(name, base, n) != 0 || name[n] != '.' ||
+	    strlen(name + n + 1) != 6)
+		return 0;
+	for (i = n + 1; name[i] != '\0'; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return 0;
+	return 1;
+}
+
+int
+util_sweep_temps(const char *path, long owner)
+{
+	char *dir = folder_of(path);
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, n = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return 0;
+	}
+	fd = dirfd(d);
+	while ((de = readdir(d)) != NULL)
+		if (is_temp_of(de->d_name, base) &&
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && is_ours(st.st_uid, owner) &&
+		    unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	free(dir);
+	return n;
 }

@@ -1,6 +1,6 @@
 /*
  * util.h: small helpers: durations, names, checked allocation (pure), and
- * replacing a file atomically.
+ * replacing a file atomically in a folder no other user can write.
  */
 #ifndef LW_UTIL_H
 #define LW_UTIL_H
@@ -23,12 +23,12 @@ char		*xstrndup(const char *, size_t);
 /*
  * Replace path with len bytes of buf: a temporary "path.XXXXXX" beside it
  * (mode, close-on-exec), fsync'd when sync is set, then rename(2), so a
- * reader sees the old file or the new one, never half of one.  0; -1 if
- * the temporary cannot be created, -2 if a later step failed (the
- * temporary is removed); errno says why.
+ * reader sees the old file or the new one, never half of one; owned by
+ * uid:gid unless uid is -1.  0; -1 if the temporary cannot be created,
+ * -2 if a later step failed (the temporary is removed); errno says why.
  */
 int		 util_replace_file(const char *path, const void *buf, size_t len,
-		    unsigned int mode, int sync);
+		    unsigned int mode, int sync, long uid, long gid);
 /*
  * Can a new file be created beside path (its folder exists and is writable
  * and searchable)?  0, or -1 with errno from access(2).
@@ -44,6 +44,19 @@ unsigned int	 util_random_seed(void);
  * the length; a word too long for out is cut short but stays quoted.
  */
 size_t		 util_shell_quote(const char *s, char *out, size_t len);
+/*
+ * May leasewrap write path?  Not when another user can write its folder
+ * (group or world write, or an owner other than root, us or owner), unless
+ * the folder is sticky and path is absent or ours (or owner's; -1: none).
+ * 0; -1 with a message naming the folder in err.
+ */
+int		 util_check_output(const char *path, long owner, char *err,
+		    size_t errlen);
+/*
+ * Remove the stale "path.XXXXXX" temporaries of ours (or owner's) that a
+ * killed leasewrap left beside path; how many went.
+ */
+int		 util_sweep_temps(const char *path, long owner);
 /* snprintf into a caller's error buffer; always returns -1 for "return errf(...)". */
 int		 errf(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

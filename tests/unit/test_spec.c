@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "spec.h"
@@ -226,6 +227,40 @@ test_parse_ref(void **state)
 	spec_clear(&sp);
 }
 
+/* Inherited names are checked as -s names are; leasewrap's own are reserved. */
+static void
+test_names_checked_the_same_everywhere(void **state)
+{
+	static const char *const bad[] = {
+		"A\nEVIL", "X;id", "1A", "LEASEWRAP_DEADLINE", "LEASEWRAP_LOG_LEVEL",
+		"VAULT_TOKEN", "A B", "",
+	};
+	char arg[128], err[256];
+	struct spec sp;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (spec_parse_ref(bad[i], "secret/app#k", &sp, err,
+		    sizeof(err)) != -1) {
+			spec_clear(&sp);
+			fail_msg("inherited name \"%s\" accepted", bad[i]);
+		}
+		assert_null(strchr(err, '\n'));
+		snprintf(arg, sizeof(arg), "%s=secret/app#k", bad[i]);
+		if (spec_parse(arg, &sp, err, sizeof(err)) != -1) {
+			spec_clear(&sp);
+			fail_msg("-s name \"%s\" accepted", bad[i]);
+		}
+	}
+	assert_int_equal(spec_parse_ref("LEASEWRAP_DEADLINE", "secret/app#k", &sp,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "reserved"));
+	assert_int_equal(spec_parse_ref("VAULT_TOKEN_X", "secret/app#k", &sp,
+	    err, sizeof(err)), 0);
+	spec_clear(&sp);
+}
+
 static void
 test_parse_ref_errors(void **state)
 {
@@ -282,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_error_long_argument),
 		cmocka_unit_test(test_parse_ref),
 		cmocka_unit_test(test_parse_ref_errors),
+		cmocka_unit_test(test_names_checked_the_same_everywhere),
 	};
 
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
