@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """leasewrap benchmarks: `make bench` runs `/usr/bin/python3 tests/bench/bench.py`.
 
-Measures (does not assert) ten groups of figures against the Vault emulator
+Measures (does not assert) eleven groups of figures against the Vault emulator
 (and nghttpx in front of it) and a throw-away PostgreSQL from tests/harness.py,
 and prints one report table with each target and whether it was met.  See tests/bench/README.md for what each
 figure means.  Standard library only (plus tests/harness.py and tests/lw.py).
@@ -1217,6 +1217,56 @@ def bench_renewals(v, pg):
                ", ".join("%s x%d" % (c, codes.count(c)) for c in sorted(set(codes))))
 
 # ---------------------------------------------------------------------------
+# 11. requests and restarts per max-TTL period, at two TTL scales
+
+
+TTL_SCALES = ((2, 6), (4, 12))        # (default_ttl, max_ttl) in seconds
+PERIODS = 2                           # max-TTL periods watched at each scale
+
+
+def bench_periods(v, pg, tmp):
+    S = 11
+    script = os.path.join(tmp, "period.sh")
+    with open(script, "w") as f:
+        f.write(CHILD_SH)
+    for ttl, max_ttl in TTL_SCALES:
+        role = "p%d" % ttl
+        v.create_db_role(role, default_ttl=ttl, max_ttl=max_ttl)
+        log = os.path.join(tmp, "period-%d.log" % ttl)
+        argv = [lw.BINARY, "--kill-timeout", "1s",
+                "-s", "PGUSER=database/creds/%s#username" % role, "--", SH, script, log]
+        seq0 = journal_seq(v)
+        pid = spawn(argv, lw.base_env(v, pg))
+        try:
+            lw.wait_for(lambda: read_log(log) or not harness.pid_alive(pid), timeout=TIMEOUT,
+                        what="the first start")
+            t0 = time.time()
+            progress("TTL %d s / max %d s: %d periods" % (ttl, max_ttl, PERIODS))
+            time.sleep(PERIODS * max_ttl)
+            t1 = time.time()
+            os.kill(pid, signal.SIGTERM)
+            code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+        finally:
+            if pid in _SPAWNED:
+                os.kill(pid, signal.SIGKILL)
+                wait_pid(pid, TIMEOUT)
+        starts = [ns / 1e9 for kind, ns in read_log(log) if kind == "start"]
+        restarts = len([x for x in starts if t0 < x <= t1])
+        reqs = [e for e in v.journal(seq0) if e["kind"] == "request" and t0 <= e["time"] < t1]
+        kinds = {}
+        for e in reqs:
+            k = e["path"].split("/")[-1] if e["path"].startswith("sys/leases/") else e["path"]
+            kinds[k] = kinds.get(k, 0) + 1
+        REPORT.row(S, "TTL %d s, max TTL %d s: restarts per max-TTL period" % (ttl, max_ttl),
+                   "%.2f (%d in %.0f s; exit %s)" % (restarts / float(PERIODS), restarts,
+                                                     t1 - t0, code), "1", abs(
+                                                         restarts / float(PERIODS) - 1) <= 0.5)
+        REPORT.row(S, "  Vault requests per max-TTL period", "%.1f: %s" % (
+            len(reqs) / float(PERIODS), ", ".join("%s %.1f" % (k, n / float(PERIODS))
+                                                  for k, n in sorted(kinds.items()))))
+
+
+# ---------------------------------------------------------------------------
 
 
 def section(name, fn, *args):
@@ -1281,6 +1331,7 @@ def main():
         section("8. TLS + HTTP/2 through nghttpx", bench_h2, v, pg, tmp)
         section("9. a fleet against a rate-limit quota", bench_fleet, v, pg, tmp)
         section("10. renewal load of a fleet", bench_renewals, v, pg)
+        section("11. requests and restarts per max-TTL period", bench_periods, v, pg, tmp)
     finally:
         cleanup_spawned()
         for obj in (v, pg):
