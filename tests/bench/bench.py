@@ -176,6 +176,19 @@ def wait_pid(pid, timeout):
     return status
 
 
+def stop_spawned(pid):
+    """SIGTERM a process this script spawned, by its PID, and reap it: its exit code."""
+    os.kill(pid, signal.SIGTERM)
+    return os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+
+
+def reap_leftover(pid):
+    """SIGKILL and reap a spawned process that is still running (after an error)."""
+    if pid in _SPAWNED:
+        os.kill(pid, signal.SIGKILL)
+        wait_pid(pid, TIMEOUT)
+
+
 def spawn(argv, env):
     pid = os.posix_spawn(argv[0], argv, env, file_actions=DEVNULL_ACTIONS)
     _SPAWNED.add(pid)
@@ -849,12 +862,9 @@ def bench_rotation(v, pg, tmp):
         lw.wait_for(enough, timeout=30 + 10 * RESTARTS, what="%d restarts" % RESTARTS,
                     interval=0.05)
         # Stop it by its PID once the last child is up; wait for it to revoke and exit.
-        os.kill(pid, signal.SIGTERM)
-        code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+        code = stop_spawned(pid)
     finally:
-        if pid in _SPAWNED:
-            os.kill(pid, signal.SIGKILL)
-            wait_pid(pid, TIMEOUT)
+        reap_leftover(pid)
     elapsed = time.monotonic() - t_start
     ev = read_log(log)
     gaps, intervals = [], []
@@ -975,12 +985,9 @@ def bench_idle(v, pg):
         c1, r1, vol1, inv1 = cpu_sample(pid)
         window = time.monotonic() - t0
         reqs = [e for e in v.journal(seq0) if e["kind"] == "request"]
-        os.kill(pid, signal.SIGTERM)
-        code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+        code = stop_spawned(pid)
     finally:
-        if pid in _SPAWNED:
-            os.kill(pid, signal.SIGKILL)
-            wait_pid(pid, TIMEOUT)
+        reap_leftover(pid)
     cpu = (r1 - r0) if (r0 is not None and r1 is not None) else (c1 - c0)
     src = "sched runtime" if r0 is not None and r1 is not None else "utime+stime"
     REPORT.row(S, "CPU used by leasewrap in %.0f s idle (%s)" % (window, src),
@@ -1244,12 +1251,9 @@ def bench_periods(v, pg, tmp):
             progress("TTL %d s / max %d s: %d periods" % (ttl, max_ttl, PERIODS))
             time.sleep(PERIODS * max_ttl)
             t1 = time.time()
-            os.kill(pid, signal.SIGTERM)
-            code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+            code = stop_spawned(pid)
         finally:
-            if pid in _SPAWNED:
-                os.kill(pid, signal.SIGKILL)
-                wait_pid(pid, TIMEOUT)
+            reap_leftover(pid)
         starts = [ns / 1e9 for kind, ns in read_log(log) if kind == "start"]
         restarts = len([x for x in starts if t0 < x <= t1])
         reqs = [e for e in v.journal(seq0) if e["kind"] == "request" and t0 <= e["time"] < t1]
