@@ -25,7 +25,7 @@ LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
 	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c \
-	   src/dl.c src/preflight.c src/runas.c
+	   src/dl.c src/preflight.c src/runas.c src/capath.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -41,7 +41,7 @@ BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev l
 TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac groff-base \
 	   python3-dotenv \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
-	   valgrind python3-yaml curl openssl $(PKG_DEBS)
+	   valgrind python3-yaml curl openssl nghttp2-proxy iproute2 $(PKG_DEBS)
 LINT_DEBS  = cppcheck clang-tidy
 BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
 # `make deb` and `make rpm` (packaging/README.md); also in TEST_DEBS for

@@ -38,3 +38,9 @@ lease_backoff(int attempts, double cap, double r)
 		d = cap;
 	return d / 2 + d / 2 * r;
 }
+
+double
+lease_retry_delay(double backoff, double retry_after)
+{
+	return retry_after > backoff ? retry_after : backoff;
+}

@@ -19,5 +19,10 @@ double	lease_rotate_lead(double duration, double rotate_before, double pct,
 	    double stop_time, double r);
 /* Exponential backoff with jitter: 250 ms doubling, at most cap, each in [1/2, 1]. */
 double	lease_backoff(int attempts, double cap, double r);
+/*
+ * The delay before a retry: the backoff, but never less than the server's
+ * Retry-After (seconds, 0 if none), so a fleet waits as long as Vault asks.
+ */
+double	lease_retry_delay(double backoff, double retry_after);
 
 #endif

@@ -429,7 +429,8 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 		    .status = resp->status), "revoked");
 	else {
 		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-		delay = lease_backoff(l->attempts, 10.0, rnd());
+		delay = lease_retry_delay(lease_backoff(l->attempts, 10.0,
+		    rnd()), resp->retry_after);
 		if (retryable(resp) && (s->state != ST_REVOKING ||
 		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
 			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
@@ -657,8 +658,8 @@ token_cb(const struct vault_resp *resp, void *arg)
 	    "%s failed (%ld%s%s); retrying", was_renew ?
 	    "renewing the token" : "looking up the token", resp->status,
 	    verr[0] || resp->error[0] ? ": " : "", verr[0] ? verr : resp->error);
-	timer_in(s, &s->tok_timer, lease_backoff(s->tok_attempts, RETRY_CAP,
-	    rnd()));
+	timer_in(s, &s->tok_timer, lease_retry_delay(lease_backoff(
+	    s->tok_attempts, RETRY_CAP, rnd()), resp->retry_after));
 }
 
 /* Turn a failed login or unwrap into a message and an exit code. */
@@ -718,7 +719,8 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
     int unwrapping)
 {
 	char msg[1200];
-	double delay = lease_backoff(s->tok_attempts + 1, 10.0, rnd());
+	double delay = lease_retry_delay(lease_backoff(s->tok_attempts + 1,
+	    10.0, rnd()), resp->retry_after);
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
 	int again = (resp->status == 0 && !resp->tls_error) ||
 	    resp->status == 412 || resp->status == 429 ||
@@ -740,7 +742,8 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 		return;
 	}
 	/* Running: the credentials in hand hold; keep trying. */
-	delay = lease_backoff(s->tok_attempts, RETRY_CAP, rnd());
+	delay = lease_retry_delay(lease_backoff(s->tok_attempts, RETRY_CAP,
+	    rnd()), resp->retry_after);
 	log_at(LOG_WARN, "auth.retry", LF(.status = resp->status), "%s; "
 	    "retrying in %.1f s", msg, delay);
 	timer_in(s, &s->tok_timer, delay);
@@ -1078,8 +1081,8 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		    verr[0] || resp->error[0] ? ": " : "",
 		    verr[0] ? verr : resp->error);
 		c->purpose = P_RENEW;
-		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
-		    rnd()));
+		timer_in(s, &c->timer, lease_retry_delay(lease_backoff(
+		    c->attempts, RETRY_CAP, rnd()), resp->retry_after));
 		return;
 	}
 	/* Lost, expired or not renewable: only new credentials help now. */
@@ -1324,7 +1327,8 @@ static void
 initial_failed(struct cred *c, const struct vault_resp *resp)
 {
 	struct sup *s = c->sup;
-	double delay = lease_backoff(c->attempts, 10.0, rnd());
+	double delay = lease_retry_delay(lease_backoff(c->attempts, 10.0,
+	    rnd()), resp->retry_after);
 	size_t len;
 	char *p;
 
@@ -1457,7 +1461,8 @@ read_cb(const struct vault_resp *resp, void *arg)
 	}
 	/* A rotation or refresh failed: the command keeps what it has. */
 	c->attempts++;
-	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
+	delay = lease_retry_delay(lease_backoff(c->attempts, RETRY_CAP, rnd()),
+	    resp->retry_after);
 	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
 	    .status = resp->status), "%s; retrying in %.1f s", c->fail, delay);
 	timer_in(s, &c->timer, delay);

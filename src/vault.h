@@ -33,6 +33,7 @@ struct vault_resp {
 	int		 too_big;	/* body over max_response */
 	double		 seconds;	/* total time of the request */
 	int		 tls_error;	/* certificate or TLS setup failure */
+	double		 retry_after;	/* Retry-After in seconds; 0 if none */
 };
 
 typedef void (*vault_cb)(const struct vault_resp *, void *arg);

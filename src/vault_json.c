@@ -1,4 +1,5 @@
 /* vault_json.c: parse Vault's envelope (vault-api.md §1.3, §1.4, §7). */
+#define _GNU_SOURCE	/* strptime, timegm */
 #include "vault_json.h"
 #include "secret.h"
 #include "util.h"
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Wipe every string value below j (jansson owns them; they may be secrets). */
 static void
@@ -232,4 +234,38 @@ vj_parse_mount(const char *body, size_t len, char **mount_path,
 	}
 	json_decref(root);
 	return 0;
+}
+
+double
+vj_retry_after(const char *value, size_t len, time_t now)
+{
+	char buf[64], *end;
+	const char *p = value, *e = value + len;
+	struct tm tm;
+	double d;
+
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		e--;
+	if (p == e || (size_t)(e - p) >= sizeof(buf))
+		return 0;
+	memcpy(buf, p, (size_t)(e - p));
+	buf[e - p] = '\0';
+	if (buf[0] >= '0' && buf[0] <= '9') {
+		d = strtod(buf, &end);
+		if (*end != '\0')
+			return 0;
+	} else {
+		/* IMF-fixdate, the one form RFC 9110 senders use. */
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (end == NULL || *end != '\0')
+			return 0;
+		d = difftime(timegm(&tm), now);
+	}
+	if (d < 0)
+		return 0;
+	return d > 86400 ? 86400 : d;
 }

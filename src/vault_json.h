@@ -3,6 +3,7 @@
 #define LW_VAULT_JSON_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct secret;
 
@@ -31,6 +32,11 @@ void	vj_secret_clear(struct vj_secret *);
 /* The first of Vault's {"errors":[...]} messages, folded to one line. */
 void	vj_error_text(const char *body, size_t len, char *out, size_t outlen);
 
+/*
+ * A Retry-After value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date,
+ * taken against now) in seconds, at most a day; 0 if absent or malformed.
+ */
+double	vj_retry_after(const char *value, size_t len, time_t now);
 /* sys/internal/ui/mounts/PATH: the mount's path and KV version (0 if not KV). */
 int	vj_parse_mount(const char *body, size_t len, char **mount_path,
 	    int *kv_version, char *err, size_t errlen);

@@ -381,6 +381,26 @@ class PostgresCluster:
 
 # The Vault emulator (tests/vaultemu.py) as a subprocess, plus API helpers.
 # tls: a pki.PKI (or anything with server_pair(), ca_cert, client_cert, client_key) to serve HTTPS.
+# The last lines of a log file, "" if there is none yet.
+def _file_tail(path, lines):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "\n".join(f.read().splitlines()[-lines:])
+    except (OSError, TypeError):
+        return ""
+
+
+# SIGTERM to a process we started (by its Popen), SIGKILL after 10 s; reaped.
+def _terminate(proc):
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class VaultEmulator:
     def __init__(self, tls=None):
         self.tls = tls
@@ -476,22 +496,12 @@ class VaultEmulator:
 
     # Last lines of the emulator's stdout/stderr.
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return "\n".join(f.read().splitlines()[-lines:])
-        except (OSError, TypeError):
-            return ""
+        return _file_tail(self.log_path, lines)
 
     # SIGTERM to our own child, wait with a deadline, then SIGKILL; removes temp files.
     def stop(self):
         try:
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=10)
+            _terminate(self.proc)
         finally:
             if self._log is not None:
                 self._log.close()
@@ -705,6 +715,83 @@ class VaultEmulator:
         if status not in (200, 204):
             raise RuntimeError("%s failed: %s %s" % (what, status, body))
         return body
+
+
+# nghttpx (Debian's nghttp2-proxy) terminating TLS in front of an emulator: HTTP/2 by ALPN
+# (HTTP/1.1 for clients that ask for it), plain HTTP/1.1 to the emulator behind it, as a
+# TLS-terminating load balancer in front of Vault would.  Its access log records each
+# request's client port and ALPN, so a test can count the connections a client opened.
+class H2Proxy:
+    BINARY = "/usr/sbin/nghttpx"
+
+    def __init__(self, backend_addr, cert, key):
+        self.backend = backend_addr.split("://", 1)[-1]
+        self.cert, self.key = cert, key
+        self.proc = None
+        self.addr = None
+        self.tmpdir = None
+
+    # Starts nghttpx on a free loopback port and waits (deadline) until it accepts.
+    def start(self, timeout=15.0):
+        self.tmpdir = tempfile.mkdtemp(prefix="lw-h2-")
+        _LIVE.add(self)
+        try:
+            with socket.socket() as sk:
+                sk.bind(("127.0.0.1", 0))
+                port = sk.getsockname()[1]
+            host, _, bport = self.backend.rpartition(":")
+            self.access_log = os.path.join(self.tmpdir, "access.log")
+            self.error_log = os.path.join(self.tmpdir, "error.log")
+            cmd = [self.BINARY, "--conf=/dev/null", "--workers=1", "--no-ocsp",
+                   "--frontend=127.0.0.1,%d" % port, "--backend=%s,%s" % (host, bport),
+                   "--accesslog-file=" + self.access_log,
+                   "--accesslog-format=$remote_port $alpn $request $status",
+                   "--errorlog-file=" + self.error_log, "--no-via",
+                   "--add-x-forwarded-for", self.key, self.cert]
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, close_fds=True)
+            self.addr = "https://127.0.0.1:%d" % port
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    return self
+                except OSError:
+                    pass
+                if self.proc.poll() is not None or time.monotonic() >= deadline:
+                    raise RuntimeError("nghttpx did not start: %s" % self.log_tail())
+                time.sleep(0.02)
+        except BaseException:
+            self.stop()
+            raise
+
+    # The access log's requests: [{"port", "alpn", "request", "status"}].
+    def requests(self):
+        try:
+            with open(self.access_log, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            port, alpn, rest = (line.split(" ", 2) + ["", ""])[:3]
+            request, _, status = rest.rpartition(" ")
+            out.append({"port": port, "alpn": alpn, "request": request, "status": status})
+        return out
+
+    # The last lines of nghttpx's error log.
+    def log_tail(self, lines=20):
+        return _file_tail(self.error_log, lines)
+
+    # Stops nghttpx (by its PID) and removes its folder.
+    def stop(self):
+        try:
+            _terminate(self.proc)
+        finally:
+            if self.tmpdir:
+                shutil.rmtree(self.tmpdir, ignore_errors=True)
+                self.tmpdir = None
+            _LIVE.discard(self)
 
 
 # Stops whatever a crashed caller left running (registered in _LIVE).

@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import ssl
+import subprocess
 import time
 import urllib.parse
 import uuid
@@ -1319,3 +1320,60 @@ def test_cert_login_over_https(vault_tls, pki):
         ("cert", "web", 200), ("cert", "web", 200), ("cert", None, 400),
         ("cert", "other", 400), ("cert", "strict", 400), ("cert", "nope", 400),
         ("cert", "other", 200)]
+
+
+def _root_http(vault, method, path, body=None):
+    return vault.http(method, "/v1/" + path, body, {"X-Vault-Token": vault.root_token})
+
+
+def test_rate_limit_quota_answers_429_headers_only_when_enabled(vault):
+    # vault/quotas/quotas_rate_limit.go allow + http/util.go rateLimitQuotaWrapping.
+    vault.kv_put("q", {"k": "v"})
+    assert vault.api("PUT", "sys/quotas/rate-limit/rl",
+                     {"path": "secret/", "rate": 2, "interval": "30s"})[0] == 204
+    # Headers off (the default): the 429 has no Retry-After.
+    assert [_root_http(vault, "GET", "secret/data/q")[0] for _ in range(3)] == [200, 200, 429]
+    status, headers, body = _root_http(vault, "GET", "secret/data/q")
+    assert status == 429 and "Retry-After" not in headers
+    assert json.loads(body)["errors"] == ['request path "secret/data/q": rate limit quota exceeded']
+    # Other mounts and the exempt sys/health are not limited.
+    assert _root_http(vault, "GET", "kv/none")[0] == 404
+    assert vault.api("PUT", "sys/quotas/config",
+                     {"enable_rate_limit_response_headers": True})[0] == 204
+    status, headers, _ = _root_http(vault, "GET", "secret/data/q")
+    assert status == 429
+    # Retry-After = X-Ratelimit-Reset: whole seconds to the end of the 30 s window.
+    assert headers["Retry-After"] == headers["X-Ratelimit-Reset"]
+    assert 0 <= int(headers["Retry-After"]) < 30
+    assert headers["X-Ratelimit-Limit"] == "2" and headers["X-Ratelimit-Remaining"] == "0"
+    (ev,) = [e for e in vault.journal() if e["kind"] == "request" and e["status"] == 429
+             and e.get("retry_after") is not None]
+    assert ev["retry_after"] == headers["Retry-After"]
+    assert vault.api("DELETE", "sys/quotas/rate-limit/rl")[0] == 204
+    status, headers, _ = _root_http(vault, "GET", "secret/data/q")
+    assert status == 200 and "X-Ratelimit-Limit" not in headers
+
+
+def test_rate_limit_block_interval_sets_retry_after(vault):
+    vault.api("PUT", "sys/quotas/config", {"enable_rate_limit_response_headers": True})
+    vault.api("PUT", "sys/quotas/rate-limit/b",
+              {"rate": 1, "interval": "1s", "block_interval": "20s", "path": "secret/"})
+    statuses = []
+    for _ in range(2):
+        status, headers, _ = _root_http(vault, "GET", "secret/data/none")
+        statuses.append(status)
+    assert statuses == [404, 429]
+    # Go's int(time.Until(blockedAt + block).Seconds()): just under 20, truncated.
+    assert headers["Retry-After"] == "19"
+    assert _root_http(vault, "GET", "secret/data/none")[0] == 429
+
+
+def test_listener_backlog_is_somaxconn(vault):
+    # Go's net.Listen uses /proc/sys/net/core/somaxconn (net/sock_linux.go maxListenerBacklog);
+    # ss shows a listening socket's backlog as its Send-Q.
+    port = urllib.parse.urlsplit(vault.addr).port
+    out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], capture_output=True, text=True,
+                         check=True).stdout.split()
+    with open("/proc/sys/net/core/somaxconn") as f:
+        assert out[2] == f.read().strip()
+

@@ -2111,6 +2111,77 @@ ERR_INVALID_WRAPPING = "wrapping token is not valid or does not exist"
 # the core
 
 # All emulator state and the Vault request handling (§1-§7).
+# Paths no rate-limit quota applies to (vault/quotas/quotas.go defaultExemptPaths).
+QUOTA_EXEMPT_PATHS = ("sys/generate-recovery-token/attempt", "sys/generate-recovery-token/update",
+                      "sys/generate-root/attempt", "sys/generate-root/update", "sys/health",
+                      "sys/seal-status", "sys/unseal")
+
+
+# One client's fixed-window bucket: every interval it is refilled to rate
+# (github.com/sethvargo/go-limiter memorystore/store.go bucket.take, which
+# vault/quotas/quotas_rate_limit.go initialize builds with Tokens=round(rate)).
+class QuotaBucket:
+    def __init__(self, now):
+        self.start = now
+        self.last_tick = 0
+        self.available = None
+
+    # Takes a token; returns (allowed, remaining, reset time).
+    def take(self, tokens, interval, now):
+        if self.available is None:
+            self.available = tokens
+        if now < self.start:
+            self.start, self.last_tick = now, 0
+        tick = int((now - self.start) // interval)
+        reset = self.start + (tick + 1) * interval
+        if self.last_tick < tick:
+            self.available, self.last_tick = tokens, tick
+        if self.available > 0:
+            self.available -= 1
+            return True, self.available, reset
+        return False, 0, reset
+
+
+# A rate-limit quota, per client address (vault/quotas/quotas_rate_limit.go RateLimitQuota).
+class RateLimitQuota:
+    def __init__(self, name, path, rate, interval, block_interval):
+        self.name, self.path = name, path
+        self.rate, self.interval, self.block_interval = rate, interval or 1.0, block_interval
+        self.buckets = {}
+        self.blocked = {}
+
+    # JSON of sys/quotas/rate-limit/:name (vault/logical_system_quotas.go handleRateLimitQuotasRead).
+    def to_json(self):
+        return {"name": self.name, "type": "rate-limit", "path": self.path, "rate": self.rate,
+                "interval": int(self.interval), "block_interval": int(self.block_interval),
+                "role": "", "inheritable": False}
+
+    # RateLimitQuota.allow: (allowed, headers); Retry-After only when denied, in whole
+    # seconds truncated as Go's int(d.Seconds()): the block's end, else the bucket's reset.
+    def allow(self, client):
+        now = time.time()
+        headers = {}
+        since = self.blocked.get(client)
+        if since is not None:
+            if now - since >= self.block_interval:
+                del self.blocked[client]
+            else:
+                headers["Retry-After"] = str(int(since + self.block_interval - now))
+                return False, headers
+        bucket = self.buckets.setdefault(client, QuotaBucket(now))
+        ok, remaining, reset = bucket.take(int(round(self.rate)), self.interval, now)
+        headers["X-Ratelimit-Limit"] = str(int(round(self.rate)))
+        headers["X-Ratelimit-Remaining"] = str(remaining)
+        headers["X-Ratelimit-Reset"] = str(int(reset - now))
+        if not ok:
+            headers["Retry-After"] = headers["X-Ratelimit-Reset"]
+            if self.block_interval > 0:
+                self.blocked[client] = now
+                blocked_at = time.time()
+                headers["Retry-After"] = str(int(blocked_at + self.block_interval - time.time()))
+        return ok, headers
+
+
 class Core:
     def __init__(self, root_token, journal):
         self.lock = threading.RLock()
@@ -2130,6 +2201,8 @@ class Core:
         self.stopping = threading.Event()
         self.workers = set()
         self.wrappings = {}           # wrapping token -> stored response (§4.5)
+        self.quotas = {}              # rate-limit quotas by name (vault/quotas)
+        self.quota_headers = False    # sys/quotas/config enable_rate_limit_response_headers
         self.tls_ctx = None           # the listener's SSLContext, for cert-auth trust anchors
         self.cluster_id = str(uuid.uuid4())
         self.cluster_name = "vault-cluster-" + secrets.token_hex(4)
@@ -2452,6 +2525,66 @@ class Core:
 
     # Handles one /v1 request; returns (Reply, token accessor or None) (§1).
     # peer_cert: {"der": bytes, "info": getpeercert() dict} of a TLS client certificate (§4.4).
+    # http/util.go rateLimitQuotaWrapping: the most specific quota whose path (a mount or
+    # a path prefix; "" for all) covers the request decides; the X-Ratelimit-* headers and
+    # Retry-After go out only with enable_rate_limit_response_headers; a denial is 429.
+    def apply_rate_limit(self, path, client):
+        if path in QUOTA_EXEMPT_PATHS:
+            return None
+        with self.lock:
+            quota = None
+            for q in self.quotas.values():
+                if path.startswith(q.path) and (quota is None or len(q.path) > len(quota.path)):
+                    quota = q
+            if quota is None:
+                return None
+            ok, headers = quota.allow(client)
+            if not self.quota_headers:
+                headers = {}
+        if ok:
+            return headers
+        return Reply(429, {"errors": ['request path "%s": rate limit quota exceeded' % path]},
+                     headers)
+
+    # sys/quotas/config and sys/quotas/rate-limit/:name (vault/logical_system_quotas.go).
+    def sys_quotas(self, ctx, sub):
+        op, data = ctx.op, ctx.data or {}
+        if sub == "quotas/config":
+            if op == "update":
+                with self.lock:
+                    self.quota_headers = parse_bool(
+                        data.get("enable_rate_limit_response_headers"),
+                        "enable_rate_limit_response_headers", self.quota_headers)
+                return None
+            self._need(op, "read")
+            return Reply(200, self._sys_inject({
+                "enable_rate_limit_response_headers": self.quota_headers,
+                "enable_rate_limit_audit_logging": False, "rate_limit_exempt_paths":
+                list(QUOTA_EXEMPT_PATHS)}))
+        name = sub[len("quotas/rate-limit/"):]
+        if not name:
+            raise VaultError(400, ["missing quota name"])
+        if op == "update":
+            rate = float(data.get("rate") or 0)
+            if rate <= 0:
+                raise VaultError(400, ["'rate' is invalid"])
+            interval = parse_duration(data.get("interval") or 0, "interval") or 1
+            block = parse_duration(data.get("block_interval") or 0, "block_interval") or 0
+            with self.lock:
+                self.quotas[name] = RateLimitQuota(name, data.get("path") or "", rate,
+                                                   float(interval), float(block))
+            return None
+        if op == "delete":
+            with self.lock:
+                self.quotas.pop(name, None)
+            return None
+        self._need(op, "read")
+        with self.lock:
+            q = self.quotas.get(name)
+        if q is None:
+            raise VaultError(404, [])
+        return Reply(200, self._sys_inject(q.to_json()))
+
     def handle(self, method, path, query, headers, body, peer_cert=None):
         accessor = [None]
         try:
@@ -2674,6 +2807,8 @@ class Core:
             return self.wrap_response(body, "sys/wrapping/wrap", ctx.wrap_ttl or 300)
         if sub in ("policy", "policies/acl") or sub.startswith(("policy/", "policies/acl/")):
             return self.sys_policy(ctx, sub)
+        if sub == "quotas/config" or sub.startswith("quotas/rate-limit/"):
+            return self.sys_quotas(ctx, sub)
         if sub == "capabilities-self":
             self._need(op, "update")
             paths = ctx.data.get("paths") or ctx.data.get("path") or []
@@ -3341,8 +3476,10 @@ class Core:
 # One HTTP/1.1 connection; routes /v1/ to the core and /_emu/ to the control API.
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Vault is written in Go, whose connections send at once (TCP_NODELAY);
-    # with Nagle on, a reply's body waits ~40 ms for the client's delayed ACK.
+    # Vault is written in Go, whose every TCP connection sends at once: Go's net package
+    # sets TCP_NODELAY on each (go/src/net/tcpsock.go newTCPConn: setNoDelay(fd, true), for
+    # accepted and dialled connections alike; net/tcpsockopt_posix.go setNoDelay); with Nagle on, a reply's body waits ~40 ms for the
+    # client's delayed ACK.  socketserver's StreamRequestHandler.setup applies this.
     disable_nagle_algorithm = True
     server_version = "vaultemu/" + VAULT_VERSION
     sys_version = ""
@@ -3403,9 +3540,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             payload = b""
         else:
             self.send_header("Content-Length", str(0 if head else len(payload)))
-        self.end_headers()
+        # net/http writes a small answer, headers and body, in one write: the body is
+        # buffered (response.w, bufferBeforeChunkingSize = 2048) and the headers go with
+        # it into the connection's 4 KiB bufio.Writer (conn.bufw), flushed once by
+        # response.finishRequest (go/src/net/http/server.go);
+        # two writes would meet Nagle's rule and delayed ACKs on kept-alive connections.
+        self._headers_buffer.append(b"\r\n")
         if payload and not head:
-            self.wfile.write(payload)
+            self._headers_buffer.append(payload)
+        self.flush_headers()
         self.wfile.flush()
 
     # Entry point for every request: faults, then the core, then the journal (§1).
@@ -3424,6 +3567,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path.startswith("/_emu/"):
             self.control(url, body)
             return
+        if url.path.startswith("/v1/"):
+            quota = self.core.apply_rate_limit(unquote(url.path[4:]), self.client_address[0])
+            if isinstance(quota, Reply):
+                self.core.journal.add("request", method=self.command, path=unquote(url.path[4:]),
+                                      query=url.query, status=429, token_accessor=None,
+                                      peer_port=self.client_address[1],
+                                      retry_after=quota.headers.get("Retry-After"))
+                self.send_reply(quota, head=self.command == "HEAD")
+                return
+            self.rl_headers = quota or {}
         if url.path != "/v1" and not url.path.startswith("/v1/"):
             self.send_reply(Reply(404, {"errors": []}), head=self.command == "HEAD")
             return
@@ -3453,7 +3606,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     patch_reply(reply.body, patch)
                 fault_mode = "patch"
         ev = {"method": self.command, "path": vpath, "query": url.query,
-              "status": None if reply == "down" else reply.status, "token_accessor": accessor}
+              "status": None if reply == "down" else reply.status, "token_accessor": accessor,
+              "peer_port": self.client_address[1]}
         if fault_mode:
             ev["fault"] = fault_mode
         core.journal.add("request", **ev)
@@ -3464,6 +3618,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        for k, v in getattr(self, "rl_headers", {}).items():
+            reply.headers.setdefault(k, v)
         self.send_reply(reply, head=self.command == "HEAD")
 
     # The TLS client certificate of this connection as {"der", "info"}, or None (§4.4).
@@ -3563,11 +3719,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return None
 
 
+# The listen backlog Go would use: /proc/sys/net/core/somaxconn (sock_linux.go maxListenerBacklog).
+def _somaxconn():
+    try:
+        with open("/proc/sys/net/core/somaxconn", encoding="ascii") as f:
+            n = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return socket.SOMAXCONN
+    return n if n > 0 else socket.SOMAXCONN
+
+
+SOMAXCONN = _somaxconn()
+
+
 # HTTP server whose handler threads are daemons (shutdown never waits for idle keep-alives).
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    # Go's net.Listen passes the kernel's somaxconn as the backlog (go/src/net/
+    # sock_linux.go maxListenerBacklog reads /proc/sys/net/core/somaxconn, net.go
+    # listenerBacklog caches it); socketserver's 5
+    # loses SYNs on a burst of connects, each costing a 1 s retransmit.
+    request_queue_size = SOMAXCONN
 
     # Ignores clients that hang up mid-answer (timeouts, fault tests); logs anything else.
     def handle_error(self, request, client_address):

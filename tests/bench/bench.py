@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """leasewrap benchmarks: `make bench` runs `/usr/bin/python3 tests/bench/bench.py`.
 
-Measures (does not assert) seven figures against the Vault emulator and a
-throw-away PostgreSQL from tests/harness.py, and prints one report table with
-each target and whether it was met.  See tests/bench/README.md for what each
+Measures (does not assert) eleven groups of figures against the Vault emulator
+(and nghttpx in front of it) and a throw-away PostgreSQL from tests/harness.py,
+and prints one report table with each target and whether it was met.  See tests/bench/README.md for what each
 figure means.  Standard library only (plus tests/harness.py and tests/lw.py).
 
 Exit status: 0 when every section ran (whatever the figures), 1 when a section
@@ -52,6 +52,11 @@ N_KV_SEQ = 2 if QUICK else 3          # section 4, rounds of 50 sequential pytho
 N_DB50 = 2 if QUICK else 3            # section 4, rounds with 50 database roles
 N_RSS = 3 if QUICK else 5             # section 1, runs per configuration
 N_PATHS = 50
+MAX_CONNS = 16                        # src/vault.c VAULT_MAX_CONNS
+N_FLEET = 100                         # sections 9 and 10
+FLEET_RATE = 100                      # section 9: the rate-limit quota, requests/s
+RENEW_TTL = 8                         # section 10: the leases' default_ttl, seconds
+RENEW_LIFETIMES = 3                   # section 10: the window, in lease lifetimes
 RESTARTS = 3                          # section 5
 
 TIME_BIN = "/usr/bin/time"
@@ -169,6 +174,19 @@ def wait_pid(pid, timeout):
     _, status = os.waitpid(pid, 0)
     _SPAWNED.discard(pid)
     return status
+
+
+def stop_spawned(pid):
+    """SIGTERM a process this script spawned, by its PID, and reap it: its exit code."""
+    os.kill(pid, signal.SIGTERM)
+    return os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+
+
+def reap_leftover(pid):
+    """SIGKILL and reap a spawned process that is still running (after an error)."""
+    if pid in _SPAWNED:
+        os.kill(pid, signal.SIGKILL)
+        wait_pid(pid, TIMEOUT)
 
 
 def spawn(argv, env):
@@ -296,6 +314,27 @@ def build_linkonly(tmp):
     LINKONLY = exe
 
 
+FLOOR = None         # tests/bench/floor.c, built by build_floor
+
+
+def build_floor(tmp):
+    """The floor program (tests/bench/floor.c): one read, the command, one revoke, on the
+    same libcurl as leasewrap."""
+    global FLOOR
+    exe = os.path.join(tmp, "floor")
+    try:
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"],
+                               capture_output=True, text=True, timeout=30,
+                               check=True).stdout.split()
+        subprocess.run(["cc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O2", "-fPIE", "-pie",
+                        "-Wl,-z,relro,-z,now", "-o", exe, os.path.join(HERE, "floor.c")] + flags,
+                       capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        REPORT.note("could not build the floor program tests/bench/floor.c (%s)." % exc)
+        return
+    FLOOR = exe
+
+
 def tool_missing(path, pkg):
     if os.access(path, os.X_OK):
         return False
@@ -330,6 +369,13 @@ def time_maxrss(argv, env):
         if ln.startswith("LWBENCH_MAXRSS="):
             return int(ln.split("=", 1)[1]), r.returncode
     raise RuntimeError("no %%M in /usr/bin/time output: %r" % r.stderr[-300:])
+
+
+def checked_maxrss(argv, env, what):
+    """time_maxrss of a run that must exit 0."""
+    kb, code = time_maxrss(argv, env)
+    check_ok(code, what)
+    return kb
 
 
 def vmhwm_while_sleeping(env):
@@ -489,10 +535,14 @@ def bench_whole(v, pg, trivial_times):
     S = 3
     env = lw.base_env(v, pg)
     argv = [lw.BINARY] + DB_SECRET + ["--", "true"]
+    floor = [FLOOR, "database/creds/ro", "--", "true"] if FLOOR else None
     conn = Vault(v)
+    fl_t, lw_f = [], []          # the floor, and leasewrap runs interleaved with it
     try:
         for _ in range(2):                        # warm up both sides (psql, page cache)
             check_ok(timed_run(argv, env)[1], "leasewrap")
+            if floor:
+                check_ok(timed_run(floor, env)[1], "floor program")
             lease = conn.req("GET", "database/creds/ro")["lease_id"]
             conn.req("PUT", "sys/leases/revoke", {"lease_id": lease})
         seq0 = journal_seq(v)
@@ -506,6 +556,9 @@ def bench_whole(v, pg, trivial_times):
             conn.req("PUT", "sys/leases/revoke", {"lease_id": lease})
             py_t.append(time.perf_counter() - t0)
         evs = v.journal(seq0)
+        if floor:
+            t = interleaved({"floor program": (floor, env), "leasewrap": (argv, env)}, N_WHOLE)
+            fl_t, lw_f = t["floor program"], t["leasewrap"]
     finally:
         conn.close()
     # Requests leasewrap made per run (Python made exactly 2 per run).
@@ -519,6 +572,20 @@ def bench_whole(v, pg, trivial_times):
     REPORT.row(S, "difference of medians", "+%s" % ms(diff), "<= +5 ms", diff <= 0.005)
     REPORT.row(S, "Vault requests per leasewrap run",
                "%.1f (python: 2)" % (lw_reqs / float(N_WHOLE)))
+    if fl_t:
+        fdiff = med(lw_f) - med(fl_t)
+        REPORT.row(S, "floor: C on the same libcurl, read + true + revoke",
+                   "%s (p90 %s)" % (ms(med(fl_t)), ms(pct(fl_t, 90))))
+        REPORT.row(S, "leasewrap's own share of the time (leasewrap - floor)", "%+.2f ms"
+                   % (fdiff * 1000), "<= +5 ms", fdiff <= 0.005)
+        if not tool_missing(TIME_BIN, "time"):
+            fl_m = [checked_maxrss(floor, env, "floor program") for _ in range(N_RSS)]
+            lw_m = [checked_maxrss(argv, env, "leasewrap") for _ in range(N_RSS)]
+            share = med(lw_m) - med(fl_m)
+            REPORT.row(S, "peak memory: floor / leasewrap", "%s / %s" % (
+                kib(int(med(fl_m))), kib(int(med(lw_m)))))
+            REPORT.row(S, "leasewrap's own share of peak memory", "%+d KiB (%.2f MiB)"
+                       % (share, share / 1024.0), "<= 1 MiB", share <= 1024)
     start = None
     if trivial_times:
         start = med(trivial_times["leasewrap -- true"]) - med(trivial_times["true (bare)"])
@@ -611,9 +678,25 @@ def bench_paths_kv(v, pg):
                     conn.req("GET", "secret/data/s%d" % i)
                 py50.append(time.perf_counter() - t0)
             par.append(parallel_reads(v, ["secret/data/s%d" % i for i in range(N_PATHS)]))
+        nconn, nreq = conns_of_run(v, many, env)
     finally:
         conn.close()
     report_paths(S, "KV v2", N_KV, lw1, lw50, py1, py50, None, None, par)
+    ratio = med(lw50) / med(lw1)
+    REPORT.row(S, "KV v2 over HTTP/1.1: 50 paths / 1 path", "%.2fx" % ratio, "<= 3x",
+               ratio <= 3.0)
+    REPORT.row(S, "KV v2 over HTTP/1.1: TCP connections of one 50-path run",
+               "%d for %d requests" % (nconn, nreq), "<= %d (vault.c bound)" % MAX_CONNS,
+               nconn <= MAX_CONNS)
+
+
+def conns_of_run(v, argv, env):
+    """One run of argv: (TCP connections it opened to the emulator, requests it made), from
+    the client ports in the emulator's journal."""
+    seq = journal_seq(v)
+    check_ok(timed_run(argv, env)[1], "leasewrap")
+    evs = [e for e in v.journal(seq) if e["kind"] == "request"]
+    return len({e.get("peer_port") for e in evs}), len(evs)
 
 
 def bench_paths_db(v, pg, rounds=None):
@@ -779,12 +862,9 @@ def bench_rotation(v, pg, tmp):
         lw.wait_for(enough, timeout=30 + 10 * RESTARTS, what="%d restarts" % RESTARTS,
                     interval=0.05)
         # Stop it by its PID once the last child is up; wait for it to revoke and exit.
-        os.kill(pid, signal.SIGTERM)
-        code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+        code = stop_spawned(pid)
     finally:
-        if pid in _SPAWNED:
-            os.kill(pid, signal.SIGKILL)
-            wait_pid(pid, TIMEOUT)
+        reap_leftover(pid)
     elapsed = time.monotonic() - t_start
     ev = read_log(log)
     gaps, intervals = [], []
@@ -905,12 +985,9 @@ def bench_idle(v, pg):
         c1, r1, vol1, inv1 = cpu_sample(pid)
         window = time.monotonic() - t0
         reqs = [e for e in v.journal(seq0) if e["kind"] == "request"]
-        os.kill(pid, signal.SIGTERM)
-        code = os.waitstatus_to_exitcode(wait_pid(pid, TIMEOUT))
+        code = stop_spawned(pid)
     finally:
-        if pid in _SPAWNED:
-            os.kill(pid, signal.SIGKILL)
-            wait_pid(pid, TIMEOUT)
+        reap_leftover(pid)
     cpu = (r1 - r0) if (r0 is not None and r1 is not None) else (c1 - c0)
     src = "sched runtime" if r0 is not None and r1 is not None else "utime+stime"
     REPORT.row(S, "CPU used by leasewrap in %.0f s idle (%s)" % (window, src),
@@ -921,6 +998,276 @@ def bench_idle(v, pg):
                "~0 (no polling)", wake <= max(2, window / 30.0))
     REPORT.row(S, "  Vault requests during the window", "%d" % len(reqs))
     REPORT.row(S, "  leasewrap exit code after SIGTERM", "%s" % code)
+
+
+# ---------------------------------------------------------------------------
+# 8. TLS + HTTP/2 through nghttpx, and the cost of HTTPS at start-up
+
+
+MOUNT_STORE = 'mount --bind "$0" /etc/ssl/certs && exec "$@"'
+
+
+def system_store_with(tmp, ca_cert):
+    """A copy of /etc/ssl/certs with the test CA added as update-ca-certificates would (file,
+    hash link, bundle), and the argv prefix that runs a command in a private mount namespace
+    where it is /etc/ssl/certs: the test CA is then "a public CA" for that command only."""
+    store = os.path.join(tmp, "certs")
+    shutil.copytree("/etc/ssl/certs", store, symlinks=True)
+    shutil.copy(ca_cert, os.path.join(store, "lw-test-ca.pem"))
+    subprocess.run(["openssl", "rehash", store], check=True, capture_output=True, timeout=60)
+    with open(ca_cert) as src, open(os.path.join(store, "ca-certificates.crt"), "a") as dst:
+        dst.write(src.read())
+    return ["/usr/bin/unshare", "-m", "--propagation", "private", SH, "-c", MOUNT_STORE, store]
+
+
+def interleaved(runs, n):
+    """runs: {label: (argv, env)}; n rounds in a random order each; {label: [seconds]}."""
+    times = {k: [] for k in runs}
+    rnd = random.Random(2)
+    for _ in range(n):
+        order = list(runs.items())
+        rnd.shuffle(order)
+        for label, (argv, env) in order:
+            dt, code = timed_run(argv, env)
+            check_ok(code, label)
+            times[label].append(dt)
+    return times
+
+
+def bench_h2(v, pg, tmp):
+    S = 8
+    if tool_missing(harness.H2Proxy.BINARY, "nghttp2-proxy"):
+        REPORT.row(S, "TLS + HTTP/2 through nghttpx", "not measured: nghttpx missing")
+        return
+    import pki as pki_mod
+    pdir = os.path.join(tmp, "pki")
+    os.mkdir(pdir)
+    p = pki_mod.make_pki(pdir)
+    proxy = harness.H2Proxy(v.addr, p.server_cert, p.server_key).start()
+    try:
+        env = lw.base_env(pg=pg, VAULT_ADDR=proxy.addr, VAULT_TOKEN=v.root_token,
+                          VAULT_CACERT=p.ca_cert)
+        one, many = path_argvs("V%d=secret/data/s%d#v")
+        for _ in range(2):
+            check_ok(timed_run(one, env)[1], "leasewrap 1 path over h2")
+            check_ok(timed_run(many, env)[1], "leasewrap 50 paths over h2")
+        t = interleaved({"1": (one, env), "50": (many, env)}, N_KV)
+        before = len(proxy.requests())
+        check_ok(timed_run(many, env)[1], "leasewrap 50 paths over h2")
+        seen = lw.wait_for(lambda: proxy.requests()[before:] if len(proxy.requests()) >=
+                           before + N_PATHS else None, timeout=TIMEOUT,
+                           what="nghttpx's access log")
+        ratio = med(t["50"]) / med(t["1"])
+        REPORT.row(S, "TLS+h2 via nghttpx: leasewrap 1 path -- true (n=%d)" % N_KV,
+                   ms(med(t["1"])))
+        REPORT.row(S, "TLS+h2 via nghttpx: leasewrap %d paths -- true" % N_PATHS,
+                   ms(med(t["50"])))
+        REPORT.row(S, "TLS+h2 via nghttpx: 50 paths / 1 path", "%.2fx" % ratio, "<= 2x",
+                   ratio <= 2.0)
+        ports = {r["port"] for r in seen}
+        REPORT.row(S, "TLS+h2 via nghttpx: TCP connections of one 50-path run",
+                   "%d for %d requests (ALPN %s)" % (len(ports), len(seen),
+                                                     ",".join(sorted({r["alpn"] for r in seen}))),
+                   "1", len(ports) == 1)
+        # HTTPS start-up with no VAULT_CACERT: the system store, looked up by hash.
+        wrap = system_store_with(tmp, p.ca_cert)
+        plain = lw.base_env(v, pg)
+        sysenv = dict(env)
+        del sysenv["VAULT_CACERT"]
+        bundle = dict(env, VAULT_CACERT="/etc/ssl/certs/ca-certificates.crt")
+        runs = {"http": (wrap + one, plain), "https-system": (wrap + one, sysenv),
+                "https-cacert": (wrap + one, env), "https-bundle": (wrap + one, bundle)}
+        for label, (argv, e) in runs.items():
+            check_ok(timed_run(argv, e)[1], label)
+        t = interleaved(runs, N_KV)
+        d = med(t["https-system"]) - med(t["http"])
+        REPORT.row(S, "1 KV path, plain HTTP to the emulator (in the store's namespace)",
+                   ms(med(t["http"])))
+        REPORT.row(S, "1 KV path, HTTPS via nghttpx, no VAULT_CACERT (system store)",
+                   "%s = HTTP %+.2f ms" % (ms(med(t["https-system"])), d * 1000),
+                   "<= HTTP + 5 ms", d <= 0.005)
+        REPORT.row(S, "  the same with VAULT_CACERT = the test CA alone",
+                   ms(med(t["https-cacert"])))
+        REPORT.row(S, "  the same with VAULT_CACERT = the whole system bundle (ref.)",
+                   "%s (what libcurl's default parsed before)" % ms(med(t["https-bundle"])))
+        REPORT.row(S, "  split: TLS handshake + nghttpx hop (test CA alone - HTTP)",
+                   "%+.2f ms" % ((med(t["https-cacert"]) - med(t["http"])) * 1000))
+        REPORT.row(S, "  split: the system store by hash (system - test CA alone)",
+                   "%+.2f ms (whole bundle: %+.2f ms)" % (
+                       (med(t["https-system"]) - med(t["https-cacert"])) * 1000,
+                       (med(t["https-bundle"]) - med(t["https-cacert"])) * 1000))
+    finally:
+        proxy.stop()
+
+
+# ---------------------------------------------------------------------------
+# 9. a fleet started at once against a rate-limit quota
+
+
+FLEET_SH = 'echo "start $(date +%s%N)" >> "$0"'
+
+
+def spawn_fleet(argv, env, n):
+    """n instances of argv spawned back to back; returns (pids, time.time_ns() before)."""
+    t0 = time.time_ns()
+    return [spawn(argv, env) for _ in range(n)], t0
+
+
+def bench_fleet(v, pg, tmp):
+    v.kv_put("fleet", {"k": "v"})
+    for rate in (FLEET_RATE, FLEET_RATE // 5):
+        fleet_at(v, pg, tmp, rate)
+
+
+def fleet_at(v, pg, tmp, rate):
+    S = 9
+    log = os.path.join(tmp, "fleet-%d.log" % rate)
+    env = lw.base_env(v, pg)
+    argv = [lw.BINARY, "-s", "K=secret/data/fleet#k", "--", SH, "-c", FLEET_SH, log]
+    v._ok(v.api("PUT", "sys/quotas/config", {"enable_rate_limit_response_headers": True}),
+          "quota config")
+    v._ok(v.api("PUT", "sys/quotas/rate-limit/fleet", {"rate": rate, "interval": "1s"}),
+          "quota")
+    try:
+        seq0 = journal_seq(v)
+        pids, t0 = spawn_fleet(argv, env, N_FLEET)
+        codes = [os.waitstatus_to_exitcode(wait_pid(pid, 240)) for pid in pids]
+        evs = [e for e in v.journal(seq0) if e["kind"] == "request"]
+    finally:
+        # The quota covers its own removal: retry into the next window.
+        lw.wait_for(lambda: v.api("DELETE", "sys/quotas/rate-limit/fleet")[0] == 204,
+                    timeout=TIMEOUT, what="the quota removed", interval=0.2)
+    starts = [ns for kind, ns in read_log(log) if kind == "start"]
+    limited = [e for e in evs if e["status"] == 429]
+    ra = sorted({e.get("retry_after") for e in limited if e.get("retry_after") is not None})
+    REPORT.row(S, "fleet: %d instances at once, quota %d req/s (Retry-After on)"
+               % (N_FLEET, rate), "%d exited 0, %d commands started"
+               % (codes.count(0), len(starts)), "all %d" % N_FLEET, len(starts) == N_FLEET)
+    if starts:
+        REPORT.row(S, "  time until every command had started", "%.2f s (first %.2f s)"
+                   % ((max(starts) - t0) / 1e9, (min(starts) - t0) / 1e9))
+    REPORT.row(S, "  429 answers", "%d of %d requests; Retry-After values seen: %s"
+               % (len(limited), len(evs), ", ".join(ra) or "none"))
+    REPORT.row(S, "  requests per instance", "%.2f (%d ok)" % (
+        len(evs) / float(N_FLEET), len([e for e in evs if e["status"] in (200, 204)])))
+    if evs:
+        span = max(e["time"] for e in evs) - min(e["time"] for e in evs)
+        served = len(evs) / span if span > 0 else float("nan")
+        REPORT.row(S, "  requests per second over the burst",
+                   "%.0f (%.2f s from first to last request)" % (served, span))
+        if not limited:
+            REPORT.note("9. With a quota of %d requests/s no request was refused: the emulator "
+                        "served only %.0f requests/s to the fleet on this machine, below the "
+                        "quota." % (rate, served))
+    if ra == ["0"]:
+        REPORT.note("9. Every Retry-After was 0: Vault sends the seconds left in the quota's "
+                    "window truncated to an integer (quotas_rate_limit.go allow), which for a "
+                    "1 s interval is always 0, so leasewrap's own backoff decided; a "
+                    "block_interval gives longer ones (tests/test_transport.py).")
+
+
+# ---------------------------------------------------------------------------
+# 10. renewal load of a fleet
+
+
+def bench_renewals(v, pg):
+    S = 10
+    v.create_db_role("fleet", default_ttl=RENEW_TTL, max_ttl=3600)
+    env = lw.base_env(v, pg)
+    argv = [lw.BINARY, "-s", "PGUSER=database/creds/fleet#username", "--", "sleep", "3600"]
+    seq0 = journal_seq(v)
+    pids, _ = spawn_fleet(argv, env, N_FLEET)
+    try:
+        progress("renewals: waiting for %d leases" % N_FLEET)
+        lw.wait_for(lambda: len([e for e in v.journal(seq0) if e["kind"] == "lease"
+                                 and e.get("event") == "create"
+                                 and e.get("path") == "database/creds/fleet"]) >= N_FLEET,
+                    timeout=240, what="%d leases" % N_FLEET, interval=0.2)
+        t0 = time.time()
+        window = RENEW_TTL * RENEW_LIFETIMES
+        progress("renewals: %d s window (%d lease lifetimes)" % (window, RENEW_LIFETIMES))
+        time.sleep(window)
+        t1 = time.time()
+    finally:
+        for pid in pids:
+            if pid in _SPAWNED:
+                os.kill(pid, signal.SIGTERM)
+        codes = [os.waitstatus_to_exitcode(wait_pid(pid, 240)) for pid in pids]
+    evs = [e for e in v.journal(seq0) if e["kind"] == "request" and t0 <= e["time"] < t1]
+    renews = [e for e in evs if e["path"] == "sys/leases/renew"]
+    buckets = [0] * int(window)
+    for e in renews:
+        buckets[min(int(e["time"] - t0), len(buckets) - 1)] += 1
+    rate = len(renews) / (t1 - t0)
+    REPORT.row(S, "renewals: %d instances, default_ttl %d s, %d s window"
+               % (N_FLEET, RENEW_TTL, window), "%.1f renewals/s (%d; all requests %d)"
+               % (rate, len(renews), len(evs)))
+    # leasewrap(1) RENEWAL: every 2/3 of what is left plus a third of the 10-20 % grace, but
+    # never later than 2/3 of the time before the stop margin (kill timeout, at most a quarter
+    # of the lease, plus 0.5 s; 10 s by default).
+    T = float(RENEW_TTL)
+    delay = min(T * 2 / 3 + T * 0.15 / 3, (T - (min(10.0, T / 4) + 0.5)) * 2 / 3)
+    per = len(renews) / float(N_FLEET) / RENEW_LIFETIMES
+    REPORT.row(S, "  renewals per instance per lease lifetime", "%.2f" % per,
+               "%.2f (TTL / %.2f s renew delay) +-15 %%" % (T / delay, delay),
+               abs(per - T / delay) <= 0.15 * T / delay)
+    REPORT.row(S, "  spread: renewals in each second of the window",
+               "min %d / mean %.1f / max %d" % (min(buckets), rate, max(buckets)))
+    bad = {}
+    for e in evs:
+        if e["status"] not in (200, 204):
+            k = "%s %s" % (e["status"], e["path"])
+            bad[k] = bad.get(k, 0) + 1
+    REPORT.row(S, "  answers not 2xx in the window", ", ".join(
+        "%s x%d" % kv for kv in sorted(bad.items())) or "none", "none", not bad)
+    REPORT.row(S, "  exit codes after SIGTERM (143: the command's SIGTERM)",
+               ", ".join("%s x%d" % (c, codes.count(c)) for c in sorted(set(codes))))
+
+# ---------------------------------------------------------------------------
+# 11. requests and restarts per max-TTL period, at two TTL scales
+
+
+TTL_SCALES = ((2, 6), (4, 12))        # (default_ttl, max_ttl) in seconds
+PERIODS = 2                           # max-TTL periods watched at each scale
+
+
+def bench_periods(v, pg, tmp):
+    S = 11
+    script = os.path.join(tmp, "period.sh")
+    with open(script, "w") as f:
+        f.write(CHILD_SH)
+    for ttl, max_ttl in TTL_SCALES:
+        role = "p%d" % ttl
+        v.create_db_role(role, default_ttl=ttl, max_ttl=max_ttl)
+        log = os.path.join(tmp, "period-%d.log" % ttl)
+        argv = [lw.BINARY, "--kill-timeout", "1s",
+                "-s", "PGUSER=database/creds/%s#username" % role, "--", SH, script, log]
+        seq0 = journal_seq(v)
+        pid = spawn(argv, lw.base_env(v, pg))
+        try:
+            lw.wait_for(lambda: read_log(log) or not harness.pid_alive(pid), timeout=TIMEOUT,
+                        what="the first start")
+            t0 = time.time()
+            progress("TTL %d s / max %d s: %d periods" % (ttl, max_ttl, PERIODS))
+            time.sleep(PERIODS * max_ttl)
+            t1 = time.time()
+            code = stop_spawned(pid)
+        finally:
+            reap_leftover(pid)
+        starts = [ns / 1e9 for kind, ns in read_log(log) if kind == "start"]
+        restarts = len([x for x in starts if t0 < x <= t1])
+        reqs = [e for e in v.journal(seq0) if e["kind"] == "request" and t0 <= e["time"] < t1]
+        kinds = {}
+        for e in reqs:
+            k = e["path"].split("/")[-1] if e["path"].startswith("sys/leases/") else e["path"]
+            kinds[k] = kinds.get(k, 0) + 1
+        REPORT.row(S, "TTL %d s, max TTL %d s: restarts per max-TTL period" % (ttl, max_ttl),
+                   "%.2f (%d in %.0f s; exit %s)" % (restarts / float(PERIODS), restarts,
+                                                     t1 - t0, code), "1", abs(
+                                                         restarts / float(PERIODS) - 1) <= 0.5)
+        REPORT.row(S, "  Vault requests per max-TTL period", "%.1f: %s" % (
+            len(reqs) / float(PERIODS), ", ".join("%s %.1f" % (k, n / float(PERIODS))
+                                                  for k, n in sorted(kinds.items()))))
 
 
 # ---------------------------------------------------------------------------
@@ -977,6 +1324,7 @@ def main():
             out("bench: could not start the harness: %s" % exc)
             return 2
         build_linkonly(tmp)
+        build_floor(tmp)
         section("1. peak memory", bench_memory, v, pg)
         trivial = section("2. trivial supervision (no secrets)", bench_trivial, v, pg)
         section("3. whole run, one database credential", bench_whole, v, pg, trivial)
@@ -984,6 +1332,10 @@ def main():
         section("4. 50 paths (database)", bench_paths_db, v, pg)
         section("5. restart gap on rotation (+6. requests per lease)", bench_rotation, v, pg, tmp)
         section("7. idle supervision CPU", bench_idle, v, pg)
+        section("8. TLS + HTTP/2 through nghttpx", bench_h2, v, pg, tmp)
+        section("9. a fleet against a rate-limit quota", bench_fleet, v, pg, tmp)
+        section("10. renewal load of a fleet", bench_renewals, v, pg)
+        section("11. requests and restarts per max-TTL period", bench_periods, v, pg, tmp)
     finally:
         cleanup_spawned()
         for obj in (v, pg):

@@ -52,6 +52,19 @@ test_backoff_doubles_with_jitter_and_caps(void **state)
 	assert_true(lease_backoff(50, 30, 0.999) <= 30);
 }
 
+static void
+test_retry_delay_is_at_least_retry_after(void **state)
+{
+	(void)state;
+	/* No Retry-After: the backoff as it is. */
+	assert_true(lease_retry_delay(0.2, 0) == 0.2);
+	/* Retry-After is the floor, whatever the backoff drew. */
+	assert_true(lease_retry_delay(0.2, 4) == 4);
+	assert_true(lease_retry_delay(lease_backoff(1, 30, 0.999), 1) == 1);
+	/* A longer backoff is kept: Retry-After never shortens a wait. */
+	assert_true(lease_retry_delay(15, 4) == 15);
+}
+
 int
 main(void)
 {
@@ -60,6 +73,7 @@ main(void)
 		cmocka_unit_test(test_renew_delay_is_two_thirds_plus_a_third_of_grace),
 		cmocka_unit_test(test_rotate_lead_percentage_duration_and_floor),
 		cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),
+		cmocka_unit_test(test_retry_delay_is_at_least_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

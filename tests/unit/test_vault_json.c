@@ -573,6 +573,27 @@ test_secret_huge_lease_duration(void **state)
 	vj_secret_clear(&s);
 }
 
+static void
+test_retry_after(void **state)
+{
+	/* Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example) */
+	time_t t = 784111777;
+
+	(void)state;
+	assert_true(vj_retry_after(" 4\r\n", strlen(" 4\r\n"), t) == 4);
+	assert_true(vj_retry_after("0", strlen("0"), t) == 0);
+	assert_true(vj_retry_after(" 120", strlen(" 120"), t) == 120);
+	assert_true(vj_retry_after(" Sun, 06 Nov 1994 08:49:47 GMT\r\n", strlen(" Sun, 06 Nov 1994 08:49:47 GMT\r\n"), t) == 10);
+	/* A date in the past, garbage, or nothing: no floor. */
+	assert_true(vj_retry_after(" Sun, 06 Nov 1994 08:49:27 GMT", strlen(" Sun, 06 Nov 1994 08:49:27 GMT"), t) == 0);
+	assert_true(vj_retry_after(" soon", strlen(" soon"), t) == 0);
+	assert_true(vj_retry_after(" 4x", strlen(" 4x"), t) == 0);
+	assert_true(vj_retry_after(" -3", strlen(" -3"), t) == 0);
+	assert_true(vj_retry_after("\r\n", strlen("\r\n"), t) == 0);
+	/* At most a day. */
+	assert_true(vj_retry_after("9999999", strlen("9999999"), t) == 86400);
+}
+
 int
 main(void)
 {
@@ -600,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_parse_mount_garbage),
 		cmocka_unit_test(test_seconds_clamped),
 		cmocka_unit_test(test_secret_huge_lease_duration),
+		cmocka_unit_test(test_retry_after),
 	};
 
 	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);
