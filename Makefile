@@ -113,7 +113,7 @@ asan:
 # runs each for FUZZ_SECONDS; `make check` for CHECK_FUZZ_SECONDS.  New inputs
 # go to tests/fuzz/build/, crashes to tests/fuzz/build/crash-*.
 FUZZERS	 = fuzz_spec fuzz_duration fuzz_config fuzz_vault_json fuzz_log \
-	   fuzz_metrics
+	   fuzz_metrics fuzz_envfile
 FUZZ_SECONDS ?= 60
 CHECK_FUZZ_SECONDS ?= 3
 FUZZ_CC	 ?= clang

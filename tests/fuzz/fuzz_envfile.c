@@ -14,12 +14,7 @@
  * A rendered file must give back exactly the names and the bytes of every
  * value; a refusal is allowed only in dotenv (and json for non-UTF-8).
  *
- * Run by hand (until `make fuzz` builds every tests/fuzz/fuzz_*.c):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       $(pkg-config --cflags jansson) -o fuzz_envfile \
- *       tests/fuzz/fuzz_envfile.c src/envfile.c src/util.c src/secret.c \
- *       $(pkg-config --libs jansson)
- *   ./fuzz_envfile -max_total_time=60 NEWDIR tests/fuzz/corpus/envfile
+ * Built and run by `make fuzz` (FUZZERS in the Makefile).
  */
 #include "envfile.h"
 
