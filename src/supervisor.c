@@ -1,6 +1,7 @@
 /* supervisor.c: the state machine tying Vault reads, renewals, the child and revocation. */
 #define _GNU_SOURCE
 #include "supervisor.h"
+#include "addr.h"
 #include "auth.h"
 #include "child.h"
 #include "config.h"
@@ -289,7 +290,7 @@ stop_time(const struct sup *s, double duration)
 static int
 retryable(const struct vault_resp *resp)
 {
-	if (resp->too_big || resp->tls_error)
+	if (resp->too_big || resp->tls_error || resp->fatal)
 		return 0;
 	return resp->status == 0 || resp->status == 412 ||
 	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
@@ -519,7 +520,7 @@ static void	start_reads(struct sup *);
 static int
 can_login(const struct sup *s)
 {
-	return s->cfg->auth != AUTH_TOKEN;
+	return s->cfg->auth != AUTH_TOKEN && s->cfg->auth != AUTH_NONE;
 }
 
 /* The token's deadline moved: every credential's deadline moves with it. */
@@ -666,6 +667,10 @@ login_failed(struct sup *s, const struct vault_resp *resp, int unwrapping,
 
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	auth_login_path(cfg, path, sizeof(path));
+	if (resp->status == 0 && resp->fatal) {
+		snprintf(msg, len, "%s", resp->error);
+		return LW_EXIT_CONFIG;
+	}
 	if (resp->status == 0 && resp->tls_error) {
 		snprintf(msg, len, "TLS with Vault at %s failed: %s; set "
 		    "VAULT_CACERT (--ca-cert) to the CA of its certificate, or "
@@ -715,7 +720,7 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 	char msg[1200];
 	double delay = lease_backoff(s->tok_attempts + 1, 10.0, rnd());
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
-	int again = (resp->status == 0 && !resp->tls_error) ||
+	int again = (resp->status == 0 && !resp->tls_error && !resp->fatal) ||
 	    resp->status == 412 || resp->status == 429 ||
 	    (resp->status >= 500 && resp->status != 501);
 
@@ -1225,7 +1230,10 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 
 	c->fail_status = resp->status;
 	if (resp->status == 0) {
-		if (resp->too_big) {
+		if (resp->fatal) {
+			c->fail_code = LW_EXIT_CONFIG;
+			snprintf(c->fail, sizeof(c->fail), "%s", resp->error);
+		} else if (resp->too_big) {
 			c->fail_code = LW_EXIT_DATAERR;
 			snprintf(c->fail, sizeof(c->fail), "reading \"%s\": "
 			    "Vault's answer is larger than %zu bytes; is "
@@ -1534,7 +1542,7 @@ metrics_zero(struct sup *s)
 		    NULL, NULL);
 		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result",
 		    results[r], NULL, NULL);
-		if (s->cfg->auth != AUTH_TOKEN)
+		if (can_login(s))
 			metrics_add(s->metrics, M_LOGINS, 0, "method",
 			    config_auth_name(s->cfg->auth), "result",
 			    results[r]);
@@ -2382,19 +2390,6 @@ plan_reads(struct sup *s)
 	}
 }
 
-/* Is host (of an http:// address) this machine? */
-static int
-loopback_host(const char *addr)
-{
-	const char *h = addr + 7;	/* after "http://" */
-	size_t n = strcspn(h, ":/");
-
-	if (h[0] == '[')
-		return strncmp(h, "[::1]", 5) == 0;
-	return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
-	    strncmp(h, "127.", 4) == 0;
-}
-
 /* Refuse settings that would leak the token or cannot work, before any request. */
 static int
 check_vault_settings(struct sup *s)
@@ -2408,12 +2403,9 @@ check_vault_settings(struct sup *s)
 		    "--vault-addr, like https://vault.example.com:8200");
 		return LW_EXIT_CONFIG;
 	}
-	if (strncmp(cfg->vault_addr, "http://", 7) == 0 &&
-	    !loopback_host(cfg->vault_addr) && !cfg->insecure_http) {
-		log_error("config", "VAULT_ADDR \"%s\" is plain http:// to "
-		    "another machine: the token would cross the network "
-		    "unencrypted; use https://, or --insecure-http if you "
-		    "really mean it", cfg->vault_addr);
+	if (addr_check(cfg->vault_addr, cfg->insecure_http, err,
+	    sizeof(err)) == -1) {
+		log_error("config", "%s", err);
 		return LW_EXIT_CONFIG;
 	}
 	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
@@ -2487,6 +2479,8 @@ start_fetch(struct sup *s)
 	o.client_key = cfg->client_key;
 	o.tls_server_name = cfg->tls_server_name;
 	o.tls_skip_verify = cfg->tls_skip_verify;
+	o.disable_redirects = cfg->disable_redirects;
+	o.proxy = cfg->proxy_addr;
 	o.metrics = s->metrics;
 	if ((s->vault = vault_new(s->loop, &o, err, sizeof(err))) == NULL) {
 		log_error("config", "%s", err);
@@ -2494,7 +2488,9 @@ start_fetch(struct sup *s)
 	}
 	s->start_deadline = ev_now(s->loop) +
 	    (double)cfg->start_timeout_ms / 1000.0;
-	if (cfg->auth == AUTH_TOKEN) {
+	if (cfg->auth == AUTH_NONE)
+		start_reads(s);		/* no token: the Agent adds its own */
+	else if (cfg->auth == AUTH_TOKEN) {
 		vault_set_token(s->vault, s->tok->value);
 		start_reads(s);
 	} else
