@@ -1,6 +1,7 @@
 /* addr.c: a Vault address parsed with libcurl's URL API, and the plain-http guard. */
 #include "addr.h"
 #include "dl.h"
+#include "exitcodes.h"
 #include "secret.h"
 #include "util.h"
 
@@ -166,15 +167,17 @@ addr_check(const char *url, int insecure_http, char *err, size_t errlen)
 {
 	struct vault_addr a;
 
+	if (dl_curl(err, errlen) == -1)
+		return LW_EXIT_SOFTWARE;
 	if (addr_parse(url, &a, err, errlen) == -1)
-		return -1;
+		return LW_EXIT_CONFIG;
 	if (!a.https && !a.loopback && !insecure_http) {
 		errf(err, errlen, "VAULT_ADDR \"%s\" is plain http:// to "
 		    "another machine (%s): the token would cross the network "
 		    "unencrypted; use https://, or --insecure-http if you "
 		    "really mean it", url, a.host);
 		addr_clear(&a);
-		return -1;
+		return LW_EXIT_CONFIG;
 	}
 	addr_clear(&a);
 	return 0;

@@ -27,7 +27,8 @@ void	addr_clear(struct vault_addr *);
 int	addr_loopback_host(const char *host);
 /*
  * The plain-http guard: refuse http:// to another machine unless
- * insecure_http.  0, or -1 with a message in err.
+ * insecure_http.  0, or an exit code with a message in err (78 for the
+ * address, 70 when libcurl cannot be loaded).
  */
 int	addr_check(const char *url, int insecure_http, char *err,
 	    size_t errlen);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
+#include "tokenfile.h"
 #include "util.h"
 #include "vault.h"
 #include "vault_json.h"
@@ -157,6 +158,7 @@ struct sup {
 	struct metrics		*metrics;	/* or NULL: not exporting */
 	struct tokgen		*tok;		/* the token in use */
 	struct tokgen		*tokgens;	/* every token, newest first */
+	struct tokenfile	*tokfile;	/* --token-file, watched */
 	int			 tok_busy;	/* login, lookup or renewal out */
 	int			 tok_attempts;
 	ev_timer		 tok_timer;
@@ -313,6 +315,8 @@ add_tokgen(struct sup *s, struct secret *value, int login)
 	return t;
 }
 
+static void	token_file_cb(struct secret *, void *);
+
 /* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
 static int
 load_token(struct sup *s, char *err, size_t errlen)
@@ -367,6 +371,9 @@ load_token(struct sup *s, char *err, size_t errlen)
 	}
 	add_tokgen(s, secret_new(buf, len), 0);
 	secret_wipe(buf, sizeof(buf));
+	if (explicit_file)	/* an Agent's sink may rotate it */
+		s->tokfile = tokenfile_new(s->loop, path, s->tok->value,
+		    token_file_cb, s);
 	return 0;
 }
 
@@ -560,11 +567,33 @@ token_schedule(struct sup *s)
 		timer_in(s, &s->tok_timer, d < last ? d : last);
 		return;
 	}
-	if (!can_login(s))
-		return;
 	lead = lease_rotate_lead(t->duration, 0, 0.2, stop_time(s,
 	    t->duration) + 2.0, rnd());
+	if (!can_login(s)) {
+		/* By then a rotated --token-file may hold the next token. */
+		tokenfile_due(s->tokfile, t->dead ? 0 : remaining - 2 * lead);
+		return;
+	}
 	timer_in(s, &s->tok_timer, t->dead ? 0 : remaining - 2 * lead);
+}
+
+/* The --token-file holds a new token: use it; leases under the old one keep its end. */
+static void
+token_file_cb(struct secret *value, void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->state >= ST_REVOKING) {
+		secret_free(value);
+		return;
+	}
+	s->tok->final = 1;	/* no longer renewed: what it carries ends with it */
+	add_tokgen(s, value, 0);
+	log_info("token", "the token file \"%s\" holds a new token: using it",
+	    s->cfg->token_file);
+	token_changed(s);
+	if (!s->tok_busy)
+		timer_in(s, &s->tok_timer, 0);	/* look it up */
 }
 
 /* Read the token's life from an auth block (a login or renew-self). */
@@ -2403,10 +2432,10 @@ check_vault_settings(struct sup *s)
 		    "--vault-addr, like https://vault.example.com:8200");
 		return LW_EXIT_CONFIG;
 	}
-	if (addr_check(cfg->vault_addr, cfg->insecure_http, err,
-	    sizeof(err)) == -1) {
-		log_error("config", "%s", err);
-		return LW_EXIT_CONFIG;
+	if ((rc = addr_check(cfg->vault_addr, cfg->insecure_http, err,
+	    sizeof(err))) != 0) {
+		log_error(rc == LW_EXIT_CONFIG ? "config" : "internal", "%s", err);
+		return rc;
 	}
 	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
 		log_error("config", "CA file \"%s\": %s; check VAULT_CACERT "
@@ -2533,6 +2562,7 @@ sup_free(struct sup *s)
 		free(t);
 	}
 	secret_free(s->secret_id);
+	tokenfile_free(s->tokfile);
 	if (s->vault != NULL)
 		vault_global_cleanup();
 }

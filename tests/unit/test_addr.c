@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "exitcodes.h"
 
 /* Parse url, which must succeed, into a. */
 static void
@@ -84,15 +85,15 @@ test_check(void **state)
 	assert_int_equal(addr_check("unix:///run/agent.sock", 0, err,
 	    sizeof(err)), 0);
 	assert_int_equal(addr_check("http://127.0.0.1.evil.example", 0, err,
-	    sizeof(err)), -1);
+	    sizeof(err)), LW_EXIT_CONFIG);
 	assert_non_null(strstr(err, "--insecure-http"));
 	assert_non_null(strstr(err, "(127.0.0.1.evil.example)"));
 	assert_int_equal(addr_check("http://127.evil.example:8200", 0, err,
-	    sizeof(err)), -1);
+	    sizeof(err)), LW_EXIT_CONFIG);
 	assert_int_equal(addr_check("http://127.0.0.1.evil.example", 1, err,
 	    sizeof(err)), 0);
 	assert_int_equal(addr_check("http://127.0.0.1@vault.example", 1, err,
-	    sizeof(err)), -1);
+	    sizeof(err)), LW_EXIT_CONFIG);
 }
 
 /* The base URL keeps a path prefix and the port as given. */
