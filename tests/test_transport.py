@@ -90,6 +90,31 @@ def test_every_request_through_a_standby(ha_vault, pg):
     assert "redirect" not in lw.log_text(err, "warn")
 
 
+def test_login_and_its_token_through_a_standby(ha_vault, pg, tmp_path):
+    """An AppRole login (a PUT with a JSON body and no token) through the standby's 307:
+    the body is sent again, the login token is then used, and revoked at exit."""
+    vault = ha_vault
+    vault.create_db_role("ro", default_ttl=30, max_ttl=120)
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("web", token_policies=["root"], token_ttl="1m")
+    sid = tmp_path / "sid"
+    sid.write_text(vault.approle_secret_id("web") + "\n")
+    sid.chmod(0o600)
+    env = lw.base_env(None, pg, VAULT_ADDR=vault.standby_addr)
+    since = mark(vault)
+    r = lw.run(["--auth", "approle", "--role-id", role_id, "--secret-id-file", str(sid)] +
+               RO + ["--", "sh", "-c", 'test -n "$PGPASSWORD"'], env=env)
+    assert r.returncode == 0, r.stderr
+    standby = vault_requests(vault, "standby", since)
+    assert ("PUT", "auth/approle/login") in standby, standby
+    assert ("PUT", "auth/token/revoke-self") in standby, standby
+    assert sorted(standby) == sorted(vault_requests(vault, since=since))
+    lw.assert_no_lease_left(vault, pg)
+    lw.wait_for(lambda: [t for t in vault.tokens()
+                         if (t.get("path") or "").startswith("auth/approle/login")] == [],
+                what="the login token revoked")
+
+
 def test_a_second_redirect_is_refused(pg, request, free_port):
     """A standby whose "active" address is itself: one redirect is followed, the second
     is refused at once with exit 78 (the Go client follows one)."""
