@@ -316,6 +316,7 @@ add_tokgen(struct sup *s, struct secret *value, int login)
 }
 
 static void	token_file_cb(struct secret *, void *);
+static void	token_cb(const struct vault_resp *, void *);
 
 /* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
 static int
@@ -592,8 +593,9 @@ token_file_cb(struct secret *value, void *arg)
 	log_info("token", "the token file \"%s\" holds a new token: using it",
 	    s->cfg->token_file);
 	token_changed(s);
-	if (!s->tok_busy)
-		timer_in(s, &s->tok_timer, 0);	/* look it up */
+	vault_cancel(s->vault, token_cb);	/* the old token's lookup */
+	s->tok_busy = 0;
+	timer_in(s, &s->tok_timer, 0);		/* look the new one up */
 }
 
 /* Read the token's life from an auth block (a login or renew-self). */

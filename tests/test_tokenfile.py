@@ -11,8 +11,8 @@ RO = ["-s", "PGUSER=database/creds/ro#username",
 
 
 def write_like_an_agent_sink(path, token):
-    """Vault Agent's file sink writes a temporary file and renames it over the sink
-    (command/agentproxyshared/sink/file/file_sink.go)."""
+    """Vault Agent's file sink writes "<name>.tmp.<id>" and renames it over the sink
+    (V:command/agentproxyshared/sink/file/file_sink.go@18bf11d WriteToken)."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(token)
