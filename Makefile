@@ -25,7 +25,8 @@ LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
 	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c \
-	   src/dl.c src/preflight.c src/runas.c src/capath.c
+	   src/dl.c src/preflight.c src/runas.c src/capath.c src/addr.c \
+	   src/tokenfile.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -33,7 +34,8 @@ LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
 UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child \
 	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics \
-	   tests/unit/test_preflight tests/unit/test_log tests/unit/test_runas
+	   tests/unit/test_preflight tests/unit/test_log tests/unit/test_runas \
+	   tests/unit/test_addr
 
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \

@@ -42,6 +42,7 @@ enum opt_id {
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
 	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
 	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
+	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -120,6 +121,9 @@ static const struct optdef opts[O_COUNT] = {
 	[O_METRICS_ADDR] =	{ "metrics-addr", 0, STR(metrics_addr) },
 	[O_ENV_FILE_FORMAT] =	{ "env-file-format", 0, K_VALUE, "env_file_format" },
 	[O_USER] =		{ "user", 'u', STR(user) },
+	[O_AGENT_ADDR] =	{ "agent-addr", 0, STR(agent_addr) },
+	[O_PROXY_ADDR] =	{ "proxy-addr", 0, STR(proxy_addr) },
+	[O_DISABLE_REDIRECTS] =	{ "disable-redirects", 0, K_FLAG, "disable_redirects" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -242,8 +246,9 @@ static const char *const usage_text[] = {
 "                                USER's groups) with USER's HOME; needs root\n"
 "\n",
 "Logging in:\n"
-"      --auth METHOD             token (default), approle, kubernetes, jwt or\n"
-"                                cert\n"
+"      --auth METHOD             token (default), approle, kubernetes, jwt,\n"
+"                                cert, or none (send no token: a Vault Agent\n"
+"                                or Proxy with use_auto_auth_token adds its own)\n"
 "      --auth-mount PATH         where the method is mounted (default: its name)\n"
 "      --auth-role NAME          the role to log in as (kubernetes, jwt, cert)\n"
 "      --role-id ID              AppRole role ID (or --role-id-file FILE)\n"
@@ -266,12 +271,19 @@ static const char *const usage_text[] = {
 "                                a host that is not this machine\n"
 "\n",
 "Vault:\n"
-"  -a, --vault-addr URL          Vault address (env VAULT_ADDR)\n"
+"  -a, --vault-addr URL          Vault address (env VAULT_ADDR): https://,\n"
+"                                http:// or unix:///PATH\n"
+"      --agent-addr URL          a Vault Agent or Proxy to use instead (env\n"
+"                                VAULT_AGENT_ADDR; wins over VAULT_ADDR)\n"
+"      --proxy-addr URL          send every request through this HTTP proxy\n"
+"                                (env VAULT_PROXY_ADDR or VAULT_HTTP_PROXY)\n"
+"      --disable-redirects       do not follow a standby's redirect (env\n"
+"                                VAULT_DISABLE_REDIRECTS)\n"
 "  -n, --namespace NS            Vault namespace (env VAULT_NAMESPACE)\n"
 "  -t, --token-file FILE         read the token from FILE when VAULT_TOKEN is\n"
 "                                unset (default ~/.vault-token)\n"
 "      --request-timeout DUR     give up on one Vault request after DUR\n"
-"                                (default 30s)\n"
+"                                (env VAULT_CLIENT_TIMEOUT; default 30s)\n"
 "      --connect-timeout DUR     give up connecting after DUR (default 10s)\n"
 "      --start-timeout DUR       keep retrying an unavailable Vault at start\n"
 "                                for DUR, then exit 69 (default 60s)\n"
@@ -481,9 +493,9 @@ const char *
 config_auth_name(int m)
 {
 	static const char *const names[] = { "token", "approle", "kubernetes",
-	    "jwt", "cert" };
+	    "jwt", "cert", "none" };
 
-	return m >= 0 && m <= AUTH_CERT ? names[m] : "?";
+	return m >= 0 && m <= AUTH_NONE ? names[m] : "?";
 }
 
 /* A signal by name or number. */
@@ -575,13 +587,13 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 		cfg->env_file_format = x;
 		return 0;
 	case O_AUTH:
-		for (x = AUTH_TOKEN; x <= AUTH_CERT; x++)
+		for (x = AUTH_TOKEN; x <= AUTH_NONE; x++)
 			if (strcmp(v, config_auth_name(x)) == 0) {
 				cfg->auth = x;
 				return 0;
 			}
 		return errf(err, errlen, "expected token, approle, kubernetes, "
-		    "jwt or cert");
+		    "jwt, cert or none");
 	case O_AUTH_MOUNT:
 		while (*v == '/')
 			v++;
@@ -714,6 +726,9 @@ set_flag(struct config *cfg, int id, int on)
 		break;
 	case O_PROCESS_GROUP:
 		cfg->process_group = on;
+		break;
+	case O_DISABLE_REDIRECTS:
+		cfg->disable_redirects = on;
 		break;
 	default:
 		break;
@@ -907,6 +922,17 @@ static const struct { const char *name; int id; } env_opts[] = {
 	{ "VAULT_CLIENT_CERT", O_CLIENT_CERT },
 	{ "VAULT_CLIENT_KEY", O_CLIENT_KEY },
 	{ "VAULT_TLS_SERVER_NAME", O_TLS_SERVER_NAME },
+	{ "VAULT_AGENT_ADDR", O_AGENT_ADDR },
+	{ "VAULT_CLIENT_TIMEOUT", O_REQUEST_TIMEOUT },
+	/* VAULT_PROXY_ADDR supersedes VAULT_HTTP_PROXY (ReadEnvironment). */
+	{ "VAULT_PROXY_ADDR", O_PROXY_ADDR },
+	{ "VAULT_HTTP_PROXY", O_PROXY_ADDR },
+};
+
+/* Boolean variables of the Vault CLI, read with Go's strconv.ParseBool. */
+static const struct { const char *name; int id; } env_bools[] = {
+	{ "VAULT_SKIP_VERIFY", O_TLS_SKIP_VERIFY },
+	{ "VAULT_DISABLE_REDIRECTS", O_DISABLE_REDIRECTS },
 };
 
 /* Go's strconv.ParseBool, as VAULT_SKIP_VERIFY is read; -1 if neither. */
@@ -1123,15 +1149,17 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 			}
 			seen.set[env_opts[k].id] = 1;
 		}
-	if (!seen.set[O_TLS_SKIP_VERIFY] &&
-	    (v = env_get(envp, "VAULT_SKIP_VERIFY")) != NULL && *v != '\0') {
+	for (size_t k = 0; k < sizeof(env_bools) / sizeof(env_bools[0]); k++) {
+		if (seen.set[env_bools[k].id] || (v = env_get(envp,
+		    env_bools[k].name)) == NULL || *v == '\0')
+			continue;
 		if ((c = parse_bool(v)) == -1) {
-			errf(err, errlen, "VAULT_SKIP_VERIFY \"%.20s\": expected "
-			    "true or false (or 1 or 0)", v);
+			errf(err, errlen, "%s \"%.20s\": expected true or false "
+			    "(or 1 or 0)", env_bools[k].name, v);
 			return LW_EXIT_CONFIG;
 		}
-		cfg->tls_skip_verify = c;
-		seen.set[O_TLS_SKIP_VERIFY] = 1;
+		set_flag(cfg, env_bools[k].id, c);
+		seen.set[env_bools[k].id] = 1;
 	}
 
 	if (cfg->config_path != NULL &&
@@ -1141,6 +1169,9 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_USAGE;
 	if ((c = check_outputs(cfg, err, errlen)) != 0)
 		return c;
+	/* The Go client's NewClient: the Agent's address wins. */
+	if (cfg->agent_addr != NULL)
+		set_str(&cfg->vault_addr, cfg->agent_addr);
 	if (cfg->check) {
 		if (cfg->nspecs == 0) {
 			errf(err, errlen, "check: no secret requested; give -s "

@@ -11,10 +11,14 @@
 enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
 enum { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
 enum { EXPIRE_EXIT, EXPIRE_WARN };
-enum { AUTH_TOKEN, AUTH_APPROLE, AUTH_KUBERNETES, AUTH_JWT, AUTH_CERT };
+enum { AUTH_TOKEN, AUTH_APPROLE, AUTH_KUBERNETES, AUTH_JWT, AUTH_CERT,
+    AUTH_NONE };
 
 struct config {
-	char		 *vault_addr;
+	char		 *vault_addr;	/* the address in use: agent_addr if set */
+	char		 *agent_addr;	/* VAULT_AGENT_ADDR: wins over VAULT_ADDR */
+	char		 *proxy_addr;	/* VAULT_PROXY_ADDR / VAULT_HTTP_PROXY */
+	int		  disable_redirects;	/* VAULT_DISABLE_REDIRECTS */
 	char		 *namespace;
 	char		 *token_file;
 	char		 *config_path;

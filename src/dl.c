@@ -37,6 +37,11 @@ static struct {
 	CURLMcode (*multi_cleanup)(CURLM *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	CURLU *(*url)(void);
+	void (*url_cleanup)(CURLU *);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
+	void (*free)(void *);
 } C;
 
 static struct {
@@ -113,6 +118,11 @@ dl_curl(char *err, size_t errlen)
 		{ "curl_multi_cleanup", &C.multi_cleanup },
 		{ "curl_slist_append", &C.slist_append },
 		{ "curl_slist_free_all", &C.slist_free_all },
+		{ "curl_url", &C.url },
+		{ "curl_url_cleanup", &C.url_cleanup },
+		{ "curl_url_set", &C.url_set },
+		{ "curl_url_get", &C.url_get },
+		{ "curl_free", &C.free },
 	};
 
 	if (C.loaded)
@@ -285,6 +295,36 @@ void
 curl_slist_free_all(struct curl_slist *l)
 {
 	C.slist_free_all(l);
+}
+
+CURLU *
+curl_url(void)
+{
+	return C.url();
+}
+
+void
+curl_url_cleanup(CURLU *u)
+{
+	C.url_cleanup(u);
+}
+
+CURLUcode
+curl_url_set(CURLU *u, CURLUPart what, const char *part, unsigned int flags)
+{
+	return C.url_set(u, what, part, flags);
+}
+
+CURLUcode
+curl_url_get(CURLU *u, CURLUPart what, char **part, unsigned int flags)
+{
+	return C.url_get(u, what, part, flags);
+}
+
+void
+curl_free(void *p)
+{
+	C.free(p);
 }
 
 /* ---- libmicrohttpd --------------------------------------------------- */

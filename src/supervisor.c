@@ -1,6 +1,7 @@
 /* supervisor.c: the state machine tying Vault reads, renewals, the child and revocation. */
 #define _GNU_SOURCE
 #include "supervisor.h"
+#include "addr.h"
 #include "auth.h"
 #include "child.h"
 #include "config.h"
@@ -12,6 +13,7 @@
 #include "metrics.h"
 #include "preflight.h"
 #include "secret.h"
+#include "tokenfile.h"
 #include "util.h"
 #include "vault.h"
 #include "vault_json.h"
@@ -158,6 +160,7 @@ struct sup {
 	struct metrics		*metrics;	/* or NULL: not exporting */
 	struct tokgen		*tok;		/* the token in use */
 	struct tokgen		*tokgens;	/* every token, newest first */
+	struct tokenfile	*tokfile;	/* --token-file, watched */
 	int			 tok_busy;	/* login, lookup or renewal out */
 	int			 tok_attempts;
 	ev_timer		 tok_timer;
@@ -291,7 +294,7 @@ stop_time(const struct sup *s, double duration)
 static int
 retryable(const struct vault_resp *resp)
 {
-	if (resp->too_big || resp->tls_error)
+	if (resp->too_big || resp->tls_error || resp->fatal)
 		return 0;
 	return resp->status == 0 || resp->status == 412 ||
 	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
@@ -313,6 +316,9 @@ add_tokgen(struct sup *s, struct secret *value, int login)
 		vault_set_token(s->vault, value);
 	return t;
 }
+
+static void	token_file_cb(struct secret *, void *);
+static void	token_cb(const struct vault_resp *, void *);
 
 /* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
 static int
@@ -370,6 +376,9 @@ load_token(struct sup *s, char *err, size_t errlen)
 	}
 	add_tokgen(s, secret_new(buf, len), 0);
 	secret_wipe(buf, sizeof(buf));
+	if (explicit_file)	/* an Agent's sink may rotate it */
+		s->tokfile = tokenfile_new(s->loop, path, s->tok->value,
+		    token_file_cb, s);
 	return 0;
 }
 
@@ -525,7 +534,7 @@ static void	start_reads(struct sup *);
 static int
 can_login(const struct sup *s)
 {
-	return s->cfg->auth != AUTH_TOKEN;
+	return s->cfg->auth != AUTH_TOKEN && s->cfg->auth != AUTH_NONE;
 }
 
 /* The token's deadline moved: every credential's deadline moves with it. */
@@ -565,11 +574,34 @@ token_schedule(struct sup *s)
 		timer_in(s, &s->tok_timer, d < last ? d : last);
 		return;
 	}
-	if (!can_login(s))
-		return;
 	lead = lease_rotate_lead(t->duration, 0, 0.2, stop_time(s,
 	    t->duration) + 2.0, rnd());
+	if (!can_login(s)) {
+		/* By then a rotated --token-file may hold the next token. */
+		tokenfile_due(s->tokfile, t->dead ? 0 : remaining - 2 * lead);
+		return;
+	}
 	timer_in(s, &s->tok_timer, t->dead ? 0 : remaining - 2 * lead);
+}
+
+/* The --token-file holds a new token: use it; leases under the old one keep its end. */
+static void
+token_file_cb(struct secret *value, void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->state >= ST_REVOKING) {
+		secret_free(value);
+		return;
+	}
+	s->tok->final = 1;	/* no longer renewed: what it carries ends with it */
+	add_tokgen(s, value, 0);
+	log_info("token", "the token file \"%s\" holds a new token: using it",
+	    s->cfg->token_file);
+	token_changed(s);
+	vault_cancel(s->vault, token_cb);	/* the old token's lookup */
+	s->tok_busy = 0;
+	timer_in(s, &s->tok_timer, 0);		/* look the new one up */
 }
 
 /* Read the token's life from an auth block (a login or renew-self). */
@@ -672,6 +704,10 @@ login_failed(struct sup *s, const struct vault_resp *resp, int unwrapping,
 
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 	auth_login_path(cfg, path, sizeof(path));
+	if (resp->status == 0 && resp->fatal) {
+		snprintf(msg, len, "%s", resp->error);
+		return LW_EXIT_CONFIG;
+	}
 	if (resp->status == 0 && resp->tls_error) {
 		snprintf(msg, len, "TLS with Vault at %s failed: %s; set "
 		    "VAULT_CACERT (--ca-cert) to the CA of its certificate, or "
@@ -722,7 +758,7 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 	double delay = lease_retry_delay(lease_backoff(s->tok_attempts + 1,
 	    10.0, rnd()), resp->retry_after);
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
-	int again = (resp->status == 0 && !resp->tls_error) ||
+	int again = (resp->status == 0 && !resp->tls_error && !resp->fatal) ||
 	    resp->status == 412 || resp->status == 429 ||
 	    (resp->status >= 500 && resp->status != 501);
 
@@ -1233,7 +1269,10 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 
 	c->fail_status = resp->status;
 	if (resp->status == 0) {
-		if (resp->too_big) {
+		if (resp->fatal) {
+			c->fail_code = LW_EXIT_CONFIG;
+			snprintf(c->fail, sizeof(c->fail), "%s", resp->error);
+		} else if (resp->too_big) {
 			c->fail_code = LW_EXIT_DATAERR;
 			snprintf(c->fail, sizeof(c->fail), "reading \"%s\": "
 			    "Vault's answer is larger than %zu bytes; is "
@@ -1546,7 +1585,7 @@ metrics_zero(struct sup *s)
 		    NULL, NULL);
 		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result",
 		    results[r], NULL, NULL);
-		if (s->cfg->auth != AUTH_TOKEN)
+		if (can_login(s))
 			metrics_add(s->metrics, M_LOGINS, 0, "method",
 			    config_auth_name(s->cfg->auth), "result",
 			    results[r]);
@@ -2403,19 +2442,6 @@ plan_reads(struct sup *s)
 	}
 }
 
-/* Is host (of an http:// address) this machine? */
-static int
-loopback_host(const char *addr)
-{
-	const char *h = addr + 7;	/* after "http://" */
-	size_t n = strcspn(h, ":/");
-
-	if (h[0] == '[')
-		return strncmp(h, "[::1]", 5) == 0;
-	return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
-	    strncmp(h, "127.", 4) == 0;
-}
-
 /* Refuse settings that would leak the token or cannot work, before any request. */
 static int
 check_vault_settings(struct sup *s)
@@ -2429,13 +2455,10 @@ check_vault_settings(struct sup *s)
 		    "--vault-addr, like https://vault.example.com:8200");
 		return LW_EXIT_CONFIG;
 	}
-	if (strncmp(cfg->vault_addr, "http://", 7) == 0 &&
-	    !loopback_host(cfg->vault_addr) && !cfg->insecure_http) {
-		log_error("config", "VAULT_ADDR \"%s\" is plain http:// to "
-		    "another machine: the token would cross the network "
-		    "unencrypted; use https://, or --insecure-http if you "
-		    "really mean it", cfg->vault_addr);
-		return LW_EXIT_CONFIG;
+	if ((rc = addr_check(cfg->vault_addr, cfg->insecure_http, err,
+	    sizeof(err))) != 0) {
+		log_error(rc == LW_EXIT_CONFIG ? "config" : "internal", "%s", err);
+		return rc;
 	}
 	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
 		log_error("config", "CA file \"%s\": %s; check %s",
@@ -2510,6 +2533,8 @@ start_fetch(struct sup *s)
 	o.client_key = cfg->client_key;
 	o.tls_server_name = cfg->tls_server_name;
 	o.tls_skip_verify = cfg->tls_skip_verify;
+	o.disable_redirects = cfg->disable_redirects;
+	o.proxy = cfg->proxy_addr;
 	o.metrics = s->metrics;
 	if ((s->vault = vault_new(s->loop, &o, err, sizeof(err))) == NULL) {
 		log_error("config", "%s", err);
@@ -2517,7 +2542,9 @@ start_fetch(struct sup *s)
 	}
 	s->start_deadline = ev_now(s->loop) +
 	    (double)cfg->start_timeout_ms / 1000.0;
-	if (cfg->auth == AUTH_TOKEN) {
+	if (cfg->auth == AUTH_NONE)
+		start_reads(s);		/* no token: the Agent adds its own */
+	else if (cfg->auth == AUTH_TOKEN) {
 		vault_set_token(s->vault, s->tok->value);
 		start_reads(s);
 	} else
@@ -2560,6 +2587,7 @@ sup_free(struct sup *s)
 		free(t);
 	}
 	secret_free(s->secret_id);
+	tokenfile_free(s->tokfile);
 	if (s->vault != NULL)
 		vault_global_cleanup();
 }

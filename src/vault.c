@@ -1,6 +1,7 @@
 /* vault.c: Vault HTTP requests over libcurl's multi interface, driven by libev. */
 #include "vault.h"
 #include "capath.h"
+#include "addr.h"
 #include "dl.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,6 +41,7 @@ struct vault {
 	CURLM			*multi;
 	ev_timer		 timer;
 	char			*base;		/* "http://host:port/v1/" */
+	char			*socket;	/* unix socket, or NULL */
 	char			*ns_header;	/* "X-Vault-Namespace: ns" */
 	struct curl_slist	*connect_to;	/* for --tls-server-name */
 	struct vault_opts	 o;		/* TLS settings (borrowed) */
@@ -65,6 +67,8 @@ struct vault_req {
 	size_t			 resp_len, resp_cap;
 	int			 too_big;
 	double			 retry_after;	/* seconds; 0 if none */
+	int			 redirects;	/* followed so far: 0 or 1 */
+	char			 fatal[512];	/* vault_resp.fatal's text */
 	char			 errbuf[CURL_ERROR_SIZE];
 	vault_cb		 cb;
 	void			*arg;
@@ -334,6 +338,87 @@ set_trust(struct vault *v, CURL *easy)
 	}
 }
 
+/* Drop what a redirected answer left, so the next one starts clean. */
+static void
+req_reset_response(struct vault_req *r)
+{
+	if (r->resp != NULL) {
+		secret_wipe(r->resp, r->resp_cap);
+		free(r->resp);
+	}
+	r->resp = NULL;
+	r->resp_len = r->resp_cap = 0;
+	r->errbuf[0] = '\0';
+}
+
+/*
+ * A 301, 302 or 307: follow it once, as Vault's Go client does
+ * (api/client.go rawRequestWithContext): the same method, body and headers
+ * (the token included) to the Location, never from https:// to http://,
+ * not at all with VAULT_DISABLE_REDIRECTS.  1 if the request went out
+ * again, 0 if the answer stands (r->fatal says why, if it is an error).
+ */
+static int
+follow_redirect(struct vault_req *r, long status)
+{
+	struct vault *v = r->v;
+	char *from = NULL, *to = NULL;
+	double spent = 0;
+	long left;
+
+	if (status != 301 && status != 302 && status != 307)
+		return 0;
+	curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &from);
+	curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &to);
+	if (to == NULL || from == NULL)
+		snprintf(r->fatal, sizeof(r->fatal), "Vault answered %ld with "
+		    "no usable Location; point VAULT_ADDR at the active node",
+		    status);
+	else if (v->o.disable_redirects)
+		snprintf(r->fatal, sizeof(r->fatal), "Vault redirected (%ld) to "
+		    "%.200s and redirects are off (VAULT_DISABLE_REDIRECTS); "
+		    "point VAULT_ADDR at the active node", status, to);
+	else if (r->redirects > 0)
+		snprintf(r->fatal, sizeof(r->fatal), "Vault redirected a second "
+		    "time (%ld, to %.200s); leasewrap follows one redirect, as "
+		    "the Vault CLI does: point VAULT_ADDR at the active node "
+		    "and check the cluster's api_addr", status, to);
+	else if (strncasecmp(from, "https:", 6) == 0 &&
+	    strncasecmp(to, "https:", 6) != 0)
+		snprintf(r->fatal, sizeof(r->fatal), "Vault redirected (%ld) "
+		    "from https:// to %.200s: a protocol downgrade is refused, "
+		    "as the Vault CLI does; fix the active node's api_addr",
+		    status, to);
+	else {
+		r->redirects++;
+		curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &spent);
+		left = (long)v->request_timeout_ms - (long)(spent * 1000.0);
+		log_at(LOG_DEBUG, "vault.redirect", LF(.status = status),
+		    "following the redirect to %.200s", to);
+		curl_multi_remove_handle(v->multi, r->easy);
+		req_reset_response(r);
+		curl_easy_setopt(r->easy, CURLOPT_URL, to);
+		/* One budget for the request, redirect included (VAULT_CLIENT_TIMEOUT). */
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+		curl_multi_add_handle(v->multi, r->easy);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * https:// to a server that speaks plain HTTP: OpenSSL reads its answer
+ * ("HTTP/1.x 400") as a TLS record of a bad version.  Vault's Go client
+ * turns the same mistake into TLSErrorString (api/client.go).
+ */
+static int
+plain_http_answer(CURLcode cc, const char *errbuf)
+{
+	return cc == CURLE_SSL_CONNECT_ERROR &&
+	    (strstr(errbuf, "wrong version number") != NULL ||
+	    strstr(errbuf, "packet length too long") != NULL);
+}
+
 /* Deliver every finished transfer to its callback. */
 static void
 check_done(struct vault *v)
@@ -341,27 +426,45 @@ check_done(struct vault *v)
 	struct vault_resp resp;
 	struct vault_req *r;
 	CURLMsg *msg;
+	long status;
 	int left;
 
 	while ((msg = curl_multi_info_read(v->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+		status = 0;
+		if (msg->data.result == CURLE_OK) {
+			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
+			    &status);
+			if (follow_redirect(r, status))
+				continue;
+		}
 		memset(&resp, 0, sizeof(resp));
 		resp.body = r->resp != NULL ? r->resp : "";
 		resp.len = r->resp_len;
 		resp.too_big = r->too_big;
 		resp.retry_after = r->retry_after;
 		resp.error = "";
+		resp.status = status;
 		curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &resp.seconds);
-		if (msg->data.result == CURLE_OK)
-			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
-			    &resp.status);
-		else if (!r->too_big) {
+		if (r->fatal[0] != '\0') {
+			resp.status = 0;
+			resp.fatal = 1;
+			resp.error = r->fatal;
+		} else if (msg->data.result != CURLE_OK && !r->too_big) {
 			CURLcode cc = msg->data.result;
 
 			resp.error = r->errbuf[0] != '\0' ? r->errbuf :
 			    curl_easy_strerror(cc);
+			if (plain_http_answer(cc, r->errbuf)) {
+				snprintf(r->fatal, sizeof(r->fatal), "Vault at "
+				    "%.200s: the server answered plain HTTP; "
+				    "use http:// in VAULT_ADDR (or turn TLS on "
+				    "in Vault's listener)", v->base);
+				resp.fatal = 1;
+				resp.error = r->fatal;
+			}
 			resp.tls_error = cc == CURLE_PEER_FAILED_VERIFICATION ||
 			    cc == CURLE_SSL_CACERT_BADFILE ||
 			    cc == CURLE_SSL_CERTPROBLEM ||
@@ -381,47 +484,38 @@ struct vault *
 vault_new(struct ev_loop *loop, const struct vault_opts *o, char *err,
     size_t errlen)
 {
+	struct vault_addr a;
 	struct vault *v;
-	size_t n;
 
-	if (strncmp(o->addr, "http://", 7) != 0 &&
-	    strncmp(o->addr, "https://", 8) != 0) {
-		errf(err, errlen, "VAULT_ADDR \"%.60s\" must start with "
-		    "https:// or http://", o->addr);
+	if (addr_parse(o->addr, &a, err, errlen) == -1)
 		return NULL;
-	}
 	v = xcalloc(1, sizeof(*v));
 	v->loop = loop;
 	v->https = strncmp(o->addr, "https://", 8) == 0;
 	v->o = *o;
-	n = strlen(o->addr);
-	while (n > 0 && o->addr[n - 1] == '/')
-		n--;
-	if (o->tls_server_name != NULL && strncmp(o->addr, "https://", 8) == 0) {
+	v->socket = a.socket;
+	a.socket = NULL;
+	if (o->tls_server_name != NULL && a.https) {
 		/*
 		 * libcurl verifies (and sends as SNI) the URL's host: ask for
 		 * NAME:port and connect to the real host:port instead.
 		 */
-		const char *host = o->addr + 8, *end = o->addr + n, *colon;
-		char *b, line[512];
+		char line[512];
+		size_t len = strlen(o->tls_server_name) + strlen(a.base) + 16;
+		const char *rest = strstr(a.base, "://") + 3;
 
-		colon = memchr(host, ':', (size_t)(end - host));
-		if (host[0] == '[')
-			colon = strstr(host, "]:") ? strstr(host, "]:") + 1 : NULL;
-		snprintf(line, sizeof(line), "%s:%s:%.*s:%s", o->tls_server_name,
-		    colon ? colon + 1 : "443",
-		    (int)((colon ? colon : end) - host), host,
-		    colon ? colon + 1 : "443");
+		snprintf(line, sizeof(line), "%s:%s:%s:%s", o->tls_server_name,
+		    a.port, a.host, a.port);
 		v->connect_to = curl_slist_append(NULL, line);
-		b = xmalloc(strlen(o->tls_server_name) + 32);
-		snprintf(b, strlen(o->tls_server_name) + 32, "https://%s:%s/v1/",
-		    o->tls_server_name, colon ? colon + 1 : "443");
-		v->base = b;
+		rest += strcspn(rest, "/");
+		v->base = xmalloc(len);
+		snprintf(v->base, len, "https://%s:%s%s", o->tls_server_name,
+		    a.port, rest);
 	} else {
-		v->base = xmalloc(n + 5);
-		memcpy(v->base, o->addr, n);
-		memcpy(v->base + n, "/v1/", 5);
+		v->base = a.base;
+		a.base = NULL;
 	}
+	addr_clear(&a);
 	if (o->namespace != NULL && *o->namespace != '\0') {
 		size_t len = strlen(o->namespace) + 32;
 
@@ -434,6 +528,7 @@ vault_new(struct ev_loop *loop, const struct vault_opts *o, char *err,
 	v->max_response = o->max_response;
 	if ((v->multi = curl_multi_init()) == NULL) {
 		free(v->base);
+		free(v->socket);
 		free(v->ns_header);
 		free(v);
 		errf(err, errlen, "cannot start libcurl");
@@ -533,6 +628,15 @@ vault_request_with(struct vault *v, const struct secret *token,
 	}
 	if (v->connect_to != NULL)
 		curl_easy_setopt(r->easy, CURLOPT_CONNECT_TO, v->connect_to);
+	if (v->socket != NULL) {
+		/* A unix socket is local: no proxy (ParseAddress dials it). */
+		curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, v->socket);
+		curl_easy_setopt(r->easy, CURLOPT_PROXY, "");
+	} else if (v->o.proxy != NULL) {
+		/* As VAULT_PROXY_ADDR in the Go client: every request, no no_proxy. */
+		curl_easy_setopt(r->easy, CURLOPT_PROXY, v->o.proxy);
+		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "");
+	}
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "leasewrap/" LW_VERSION);
 	/* Vault Agent/Proxy listeners demand this header (vault-api.md §1.2). */
 	r->headers = curl_slist_append(r->headers, "X-Vault-Request: true");
@@ -603,6 +707,7 @@ vault_free(struct vault *v)
 	free(v->ca_blob);
 	free(v->sys_capath);
 	free(v->base);
+	free(v->socket);
 	free(v->ns_header);
 	free(v);
 }

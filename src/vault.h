@@ -21,6 +21,8 @@ struct vault_opts {
 	const char	*client_key;
 	const char	*tls_server_name;	/* verify Vault's cert for this */
 	int		 tls_skip_verify;
+	int		 disable_redirects;	/* VAULT_DISABLE_REDIRECTS */
+	const char	*proxy;		/* VAULT_PROXY_ADDR, or NULL */
 	struct metrics	*metrics;	/* count requests here, or NULL */
 };
 
@@ -34,6 +36,12 @@ struct vault_resp {
 	double		 seconds;	/* total time of the request */
 	int		 tls_error;	/* certificate or TLS setup failure */
 	double		 retry_after;	/* Retry-After in seconds; 0 if none */
+	/*
+	 * A transport failure that is a configuration mistake (plain HTTP
+	 * behind https://, a redirect that cannot be followed): error is a
+	 * whole sentence with the fix; retrying cannot help.
+	 */
+	int		 fatal;
 };
 
 typedef void (*vault_cb)(const struct vault_resp *, void *arg);

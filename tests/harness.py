@@ -407,6 +407,7 @@ class VaultEmulator:
         self.ca_cert = None          # PEM file clients must trust (HTTPS only)
         self.ssl_context = None      # what api()/http() use (HTTPS only)
         self.addr = None
+        self.standby_addr = None     # with --standby-listen: the standby node's address
         self.root_token = None
         self.proc = None
         self.tmpdir = None
@@ -456,6 +457,9 @@ class VaultEmulator:
                         addr = f.read().strip()
                     if addr:
                         self.addr = addr
+                        if os.path.exists(ready + ".standby"):
+                            with open(ready + ".standby", encoding="utf-8") as f:
+                                self.standby_addr = f.read().strip()
                         break
                 except FileNotFoundError:
                     pass
@@ -555,6 +559,10 @@ class VaultEmulator:
         if status != 200:
             raise RuntimeError("/_emu/%s: %s %s" % (route, status, raw[:300]))
         return json.loads(raw)
+
+    # Sets the --agent-socket Agent's auto-auth token (None: it has none).
+    def agent_token(self, token):
+        return self._emu("POST", "agent", {"token": token})
 
     # Journal events with seq > since.
     def journal(self, since=0):

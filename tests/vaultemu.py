@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import socketserver
 import socket
 import ssl
 import string
@@ -2203,6 +2204,7 @@ class Core:
         self.wrappings = {}           # wrapping token -> stored response (§4.5)
         self.quotas = {}              # rate-limit quotas by name (vault/quotas)
         self.quota_headers = False    # sys/quotas/config enable_rate_limit_response_headers
+        self.agent_token = None       # --agent-socket: the auto-auth token (POST /_emu/agent)
         self.tls_ctx = None           # the listener's SSLContext, for cert-auth trust anchors
         self.cluster_id = str(uuid.uuid4())
         self.cluster_name = "vault-cluster-" + secrets.token_hex(4)
@@ -3714,6 +3716,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if route == "reset" and method == "POST":
             core.reset()
             return {"ok": True}
+        if route == "agent" and method == "POST":
+            core.agent_token = data.get("token") or None
+            return {"ok": True}
         if route == "ping":
             return {"ok": True}
         return None
@@ -3730,6 +3735,71 @@ def _somaxconn():
 
 
 SOMAXCONN = _somaxconn()
+# A standby node that does not forward (--standby-listen): every /v1/ request gets 307 with
+# Location = the active node's api_addr scheme+host + the same path and query, or 503 "no active
+# Vault instance found" when there is no active node (V:http/handler.go@0084d29 respondStandby:
+# "We use a 307 code because we don't actually know if its permanent and the request method
+# should be preserved"). A standby redirects instead of forwarding when forwarding is off or
+# fails, or the request carries X-Vault-No-Request-Forwarding (VD:docs/concepts/ha.mdx@f4f0412).
+# Go's http.Redirect writes a short HTML body for GET/HEAD; none is needed for a client.
+class StandbyHandler(Handler):
+    leader = None       # the active node's api_addr; "" = no active node
+
+    # Answers every request from the standby and journals it as kind "standby".
+    def dispatch(self):
+        url = urlsplit(self.path)
+        try:
+            self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        if not url.path.startswith("/v1/"):
+            self.send_reply(Reply(404, {"errors": []}), head=self.command == "HEAD")
+            return
+        if not self.leader:
+            reply = Reply(503, {"errors": ["no active Vault instance found"]})
+        else:
+            loc = self.leader.rstrip("/") + url.path + ("?" + url.query if url.query else "")
+            reply = Reply(307, b"", {"Location": loc})
+        self.core.journal.add("standby", method=self.command, path=unquote(url.path[4:]),
+                              query=url.query, status=reply.status,
+                              has_token=bool(self.headers.get("X-Vault-Token")))
+        self.send_reply(reply, head=self.command == "HEAD")
+
+
+# A Vault Agent (or Proxy) API proxy on a unix socket (--agent-socket) with auto-auth and
+# use_auto_auth_token: a request without X-Vault-Token is sent on with the Agent's own
+# auto-auth token; one with a token keeps it (V:command/agentproxyshared/cache/handler.go@22215ff
+# ProxyHandler: `if token == "" && useAutoAuthToken { token = autoAuthToken }`; "force" would
+# drop the client's token first, not emulated). The Agent then forwards to Vault: here, the
+# same core. The auto-auth token is set with POST /_emu/agent {"token": ...}.
+class AgentHandler(Handler):
+    disable_nagle_algorithm = False     # TCP_NODELAY is not a unix-socket option
+
+    # A unix peer has no address: one of its own for the journal and the quotas.
+    def setup(self):
+        Handler.setup(self)
+        self.client_address = ("unix", 0)
+
+    # A unix peer has no address.
+    def address_string(self):
+        return "unix"
+
+    # Injects the auto-auth token when none was sent, journals kind "agent", then serves.
+    def dispatch(self):
+        auto = False
+        if not self.headers.get("X-Vault-Token") and self.core.agent_token:
+            self.headers["X-Vault-Token"] = self.core.agent_token
+            auto = True
+        if not urlsplit(self.path).path.startswith("/_emu/"):
+            self.core.journal.add("agent", method=self.command,
+                                  path=unquote(urlsplit(self.path).path[4:]), auto_auth=auto)
+        Handler.dispatch(self)
+
+
+# Unix-socket HTTP server for AgentHandler; threads are daemons as in Server.
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
 
 
 # HTTP server whose handler threads are daemons (shutdown never waits for idle keep-alives).
@@ -3791,6 +3861,12 @@ def main(argv=None):
                     help="the parent to watch (implies --exit-with-parent; default getppid())")
     ap.add_argument("--owned-dir",
                     help="remove this folder on exit if the parent has died")
+    ap.add_argument("--standby-listen",
+                    help="also serve a standby node here (its address goes to READY.standby)")
+    ap.add_argument("--standby-leader",
+                    help="the active address the standby redirects to (default: this "
+                         "emulator's; empty: answer 503 no active Vault instance found)")
+    ap.add_argument("--agent-socket", help="also serve a Vault Agent API proxy on this socket")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     root_token = args.root_token or "hvs." + rand_base62(24)
@@ -3822,12 +3898,33 @@ def main(argv=None):
                                name="http", daemon=True)
     serving.start()
     addr = "%s://%s:%d" % (scheme, server.server_address[0], server.server_address[1])
+    extra = []
+    if args.standby_listen:
+        shost, _, sport = args.standby_listen.rpartition(":")
+        StandbyHandler.leader = addr if args.standby_leader is None else args.standby_leader
+        standby = Server((shost or "127.0.0.1", int(sport or 0)), StandbyHandler)
+        if core.tls_ctx is not None:
+            standby.socket = core.tls_ctx.wrap_socket(standby.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
+        extra.append(standby)
+        write_ready_file(args.ready_file + ".standby", "%s://%s:%d" % (
+            scheme, standby.server_address[0], standby.server_address[1]))
+    if args.agent_socket:
+        if os.path.exists(args.agent_socket):
+            os.unlink(args.agent_socket)
+        extra.append(UnixServer(args.agent_socket, AgentHandler))
+    for srv in extra:
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="extra", daemon=True).start()
     write_ready_file(args.ready_file, addr)
     while not stop.wait(0.1):
         if watch_parent and os.getppid() != parent:
             break
-    server.shutdown()
-    server.server_close()
+    for srv in [server] + extra:
+        srv.shutdown()
+        srv.server_close()
+    if args.agent_socket and os.path.exists(args.agent_socket):
+        os.unlink(args.agent_socket)
     core.shutdown()
     journal.close()
     if args.owned_dir and os.getppid() != parent:

@@ -1063,6 +1063,41 @@ test_rotate_before_not_a_number(void **state)
 	    "--", "true"), no_env);
 }
 
+/* The Vault CLI's transport variables, with the Go client's precedence. */
+static void
+test_vault_transport_env(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(LOAD(&cfg, ENVP("VAULT_ADDR=https://v:8200",
+	    "VAULT_AGENT_ADDR=unix:///run/a.sock", "VAULT_CLIENT_TIMEOUT=7",
+	    "VAULT_HTTP_PROXY=http://old:3128",
+	    "VAULT_PROXY_ADDR=http://new:3128",
+	    "VAULT_DISABLE_REDIRECTS=1"), "-a", "https://flag:8200", "--",
+	    "true"), 0);
+	/* VAULT_AGENT_ADDR wins even over --vault-addr (NewClient). */
+	assert_string_equal(cfg.vault_addr, "unix:///run/a.sock");
+	assert_int_equal(cfg.request_timeout_ms, 7000);
+	assert_string_equal(cfg.proxy_addr, "http://new:3128");
+	assert_true(cfg.disable_redirects);
+	config_free(&cfg);
+	assert_int_equal(LOAD(&cfg, ENVP("VAULT_HTTP_PROXY=http://old:3128",
+	    "VAULT_CLIENT_TIMEOUT=90s"), "--request-timeout", "5s", "--auth",
+	    "none", "--", "true"), 0);
+	assert_string_equal(cfg.proxy_addr, "http://old:3128");
+	assert_int_equal(cfg.request_timeout_ms, 5000);
+	assert_int_equal(cfg.auth, AUTH_NONE);
+	assert_false(cfg.disable_redirects);
+	config_free(&cfg);
+	expect_fail(78, "VAULT_CLIENT_TIMEOUT", ARGV("--", "true"),
+	    ENVP("VAULT_CLIENT_TIMEOUT=soon"));
+	expect_fail(78, "VAULT_DISABLE_REDIRECTS", ARGV("--", "true"),
+	    ENVP("VAULT_DISABLE_REDIRECTS=yes"));
+	expect_fail(64, "none", ARGV("--auth", "nobody", "--", "true"),
+	    no_env);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1139,7 @@ main(void)
 		cmocka_unit_test(test_file_duplicate_keys),
 		cmocka_unit_test(test_repeated_loads),
 		cmocka_unit_test(test_rotate_before_not_a_number),
+		cmocka_unit_test(test_vault_transport_env),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
