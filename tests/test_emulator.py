@@ -347,7 +347,9 @@ def test_kv_v2(vault, client):
     status, body = vault.api("GET", "secret/data/app/db")
     assert status == 404 and body == {"errors": []}
     status, body = vault.api("GET", "secret/app/db")
-    assert status == 404 and "Invalid path for a versioned K/V secrets engine" in body["errors"][0]
+    # A full envelope with the text in warnings, no "errors" (KV backend.go pathInvalid).
+    assert status == 404 and "errors" not in body and body["data"] is None
+    assert "Invalid path for a versioned K/V secrets engine" in body["warnings"][0]
 
 
 def test_ui_mounts_kv_versions(vault):
@@ -539,7 +541,11 @@ def test_renewal_capped_at_max_then_expires(vault, client, pg, db_role):
     assert time.time() - issued >= 3
 
 
-def test_revoke_drops_user_with_open_connection(vault, client, pg, db_role):
+def test_revoke_drops_user_but_leaves_its_session(vault, client, pg, db_role):
+    """Vault's PostgreSQL plugin runs only the revocation statements (§5.3,
+    plugins/database/postgresql/postgresql.go): no NOLOGIN, no
+    pg_terminate_backend.  On PostgreSQL 15 DROP ROLE succeeds with the
+    user's session open, and that session keeps working."""
     db_role("ro")
     creds = new_creds(client)
     user, password = creds["data"]["username"], creds["data"]["password"]
@@ -550,13 +556,93 @@ def test_revoke_drops_user_with_open_connection(vault, client, pg, db_role):
             assert cur.fetchone()[0] == user
         client.sys.revoke_lease(creds["lease_id"])
         assert user_gone(pg, user)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+    with pytest.raises(psycopg2.Error):
+        pg.connect(user, password).close()
+    (ev,) = [e for e in vault.journal() if e["kind"] == "lease" and e["event"] == "revoke"]
+    assert ev["open_sessions"] >= 1 and "left running" in ev["note"]
+
+
+# Revocation statements that also end the dropped user's sessions (docs/guide.md).
+TERMINATING_REVOCATION = [
+    'REVOKE CONNECT ON DATABASE postgres FROM "{{name}}";',
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';",
+    'DROP ROLE IF EXISTS "{{name}}";',
+]
+
+
+def test_revocation_statements_can_end_sessions(vault, client, pg, db_role):
+    db_role("ro", revocation_statements=TERMINATING_REVOCATION)
+    creds = new_creds(client)
+    user, password = creds["data"]["username"], creds["data"]["password"]
+    conn = pg.connect(user, password)
+    try:
+        client.sys.revoke_lease(creds["lease_id"])
+        assert user_gone(pg, user)
         with pytest.raises(psycopg2.Error):
             with conn.cursor() as cur:
                 cur.execute("SELECT 1")
     finally:
         conn.close()
-    (ev,) = [e for e in vault.journal() if e["kind"] == "lease" and e["event"] == "revoke"]
-    assert ev["terminated_backends"] >= 1 and "note" in ev
+
+
+def test_backend_failures_are_400(vault, client, pg, db_role):
+    """vault/expiration.go renewEntry / revokeEntry wrap the plugin's error;
+    handleErrorNoReadOnlyForward makes it ErrInvalidRequest: 400 (§6)."""
+    db_role("ro")
+    creds = new_creds(client)
+    vault.fault(mode="db_error", op="renew", count=1)
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.renew_lease(creds["lease_id"], increment=60)
+    assert "failed to renew entry: resp: (*logical.Response)(nil) err: " in str(exc.value)
+    assert client.sys.renew_lease(creds["lease_id"], increment=60)["lease_duration"] == 60
+    vault.fault(mode="db_error", op="revoke", count=1)
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.revoke_lease(creds["lease_id"])
+    assert "failed to revoke entry: resp: (*logical.Response)(nil) err: " in str(exc.value)
+    assert [le["lease_id"] for le in vault.leases()] == [creds["lease_id"]]  # it stays
+    assert not user_gone(pg, creds["data"]["username"])
+    client.sys.revoke_lease(creds["lease_id"])
+    assert user_gone(pg, creds["data"]["username"])
+
+
+def test_token_without_default_policy_gets_plain_403(vault, client):
+    """No default policy: the token's own endpoints answer 403 permission
+    denied without "invalid token" (vault/request_handling.go checkToken
+    appends ErrPermissionDenied; vault/policy_store.go defaultPolicy is
+    what grants them)."""
+    vault.put_policy("reader", READ_RO_POLICY)
+    tok = client.auth.token.create(policies=["reader"], ttl="60s",
+                                   no_default_policy=True)["auth"]
+    assert tok["policies"] == ["reader"]
+    for method, path in (("GET", "auth/token/lookup-self"), ("POST", "auth/token/renew-self")):
+        status, body = vault.api(method, path, token=tok["client_token"])
+        assert status == 403 and "permission denied" in body["errors"][0]
+        assert "invalid token" not in body["errors"][0]
+    status, body = vault.api("GET", "auth/token/lookup-self", token="hvs.nosuchtoken")
+    assert status == 403 and "invalid token" in body["errors"][0]
+
+
+def test_login_mfa_requirement(vault, client):
+    """Login MFA (vault/request_handling.go handleLoginRequest): 200, a
+    warning, and an auth block with mfa_requirement and no token."""
+    client.sys.enable_auth_method("approle")
+    client.write("auth/approle/role/app", token_policies="default")
+    role_id = client.read("auth/approle/role/app/role-id")["data"]["role_id"]
+    secret_id = client.write("auth/approle/role/app/secret-id")["data"]["secret_id"]
+    mid = client.write("identity/mfa/method/totp", issuer="vault",
+                       method_name="my-totp")["data"]["method_id"]
+    client.write("identity/mfa/login-enforcement/ops", mfa_method_ids=[mid],
+                 auth_method_types=["approle"])
+    resp = hvac.Client(url=vault.addr).auth.approle.login(role_id, secret_id, use_token=False)
+    assert resp["auth"]["client_token"] == ""
+    req = resp["auth"]["mfa_requirement"]
+    assert req["mfa_request_id"] and req["mfa_constraints"]["ops"]["any"][0]["id"] == mid
+    assert "subject to MFA validation" in resp["warnings"][0]
 
 
 def test_token_revocation_revokes_its_leases(vault, pg, db_role):
