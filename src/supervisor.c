@@ -2487,7 +2487,15 @@ start_reads(struct sup *s)
 {
 	size_t i;
 
+	char hint[512];
+
 	plan_reads(s);
+	for (i = 0; i < s->ncreds; i++)
+		if (vj_namespace_hint(s->creds[i].path, s->cfg->namespace, hint,
+		    sizeof(hint))) {
+			log_warn("fetch", "%s", hint);
+			break;
+		}
 	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
 	    s->ncreds, s->cfg->nspecs);
 	for (i = 0; i < s->ncreds; i++)

@@ -346,3 +346,17 @@ vj_kv2_gone(const char *body, size_t len, char *out, size_t outlen)
 	vj_wipe_decref(root);
 	return gone;
 }
+
+int
+vj_namespace_hint(const char *path, const char *ns, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if ((ns != NULL && *ns != '\0') || strncmp(path, "admin/", 6) != 0)
+		return 0;
+	snprintf(out, outlen, "secret path \"%s\" starts with \"admin/\", the "
+	    "namespace of HCP Vault, but no namespace is set: the read may "
+	    "work through the path, but token and lease calls (lookup-self, "
+	    "renew, revoke) go to the root namespace; set VAULT_NAMESPACE="
+	    "admin and drop the prefix", path);
+	return 1;
+}

@@ -63,6 +63,15 @@ int	vj_login_mfa(const char *body, size_t len, char *out, size_t outlen);
  */
 int	vj_kv2_gone(const char *body, size_t len, char *out, size_t outlen);
 
+/*
+ * A secret path under "admin/" (HCP Vault's namespace) with no namespace
+ * set: Vault selects the namespace from the path for the read only, while
+ * lookup-self, renewals and revocations go to the root namespace.  1 with
+ * a warning in out.
+ */
+int	vj_namespace_hint(const char *path, const char *ns, char *out,
+	    size_t outlen);
+
 /* Wipe every string in a jansson tree and release it. */
 void	vj_wipe_decref(void *json);
 

@@ -165,3 +165,116 @@ def test_destroyed_kv2_version_says_destroyed(vault, pg, tmp_path):
     assert r.returncode == 65, r.stderr
     text = lw.log_text(r.stderr)
     assert "destroyed" in text and "check the path" not in text, text
+
+
+# ---- 9. namespaces -----------------------------------------------------------
+
+NS = {"X-Vault-Namespace": "admin"}
+
+
+def ns_setup(vault, pg, default_ttl=60):
+    """Namespace admin/ with a database mount and role ro; returns its ID."""
+    import harness
+    assert vault.api("POST", "sys/namespaces/admin", {})[0] == 200
+    for path, body in (
+            ("sys/mounts/database", {"type": "database"}),
+            ("database/config/pg", {
+                "plugin_name": "postgresql-database-plugin", "allowed_roles": "*",
+                "connection_url": "postgresql://{{username}}:{{password}}@%s:%d/postgres"
+                                  "?sslmode=disable" % (pg.host, pg.port),
+                "username": pg.superuser, "password": pg.password}),
+            ("database/roles/ro", {"db_name": "pg", "default_ttl": default_ttl, "max_ttl": 300,
+                                   "creation_statements": harness.DEFAULT_CREATION_STATEMENTS}),
+            ("sys/policies/acl/ro-leases", {"policy": RO_LEASES_POLICY})):
+        status, resp = vault.api("POST", path, body, headers=NS)
+        assert status in (200, 204), (path, status, resp)
+    return vault.api("GET", "sys/namespaces/admin")[1]["data"]["id"]
+
+
+def leasewrap_requests(vault):
+    """The requests leasewrap made (the tests' own carry no User-Agent of ours)."""
+    return [e for e in vault.journal() if e.get("kind") == "request" and
+            "leasewrap" in e["headers"].get("User-Agent", "")]
+
+
+def test_namespace_header_on_every_token_request(vault, pg, tmp_path):
+    """VAULT_NAMESPACE goes out as X-Vault-Namespace on every request:
+    lookup-self, the read, renewals and the revocation at exit."""
+    nsid = ns_setup(vault, pg, default_ttl=4)
+    status, resp = vault.api("POST", "auth/token/create",
+                             {"policies": ["ro-leases"], "ttl": "120s"}, headers=NS)
+    token = resp["auth"]["client_token"]
+    p = lw.start(FAST + RO + ["--", "sleep", "60"],
+                 env=lw.base_env(vault, pg, VAULT_TOKEN=token, VAULT_NAMESPACE="admin"))
+    try:
+        lw.wait_for(lambda: len(requests(vault, "sys/leases/renew", 200)) >= 1 and
+                    requests(vault, "auth/token/lookup-self", 200), timeout=60,
+                    what="a lookup and a renewal in the namespace")
+        out, err = stop(p)
+    finally:
+        lw.kill_quietly(p)
+    reqs = leasewrap_requests(vault)
+    kinds = {e["path"] for e in reqs}
+    assert {"auth/token/lookup-self", "database/creds/ro", "sys/leases/renew",
+            "sys/leases/revoke"} <= kinds, kinds
+    assert all(e["headers"].get("X-Vault-Namespace") == "admin" for e in reqs), reqs
+    assert all(e["namespace"] == "admin/" for e in reqs)
+    (made,) = lease_events(vault, "create")
+    assert made["lease_id"].endswith("." + nsid)
+    assert lease_events(vault, "revoke")[0]["reason"] == "api"
+    lw.assert_no_lease_left(vault, pg)
+
+
+def test_namespace_header_on_logins_and_token_renewals(vault, pg, tmp_path):
+    """The same for an AppRole login in the namespace, renew-self and the
+    revoke-self at exit."""
+    ns_setup(vault, pg, default_ttl=60)
+    for path, body in (("sys/auth/approle", {"type": "approle"}),
+                       ("auth/approle/role/app", {"token_policies": ["ro-leases"],
+                                                  "token_ttl": "6s", "token_max_ttl": "120s"})):
+        assert vault.api("POST", path, body, headers=NS)[0] in (200, 204)
+    role_id = vault.api("GET", "auth/approle/role/app/role-id", headers=NS)[1]["data"]["role_id"]
+    secret_id = vault.api("POST", "auth/approle/role/app/secret-id", {},
+                          headers=NS)[1]["data"]["secret_id"]
+    sid = tmp_path / "sid"
+    sid.write_text(secret_id)
+    sid.chmod(0o600)
+    p = lw.start(FAST + ["--auth", "approle", "--role-id", role_id, "--secret-id-file", str(sid)]
+                 + RO + ["--", "sleep", "60"], env=lw.base_env(vault, pg, VAULT_NAMESPACE="admin"))
+    try:
+        lw.wait_for(lambda: requests(vault, "auth/token/renew-self", 200), timeout=60,
+                    what="a token renewal in the namespace")
+        out, err = stop(p)
+    finally:
+        lw.kill_quietly(p)
+    reqs = leasewrap_requests(vault)
+    kinds = {e["path"] for e in reqs}
+    assert {"auth/approle/login", "auth/token/renew-self", "database/creds/ro",
+            "sys/leases/revoke", "auth/token/revoke-self"} <= kinds, kinds
+    assert all(e["headers"].get("X-Vault-Namespace") == "admin" for e in reqs), reqs
+    lw.assert_no_lease_left(vault, pg)
+
+
+def test_admin_prefix_without_namespace_warns(vault, pg, tmp_path):
+    """HCP Vault's layout: the read selects admin/ through its path, but
+    token and lease calls go to the root namespace; leasewrap says so."""
+    ns_setup(vault, pg)
+    token = vault.api("POST", "auth/token/create", {"policies": ["ro-leases"], "ttl": "120s"},
+                      headers=NS)[1]["auth"]["client_token"]
+    r = lw.run(["-s", "PGUSER=admin/database/creds/ro#username", "--", "/bin/true"],
+               env=lw.base_env(vault, pg, VAULT_TOKEN=token))
+    assert r.returncode == 0, r.stderr
+    text = lw.log_text(r.stderr)
+    warned = [l for l in text.splitlines() if "no namespace is set" in l]
+    assert len(warned) == 1 and "VAULT_NAMESPACE=admin" in warned[0], text
+    # As warned: the revocation went to the root namespace, where the token is not valid.
+    assert [e["status"] for e in requests(vault, "sys/leases/revoke")] == [403]
+    vault.reset()
+    lw.assert_no_lease_left(vault, pg)
+    token = vault.api("POST", "auth/token/create", {"policies": ["ro-leases"], "ttl": "120s"},
+                      headers=NS)[1]["auth"]["client_token"]    # reset revoked the first
+    r = lw.run(["-s", "PGUSER=database/creds/ro#username", "--", "/bin/true"],
+               env=lw.base_env(vault, pg, VAULT_TOKEN=token, VAULT_NAMESPACE="admin"))
+    assert r.returncode == 0 and "no namespace is set" not in r.stderr, r.stderr
+    assert [e["status"] for e in requests(vault, "sys/leases/revoke")][-1] == 204
+    lw.assert_no_lease_left(vault, pg)

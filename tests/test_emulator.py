@@ -1405,3 +1405,75 @@ def test_cert_login_over_https(vault_tls, pki):
         ("cert", "web", 200), ("cert", "web", 200), ("cert", None, 400),
         ("cert", "other", 400), ("cert", "strict", 400), ("cert", "nope", 400),
         ("cert", "other", 200)]
+
+
+def ns_database(vault, pg, ns="admin", role="ro", default_ttl=60):
+    """A namespace with a database mount, connection and role in it."""
+    client = hvac.Client(url=vault.addr, token=vault.root_token)
+    client.sys.create_namespace(ns)
+    nsc = hvac.Client(url=vault.addr, token=vault.root_token, namespace=ns)
+    nsc.sys.enable_secrets_engine("database")
+    url = ("postgresql://{{username}}:{{password}}@%s:%d/postgres?sslmode=disable"
+           % (pg.host, pg.port))
+    nsc.write("database/config/pg", plugin_name="postgresql-database-plugin",
+              connection_url=url, username=pg.superuser, password=pg.password,
+              allowed_roles="*")
+    nsc.write("database/roles/" + role, db_name="pg", default_ttl=default_ttl, max_ttl=300,
+              creation_statements=harness.DEFAULT_CREATION_STATEMENTS)
+    return nsc
+
+
+def test_namespaces_header_and_path_prefix(vault, client, pg):
+    """Vault Enterprise namespaces (VD:api-docs/index.mdx "Namespaces"): the
+    X-Vault-Namespace header and a path prefix both select one; leases made
+    there end ".<namespace ID>" (vault/expiration.go Register) and cannot be
+    renewed from another namespace (expiration.go Renew)."""
+    nsc = ns_database(vault, pg)
+    nsid = client.read("sys/namespaces/admin")["data"]["id"]
+    assert re.fullmatch(r"[A-Za-z0-9]{5}", nsid)
+    by_header = nsc.read("database/creds/ro")
+    by_prefix = client.read("admin/database/creds/ro")
+    for creds in (by_header, by_prefix):
+        assert creds["lease_id"].startswith("database/creds/ro/")
+        assert creds["lease_id"].endswith("." + nsid)
+    status, body = vault.api("GET", "database/creds/ro")   # the root namespace's own mount
+    assert status == 400 and body["errors"] == ["unknown role: ro"]
+    assert nsc.sys.renew_lease(by_header["lease_id"], increment=30)["lease_duration"] == 30
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.renew_lease(by_header["lease_id"], increment=30)
+    assert "cannot renew a lease across namespaces" in str(exc.value)
+    nsc.sys.revoke_lease(by_header["lease_id"])
+    assert user_gone(pg, by_header["data"]["username"])
+    # Tokens made in the namespace carry its ID; they do not work in the root one.
+    tok = nsc.auth.token.create(ttl="60s")["auth"]["client_token"]
+    assert tok.endswith("." + nsid)
+    status, body = vault.api("GET", "auth/token/lookup-self", token=tok)
+    assert status == 403 and "invalid token" not in body["errors"][0]
+    status, body = vault.api("GET", "auth/token/lookup-self", token=tok,
+                             headers={"X-Vault-Namespace": "admin"})
+    assert status == 200 and body["data"]["namespace_path"] == "admin/"
+    # The journal keeps every header; the token only as a digest.
+    reqs = [e for e in vault.journal() if e["kind"] == "request"]
+    with_ns = [e for e in reqs if e["headers"].get("X-Vault-Namespace") == "admin"]
+    assert with_ns and all(e["namespace"] == "admin/" for e in with_ns)
+    assert all(tok not in json.dumps(e) for e in reqs)
+    assert [e for e in reqs if e["path"] == "admin/database/creds/ro"][0]["namespace"] == "admin/"
+
+
+def test_batch_tokens(vault, client, pg, db_role):
+    """Batch tokens (§3.3, §6.1): not renewable, revoke-self refused, their
+    leases clamped to the token's end (vault/expiration.go Register)."""
+    db_role("ro", default_ttl=300)
+    vault.put_policy("reader", READ_RO_POLICY)
+    auth = client.auth.token.create(policies=["reader"], ttl="20s", type="batch")["auth"]
+    assert auth["client_token"].startswith("hvb.") and auth["renewable"] is False
+    assert auth["token_type"] == "batch"
+    bc = hvac_for(vault, auth["client_token"])
+    creds = bc.secrets.database.generate_credentials("ro")
+    assert 0 < creds["lease_duration"] <= 20
+    for path in ("auth/token/renew-self", "auth/token/revoke-self"):
+        status, body = vault.api("POST", path, token=auth["client_token"])
+        assert status == 400 and "batch tokens cannot be" in body["errors"][0]
+    renewed = client.sys.renew_lease(creds["lease_id"], increment=300)
+    assert renewed["lease_duration"] <= 20
+    client.sys.revoke_lease(creds["lease_id"])

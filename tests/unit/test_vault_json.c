@@ -654,6 +654,27 @@ test_kv2_gone(void **state)
 	assert_int_equal(vj_kv2_gone(warn, strlen(warn), out, sizeof(out)), 0);
 }
 
+/* Only an "admin/" path with no namespace set gets the warning. */
+static void
+test_namespace_hint(void **state)
+{
+	char out[512];
+
+	(void)state;
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", NULL,
+	    out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "VAULT_NAMESPACE=admin"));
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", "",
+	    out, sizeof(out)), 1);
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", "admin",
+	    out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vj_namespace_hint("database/creds/ro", NULL, out,
+	    sizeof(out)), 0);
+	assert_int_equal(vj_namespace_hint("administration/x", NULL, out,
+	    sizeof(out)), 0);
+}
+
 int
 main(void)
 {
@@ -685,6 +706,7 @@ main(void)
 		cmocka_unit_test(test_policy_hint),
 		cmocka_unit_test(test_login_mfa),
 		cmocka_unit_test(test_kv2_gone),
+		cmocka_unit_test(test_namespace_hint),
 	};
 
 	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);
