@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """vaultemu: an emulator of HashiCorp Vault's HTTP API for leasewrap's tests.
 
-Python standard library only.  Dynamic PostgreSQL credentials are real: the
+Python standard library only (plus pyOpenSSL, when installed, for the TLS
+listener: see make_server_ossl_context).  Dynamic PostgreSQL credentials are real: the
 emulator runs psql as a subprocess to create, renew and drop roles.
 
 Run:  /usr/bin/python3 tests/vaultemu.py --listen 127.0.0.1:0 \
@@ -24,6 +25,7 @@ import fnmatch
 import hashlib
 import hmac
 import http.server
+import io
 import json
 import os
 import re
@@ -40,6 +42,13 @@ import time
 import traceback
 import uuid
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+
+try:
+    # Only for the TLS listener's RequestClientCert (Python's ssl cannot accept an
+    # unverified client certificate); without it, client certificates are verified.
+    from OpenSSL import SSL as OSSL, crypto as OCRYPTO
+except ImportError:             # pragma: no cover
+    OSSL = OCRYPTO = None
 
 SYSTEM_DEFAULT_TTL = 768 * 3600      # §5.2: default_lease_ttl 768h
 SYSTEM_MAX_TTL = 768 * 3600          # §5.2: max_lease_ttl 768h
@@ -2900,8 +2909,10 @@ class Core:
                 ttl, warnings = calculate_ttl(increment, default_ttl, 0, max_ttl, 0,
                                               lease.issue_time, now)
             except PastMaxTTL as err:
-                raise VaultError(400, ["failed to renew entry: resp: (*logical.Response)(nil) "
-                                       "err: %s" % err])
+                # vault/expiration.go Renew calls CalculateTTL after renewEntry and
+                # returns its error as it is (no "failed to renew entry" wrapping);
+                # handleErrorNoReadOnlyForward makes it a 400.
+                raise VaultError(400, [str(err)])
         if lease.batch_end is not None and now + ttl > lease.batch_end:
             # vault/expiration.go Renew: a batch token's lease never outlives it.
             ttl = max(0, int(lease.batch_end - now))
@@ -3579,6 +3590,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     core = None
     verbose = False
 
+    # With a pyOpenSSL listener context: the TLS handshake, then buffered streams on it.
+    def setup(self):
+        ctx = getattr(self.server, "ossl_ctx", None)
+        if ctx is None:
+            super().setup()
+            return
+        if self.disable_nagle_algorithm:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        conn = OSSL.Connection(ctx, self.request)
+        conn.set_accept_state()
+        conn.do_handshake()
+        self.connection = conn
+        self.rfile = io.BufferedReader(_TLSStream(conn))
+        self.wfile = _TLSStream(conn)
+
     # Any do_<METHOD> resolves to the dispatcher, so unknown methods get Vault's 405 (§1.1).
     def __getattr__(self, name):
         if name.startswith("do_"):
@@ -3687,7 +3713,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if reply == "down":
             self.close_connection = True
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self.request.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
@@ -3695,6 +3721,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # The TLS client certificate of this connection as {"der", "info"}, or None (§4.4).
     def peer_cert(self):
+        if OSSL is not None and isinstance(self.connection, OSSL.Connection):
+            x509 = self.connection.get_peer_certificate()
+            if x509 is None:
+                return None
+            names = {b"CN": "commonName", b"O": "organizationName", b"OU":
+                     "organizationalUnitName", b"C": "countryName"}
+            subject = tuple(((names.get(k, k.decode("ascii", "replace")),
+                              v.decode("utf-8", "replace")),)
+                            for k, v in x509.get_subject().get_components())
+            return {"der": OCRYPTO.dump_certificate(OCRYPTO.FILETYPE_ASN1, x509),
+                    "info": {"subject": subject, "serialNumber": "%X" % x509.get_serial_number()}}
         if not isinstance(self.connection, ssl.SSLSocket):
             return None
         try:
@@ -3800,13 +3837,60 @@ class Server(http.server.ThreadingHTTPServer):
     # Ignores clients that hang up mid-answer (timeouts, fault tests); logs anything else.
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)) or (
+                OSSL is not None and isinstance(exc, OSSL.Error)):
             return
         super().handle_error(request, client_address)
 
 
-# Server TLS: TLS >= 1.2, client certificate requested but optional, so cert login works and
-# other clients need none (§4.4, §9.1 TLS defaults).
+# A pyOpenSSL connection as a raw stream for BaseHTTPRequestHandler's rfile and wfile.
+class _TLSStream(io.RawIOBase):
+    def __init__(self, conn):
+        super().__init__()
+        self.conn = conn
+
+    # Readable and writable.
+    def readable(self):
+        return True
+
+    # Readable and writable.
+    def writable(self):
+        return True
+
+    # Reads what the peer sent; 0 at its close.
+    def readinto(self, buf):
+        try:
+            data = self.conn.recv(len(buf))
+        except (OSSL.ZeroReturnError, OSSL.SysCallError):
+            return 0
+        buf[:len(data)] = data
+        return len(data)
+
+    # Sends everything.
+    def write(self, data):
+        self.conn.sendall(bytes(data))
+        return len(data)
+
+
+# Vault's listener TLS: the client certificate is requested, never required, and not
+# verified in the handshake (tls.RequestClientCert: command/server/listener.go
+# listenerWrapTLS, now internalshared/listenerutil TLSConfig, unless
+# tls_require_and_verify_client_cert); cert auth checks it against its roles itself
+# (§4.4).  TLS >= 1.2.  None without pyOpenSSL.
+def make_server_ossl_context(cert, key):
+    if OSSL is None:
+        return None
+    ctx = OSSL.Context(OSSL.TLS_SERVER_METHOD)
+    ctx.set_min_proto_version(OSSL.TLS1_2_VERSION)
+    ctx.use_certificate_chain_file(cert)
+    ctx.use_privatekey_file(key)
+    ctx.set_verify(OSSL.VERIFY_PEER, lambda conn, x509, errno, depth, ok: True)
+    return ctx
+
+
+# Server TLS with Python's ssl (no pyOpenSSL): TLS >= 1.2, client certificate requested
+# but optional; unlike Vault, a certificate that does not chain to --tls-client-ca or a
+# cert role fails the handshake.
 def make_server_tls_context(cert, key, client_ca=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -3857,9 +3941,12 @@ def main(argv=None):
     server = Server((host or "127.0.0.1", int(port or 0)), Handler)
     scheme = "http"
     if args.tls_cert:
-        core.tls_ctx = make_server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
-        server.socket = core.tls_ctx.wrap_socket(server.socket, server_side=True,
-                                                 do_handshake_on_connect=False)
+        server.ossl_ctx = make_server_ossl_context(args.tls_cert, args.tls_key)
+        if server.ossl_ctx is None:
+            core.tls_ctx = make_server_tls_context(args.tls_cert, args.tls_key,
+                                                   args.tls_client_ca)
+            server.socket = core.tls_ctx.wrap_socket(server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
         scheme = "https"
     stop = threading.Event()
     parent = args.parent_pid or os.getppid()

@@ -540,8 +540,11 @@ test_backend_failure(void **state)
 	const char *revoke = "{\"errors\":[\"failed to revoke entry: resp: "
 	    "(*logical.Response)(nil) err: x\"]}";
 	const char *lost = "{\"errors\":[\"lease not found\"]}";
+	const char *maxed = "{\"errors\":[\"past the max TTL, cannot "
+	    "renew\"]}";
 
 	(void)state;
+	assert_int_equal(vj_backend_failure(400, maxed, strlen(maxed)), 0);
 	assert_int_equal(vj_backend_failure(400, renew, strlen(renew)), 1);
 	assert_int_equal(vj_backend_failure(400, revoke, strlen(revoke)), 1);
 	assert_int_equal(vj_backend_failure(400, lost, strlen(lost)), 0);
