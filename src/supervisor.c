@@ -1178,9 +1178,16 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cred *c = w->data;
 	struct sup *s = c->sup;
+	double left = cred_deadline(c) - stop_time(s, c->duration) -
+	    ev_now(s->loop);
 
 	(void)loop;
 	(void)revents;
+	if (left > 0.01) {
+		/* Armed before the token's end moved (token_changed skips a busy one). */
+		timer_in(s, &c->expiry, left);
+		return;
+	}
 	if (c->has_next || s->state >= ST_REVOKING ||
 	    (s->state == ST_BACKOFF && s->await_creds) ||
 	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))

@@ -87,8 +87,8 @@ def test_revocation_at_exit_stops_at_a_403(vault, pg, tmp_path):
     """A 403 is definitive (the token may not revoke): one try, the command
     to revoke it by hand, and the command's own exit code."""
     vault.create_db_role("ro", default_ttl=300, max_ttl=600)
-    vault.put_policy("noreovke", 'path "database/creds/ro" { capabilities = ["read"] }\n')
-    token = vault.create_token(policies=["noreovke"], ttl="120s")
+    vault.put_policy("norevoke", 'path "database/creds/ro" { capabilities = ["read"] }\n')
+    token = vault.create_token(policies=["norevoke"], ttl="120s")
     r = lw.run(RO + ["--", "/bin/true"], env=lw.base_env(vault, pg, VAULT_TOKEN=token))
     assert r.returncode == 0, r.stderr
     assert [e["status"] for e in requests(vault, "sys/leases/revoke")] == [403]

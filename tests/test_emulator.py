@@ -567,16 +567,10 @@ def test_revoke_drops_user_but_leaves_its_session(vault, client, pg, db_role):
     assert ev["open_sessions"] >= 1 and "left running" in ev["note"]
 
 
-# Revocation statements that also end the dropped user's sessions (docs/guide.md).
-TERMINATING_REVOCATION = [
-    'REVOKE CONNECT ON DATABASE postgres FROM "{{name}}";',
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';",
-    'DROP ROLE IF EXISTS "{{name}}";',
-]
-
-
 def test_revocation_statements_can_end_sessions(vault, client, pg, db_role):
-    db_role("ro", revocation_statements=TERMINATING_REVOCATION)
+    """The statements docs/guide.md recommends (and `harness.py up` uses) end
+    the dropped user's sessions."""
+    db_role("ro", revocation_statements=harness.TERMINATING_REVOCATION_STATEMENTS)
     creds = new_creds(client)
     user, password = creds["data"]["username"], creds["data"]["password"]
     conn = pg.connect(user, password)
