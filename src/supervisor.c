@@ -440,7 +440,11 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
 		delay = lease_retry_delay(lease_backoff(l->attempts, 10.0,
 		    rnd()), resp->retry_after);
-		if (retryable(resp) && (s->state != ST_REVOKING ||
+		/* At exit, every answer but a settled one is retried (§6.2). */
+		if ((s->state == ST_REVOKING ? !vj_revoke_settled(resp->status)
+		    && !resp->tls_error && !resp->fatal : retryable(resp) ||
+		    vj_backend_failure(resp->status, resp->body, resp->len)) &&
+		    (s->state != ST_REVOKING ||
 		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
 			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
 			    .status = resp->status), "revoking failed (%ld%s%s); "
@@ -669,6 +673,18 @@ token_cb(const struct vault_resp *resp, void *arg)
 		return;
 	}
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (vj_policy_denied(resp->status, resp->body, resp->len)) {
+		/* A live token a policy keeps off its own endpoint (§1.5). */
+		vj_policy_hint(was_renew ? "auth/token/renew-self" :
+		    "auth/token/lookup-self", verr, sizeof(verr));
+		log_at(LOG_WARN, "token", LF(.status = resp->status), "%s; "
+		    "%s", verr, was_renew ? "it will not be renewed" : "its "
+		    "lifetime is unknown: the leases' own answers decide");
+		t->final = was_renew;
+		token_schedule(s);
+		token_changed(s);
+		return;
+	}
 	if (resp->status == 403 || (resp->status == 400 && was_renew)) {
 		/* Revoked, expired, or not renewable after all. */
 		log_at(LOG_ERROR, "token", LF(.status = resp->status),
@@ -792,6 +808,7 @@ login_cb(const struct vault_resp *resp, void *arg)
 	struct sup *s = arg;
 	json_t *root = NULL, *auth, *ct;
 	struct tokgen *t;
+	char msg[400] = "";
 
 	s->tok_busy = 0;
 	if (resp->status == 200)
@@ -809,9 +826,24 @@ login_cb(const struct vault_resp *resp, void *arg)
 		maybe_finish(s);
 		return;
 	}
+	if (root != NULL && vj_login_mfa(resp->body, resp->len, msg,
+	    sizeof(msg)))
+		ct = NULL;	/* no token to use: MFA, or an empty one */
 	metrics_add(s->metrics, M_LOGINS, 1, "method",
 	    config_auth_name(s->cfg->auth), "result",
 	    json_is_string(ct) ? "ok" : "error");
+	if (msg[0] != '\0') {
+		json_decref(root);
+		log_at(s->state == ST_FETCHING ? LOG_ERROR : LOG_WARN, "auth",
+		    LF(.status = resp->status), "%s", msg);
+		if (s->state == ST_FETCHING) {
+			s->exit_code = LW_EXIT_NOPERM;
+			shutdown_now(s);
+		} else	/* the credentials in hand hold; an operator may fix it */
+			timer_in(s, &s->tok_timer, lease_backoff(
+			    ++s->tok_attempts, RETRY_CAP, rnd()));
+		return;
+	}
 	if (!json_is_string(ct)) {
 		json_decref(root);
 		login_retry_or_fail(s, resp, 0);
@@ -1107,7 +1139,8 @@ renew_cb(const struct vault_resp *resp, void *arg)
 	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result",
 	    "error");
 	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-	if (retryable(resp)) {
+	if (retryable(resp) || vj_backend_failure(resp->status, resp->body,
+	    resp->len)) {
 		/* The lease still holds: keep renewing, no new credentials. */
 		c->attempts++;
 		log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
@@ -1189,9 +1222,16 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cred *c = w->data;
 	struct sup *s = c->sup;
+	double left = cred_deadline(c) - stop_time(s, c->duration) -
+	    ev_now(s->loop);
 
 	(void)loop;
 	(void)revents;
+	if (left > 0.01) {
+		/* Armed before the token's end moved (token_changed skips a busy one). */
+		timer_in(s, &c->expiry, left);
+		return;
+	}
 	if (c->has_next || s->state >= ST_REVOKING ||
 	    (s->state == ST_BACKOFF && s->await_creds) ||
 	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
@@ -1304,6 +1344,11 @@ read_failed(struct cred *c, const struct vault_resp *resp)
 			snprintf(c->fail, sizeof(c->fail), "permission denied "
 			    "reading \"%s\" (403); check the token's policies",
 			    c->path);
+	} else if (resp->status == 404 && vj_kv2_gone(resp->body, resp->len,
+	    verr, sizeof(verr))) {
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "secret \"%s\" has no "
+		    "current version (404): %s", c->path, verr);
 	} else if (resp->status == 404) {
 		c->fail_code = LW_EXIT_DATAERR;
 		snprintf(c->fail, sizeof(c->fail), "no secret at \"%s\" (404); "
@@ -2495,7 +2540,15 @@ start_reads(struct sup *s)
 {
 	size_t i;
 
+	char hint[512];
+
 	plan_reads(s);
+	for (i = 0; i < s->ncreds; i++)
+		if (vj_namespace_hint(s->creds[i].path, s->cfg->namespace, hint,
+		    sizeof(hint))) {
+			log_warn("fetch", "%s", hint);
+			break;
+		}
 	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
 	    s->ncreds, s->cfg->nspecs);
 	for (i = 0; i < s->ncreds; i++)

@@ -269,3 +269,144 @@ vj_retry_after(const char *value, size_t len, time_t now)
 		return 0;
 	return d > 86400 ? 86400 : d;
 }
+
+/* Does Vault's error text (any element of "errors") contain needle? */
+static int
+error_has(const char *body, size_t len, const char *needle)
+{
+	json_t *root, *errs, *e;
+	size_t i;
+	int found = 0;
+
+	root = json_loadb(body, len, 0, NULL);
+	errs = json_object_get(root, "errors");
+	json_array_foreach(errs, i, e)
+		if (json_is_string(e) && strstr(json_string_value(e), needle))
+			found = 1;
+	json_decref(root);
+	return found;
+}
+
+int
+vj_backend_failure(long status, const char *body, size_t len)
+{
+	if (status != 400 || body == NULL)
+		return 0;
+	return error_has(body, len, "failed to renew entry") ||
+	    error_has(body, len, "failed to revoke entry");
+}
+
+int
+vj_policy_denied(long status, const char *body, size_t len)
+{
+	if (status != 403 || body == NULL)
+		return 0;
+	return error_has(body, len, "permission denied") &&
+	    !error_has(body, len, "invalid token");
+}
+
+int
+vj_revoke_settled(long status)
+{
+	return status == 200 || status == 202 || status == 204 || status == 403;
+}
+
+void
+vj_policy_hint(const char *path, char *out, size_t outlen)
+{
+	/* The default policy's rules for the token's own endpoints (§3.4). */
+	const char *cap = strcmp(path, "auth/token/lookup-self") == 0 ?
+	    "read" : "update";
+
+	snprintf(out, outlen, "the token is valid but its policies lack "
+	    "path \"%s\" { capabilities = [\"%s\"] }, which the default "
+	    "policy grants (was it made with no_default_policy?)", path, cap);
+}
+
+int
+vj_login_mfa(const char *body, size_t len, char *out, size_t outlen)
+{
+	json_t *root, *auth, *mfa, *cons, *ct, *c, *any, *m;
+	const char *name = NULL, *type = NULL;
+	size_t i;
+	int hit;
+
+	out[0] = '\0';
+	root = json_loadb(body, len, 0, NULL);
+	auth = json_object_get(root, "auth");
+	ct = json_object_get(auth, "client_token");
+	mfa = json_object_get(auth, "mfa_requirement");
+	hit = json_is_object(mfa) ||
+	    (json_is_string(ct) && json_string_length(ct) == 0);
+	if (hit && json_is_object(mfa)) {
+		cons = json_object_get(mfa, "mfa_constraints");
+		json_object_foreach(cons, name, c) {
+			any = json_object_get(c, "any");
+			json_array_foreach(any, i, m) {
+				if (json_is_string(json_object_get(m, "type"))) {
+					type = json_string_value(json_object_get(m,
+					    "type"));
+					break;
+				}
+			}
+			break;
+		}
+		snprintf(out, outlen, "the login needs multi-factor "
+		    "authentication (Vault answered with an MFA requirement%s%s%s"
+		    "%s%s and no token); leasewrap cannot answer MFA: exempt "
+		    "this auth method or role from the login MFA enforcement",
+		    name ? " of enforcement \"" : "", name ? name : "",
+		    name ? "\"" : "", type ? ", method " : "", type ? type : "");
+	} else if (hit)
+		snprintf(out, outlen, "Vault's login answer holds an empty "
+		    "client_token; check the auth method and role");
+	vj_wipe_decref(root);
+	return hit;
+}
+
+int
+vj_kv2_gone(const char *body, size_t len, char *out, size_t outlen)
+{
+	json_t *root, *data, *meta, *v;
+	const char *when;
+	long long version = 0;
+	int gone = 0;
+
+	out[0] = '\0';
+	root = json_loadb(body, len, 0, NULL);
+	data = json_object_get(root, "data");
+	meta = json_object_get(data, "metadata");
+	if (json_is_object(meta) && json_is_null(json_object_get(data, "data"))
+	    ) {
+		if (json_is_integer(v = json_object_get(meta, "version")))
+			version = json_integer_value(v);
+		when = json_string_value(json_object_get(meta,
+		    "deletion_time"));
+		if (json_is_true(json_object_get(meta, "destroyed"))) {
+			snprintf(out, outlen, "its version %lld was destroyed; "
+			    "write a new version (vault kv put)", version);
+			gone = 1;
+		} else if (when != NULL && *when != '\0') {
+			snprintf(out, outlen, "its version %lld was deleted at "
+			    "%s; undelete it (vault kv undelete -versions=%lld) "
+			    "or write a new version", version, when, version);
+			gone = 1;
+		}
+	}
+	vj_wipe_decref(root);
+	return gone;
+}
+
+int
+vj_namespace_hint(const char *path, const char *ns, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if ((ns != NULL && *ns != '\0') || strncmp(path, "admin/", 6) != 0)
+		return 0;
+	snprintf(out, outlen, "secret path \"%s\" starts with \"admin/\", the "
+	    "namespace of HCP Vault, but no namespace is set: the read may "
+	    "work through the path, but token and lease calls (lookup-self, "
+	    "renew, revoke) go to the root namespace; set VAULT_NAMESPACE="
+	    "admin and drop the prefix", path);
+	return 1;
+}

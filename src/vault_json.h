@@ -55,6 +55,42 @@ int	vj_parse_mount(const char *body, size_t len, char **mount_path,
  * is VJ_TTL_MAX.  Every Vault-supplied duration goes through here.
  */
 double	vj_seconds(const void *json);
+/*
+ * A 400 that wraps a secrets engine's failure (vault/expiration.go
+ * renewEntry / revokeEntry: "failed to renew entry", "failed to revoke
+ * entry"): the lease still holds, the backend may come back.  1 if so.
+ */
+int	vj_backend_failure(long status, const char *body, size_t len);
+/*
+ * A 403 "permission denied" without "invalid token": the token lives but a
+ * policy denies the path (vault-api.md §1.5).  1 if so.
+ */
+int	vj_policy_denied(long status, const char *body, size_t len);
+/* At exit: does this revocation answer end the attempts (2xx, or a 403)? */
+int	vj_revoke_settled(long status);
+/* The default-policy rule a token lacks for its own endpoint path. */
+void	vj_policy_hint(const char *path, char *out, size_t outlen);
+/*
+ * A 200 login answer that carries no token: an MFA requirement
+ * (vault/request_handling.go handleLoginRequest) or an empty client_token.
+ * 1 with a one-line message in out; 0 if the answer holds a token.
+ */
+int	vj_login_mfa(const char *body, size_t len, char *out, size_t outlen);
+/*
+ * A KV v2 404 with metadata (vault-plugin-secrets-kv path_data.go
+ * pathDataRead): the version was deleted or destroyed.  1 with the reason
+ * ("its version 3 was deleted at ...") in out.
+ */
+int	vj_kv2_gone(const char *body, size_t len, char *out, size_t outlen);
+
+/*
+ * A secret path under "admin/" (HCP Vault's namespace) with no namespace
+ * set: Vault selects the namespace from the path for the read only, while
+ * lookup-self, renewals and revocations go to the root namespace.  1 with
+ * a warning in out.
+ */
+int	vj_namespace_hint(const char *path, const char *ns, char *out,
+	    size_t outlen);
 
 /* Wipe every string in a jansson tree and release it. */
 void	vj_wipe_decref(void *json);

@@ -48,6 +48,18 @@ DEFAULT_CREATION_STATEMENTS = (
     "GRANT CONNECT ON DATABASE postgres TO \"{{name}}\";"
 )
 
+# Revocation statements that also end the dropped user's sessions: Vault's
+# plugin runs only what the role says (plugins/database/postgresql/postgresql.go,
+# vault-api.md §5.3), and DROP ROLE alone leaves open sessions running.
+TERMINATING_REVOCATION_STATEMENTS = (
+    "REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM \"{{name}}\"; "
+    "REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM \"{{name}}\"; "
+    "REVOKE ALL ON SCHEMA public FROM \"{{name}}\"; "
+    "REVOKE CONNECT ON DATABASE postgres FROM \"{{name}}\"; "
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}'; "
+    "DROP ROLE IF EXISTS \"{{name}}\";"
+)
+
 _LIVE = set()   # started objects, stopped at interpreter exit if still running
 
 
@@ -838,9 +850,11 @@ def cmd_up(args):
         pg.start()
         emu.start(state_dir=state_dir, detach=True, exit_with_parent=False)
         emu.configure_postgres(pg)
-        emu.create_db_role("ro", "60s", "300s")
+        emu.create_db_role("ro", "60s", "300s",
+                           revocation_statements=TERMINATING_REVOCATION_STATEMENTS)
         emu.create_db_role("rw", "60s", "300s", creation_statements=(
-            DEFAULT_CREATION_STATEMENTS + " GRANT CREATE, USAGE ON SCHEMA public TO \"{{name}}\";"))
+            DEFAULT_CREATION_STATEMENTS + " GRANT CREATE, USAGE ON SCHEMA public TO \"{{name}}\";"),
+            revocation_statements=TERMINATING_REVOCATION_STATEMENTS)
     except BaseException:
         emu.stop()
         for name in ("vaultemu.log", "vaultemu.ready", "journal.jsonl"):

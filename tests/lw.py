@@ -208,6 +208,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def probe_log(path):
+    """The JSON lines tests/pgprobe.py wrote to path so far."""
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.endswith("\n")]
+    except FileNotFoundError:
+        return []
+
+
+def probe_starts(path):
+    """The probe's start records: one per start of the command."""
+    return [e for e in probe_log(path) if e["event"] == "start"]
+
+
+def probe_failures(path):
+    """The probe's failed connection attempts."""
+    return [e for e in probe_log(path) if e["event"] == "query" and not e["ok"]]
+
+
 def assert_no_lease_left(vault, pg):
     """Every database lease revoked (polled) and no dynamic user left."""
     wait_for(lambda: [l for l in vault.leases()

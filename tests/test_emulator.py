@@ -348,7 +348,9 @@ def test_kv_v2(vault, client):
     status, body = vault.api("GET", "secret/data/app/db")
     assert status == 404 and body == {"errors": []}
     status, body = vault.api("GET", "secret/app/db")
-    assert status == 404 and "Invalid path for a versioned K/V secrets engine" in body["errors"][0]
+    # A full envelope with the text in warnings, no "errors" (KV backend.go pathInvalid).
+    assert status == 404 and "errors" not in body and body["data"] is None
+    assert "Invalid path for a versioned K/V secrets engine" in body["warnings"][0]
 
 
 def test_ui_mounts_kv_versions(vault):
@@ -540,7 +542,11 @@ def test_renewal_capped_at_max_then_expires(vault, client, pg, db_role):
     assert time.time() - issued >= 3
 
 
-def test_revoke_drops_user_with_open_connection(vault, client, pg, db_role):
+def test_revoke_drops_user_but_leaves_its_session(vault, client, pg, db_role):
+    """Vault's PostgreSQL plugin runs only the revocation statements (§5.3,
+    plugins/database/postgresql/postgresql.go): no NOLOGIN, no
+    pg_terminate_backend.  On PostgreSQL 15 DROP ROLE succeeds with the
+    user's session open, and that session keeps working."""
     db_role("ro")
     creds = new_creds(client)
     user, password = creds["data"]["username"], creds["data"]["password"]
@@ -551,13 +557,87 @@ def test_revoke_drops_user_with_open_connection(vault, client, pg, db_role):
             assert cur.fetchone()[0] == user
         client.sys.revoke_lease(creds["lease_id"])
         assert user_gone(pg, user)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+    with pytest.raises(psycopg2.Error):
+        pg.connect(user, password).close()
+    (ev,) = [e for e in vault.journal() if e["kind"] == "lease" and e["event"] == "revoke"]
+    assert ev["open_sessions"] >= 1 and "left running" in ev["note"]
+
+
+def test_revocation_statements_can_end_sessions(vault, client, pg, db_role):
+    """The statements docs/guide.md recommends (and `harness.py up` uses) end
+    the dropped user's sessions."""
+    db_role("ro", revocation_statements=harness.TERMINATING_REVOCATION_STATEMENTS)
+    creds = new_creds(client)
+    user, password = creds["data"]["username"], creds["data"]["password"]
+    conn = pg.connect(user, password)
+    try:
+        client.sys.revoke_lease(creds["lease_id"])
+        assert user_gone(pg, user)
         with pytest.raises(psycopg2.Error):
             with conn.cursor() as cur:
                 cur.execute("SELECT 1")
     finally:
         conn.close()
-    (ev,) = [e for e in vault.journal() if e["kind"] == "lease" and e["event"] == "revoke"]
-    assert ev["terminated_backends"] >= 1 and "note" in ev
+
+
+def test_backend_failures_are_400(vault, client, pg, db_role):
+    """vault/expiration.go renewEntry / revokeEntry wrap the plugin's error;
+    handleErrorNoReadOnlyForward makes it ErrInvalidRequest: 400 (§6)."""
+    db_role("ro")
+    creds = new_creds(client)
+    vault.fault(mode="db_error", op="renew", count=1)
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.renew_lease(creds["lease_id"], increment=60)
+    assert "failed to renew entry: resp: (*logical.Response)(nil) err: " in str(exc.value)
+    assert client.sys.renew_lease(creds["lease_id"], increment=60)["lease_duration"] == 60
+    vault.fault(mode="db_error", op="revoke", count=1)
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.revoke_lease(creds["lease_id"])
+    assert "failed to revoke entry: resp: (*logical.Response)(nil) err: " in str(exc.value)
+    assert [le["lease_id"] for le in vault.leases()] == [creds["lease_id"]]  # it stays
+    assert not user_gone(pg, creds["data"]["username"])
+    client.sys.revoke_lease(creds["lease_id"])
+    assert user_gone(pg, creds["data"]["username"])
+
+
+def test_token_without_default_policy_gets_plain_403(vault, client):
+    """No default policy: the token's own endpoints answer 403 permission
+    denied without "invalid token" (vault/request_handling.go checkToken
+    appends ErrPermissionDenied; vault/policy_store.go defaultPolicy is
+    what grants them)."""
+    vault.put_policy("reader", READ_RO_POLICY)
+    tok = client.auth.token.create(policies=["reader"], ttl="60s",
+                                   no_default_policy=True)["auth"]
+    assert tok["policies"] == ["reader"]
+    for method, path in (("GET", "auth/token/lookup-self"), ("POST", "auth/token/renew-self")):
+        status, body = vault.api(method, path, token=tok["client_token"])
+        assert status == 403 and "permission denied" in body["errors"][0]
+        assert "invalid token" not in body["errors"][0]
+    status, body = vault.api("GET", "auth/token/lookup-self", token="hvs.nosuchtoken")
+    assert status == 403 and "invalid token" in body["errors"][0]
+
+
+def test_login_mfa_requirement(vault, client):
+    """Login MFA (vault/request_handling.go handleLoginRequest): 200, a
+    warning, and an auth block with mfa_requirement and no token."""
+    client.sys.enable_auth_method("approle")
+    client.write("auth/approle/role/app", token_policies="default")
+    role_id = client.read("auth/approle/role/app/role-id")["data"]["role_id"]
+    secret_id = client.write("auth/approle/role/app/secret-id")["data"]["secret_id"]
+    mid = client.write("identity/mfa/method/totp", issuer="vault",
+                       method_name="my-totp")["data"]["method_id"]
+    client.write("identity/mfa/login-enforcement/ops", mfa_method_ids=[mid],
+                 auth_method_types=["approle"])
+    resp = hvac.Client(url=vault.addr).auth.approle.login(role_id, secret_id, use_token=False)
+    assert resp["auth"]["client_token"] == ""
+    req = resp["auth"]["mfa_requirement"]
+    assert req["mfa_request_id"] and req["mfa_constraints"]["ops"]["any"][0]["id"] == mid
+    assert "subject to MFA validation" in resp["warnings"][0]
 
 
 def test_token_revocation_revokes_its_leases(vault, pg, db_role):
@@ -1302,10 +1382,13 @@ def test_cert_login_over_https(vault_tls, pki):
     mine = vault.client_ssl_context(client=True)
     # No client certificate: 400 with Vault's text.
     assert vault.api("POST", "auth/cert/login", {}, token="") == (400, {"errors": [ERR_CERT]})
-    # A certificate from a CA the listener does not know fails the TLS handshake itself.
+    # A certificate from a CA nobody trusts: Vault's listener only requests client
+    # certificates (tls.RequestClientCert), so the handshake succeeds, other requests
+    # work, and cert auth itself refuses the login.
     theirs = vault.client_ssl_context(client=(pki.other_client_cert, pki.other_client_key))
-    with pytest.raises((OSError, http.client.HTTPException)):
-        vault.api("POST", "auth/cert/login", {}, token="", context=theirs)
+    assert vault.api("POST", "auth/cert/login", {}, token="", context=theirs) == \
+        (400, {"errors": [ERR_CERT]})
+    assert vault.api("GET", "sys/health", context=theirs)[0] == 200
     # Roles: another CA (trusted from now on), a CN allow-list that excludes lw-client.
     vault.cert_role("other", pki.other_ca_cert, token_ttl=30)
     vault.cert_role("strict", pki.ca_cert, allowed_common_names=["someone-else"])
@@ -1317,7 +1400,7 @@ def test_cert_login_over_https(vault_tls, pki):
     assert body["auth"]["lease_duration"] == 30
     logins = vault.logins()
     assert [(e["method"], e["role"], e["status"]) for e in logins] == [
-        ("cert", "web", 200), ("cert", "web", 200), ("cert", None, 400),
+        ("cert", "web", 200), ("cert", "web", 200), ("cert", None, 400), ("cert", None, 400),
         ("cert", "other", 400), ("cert", "strict", 400), ("cert", "nope", 400),
         ("cert", "other", 200)]
 
@@ -1377,3 +1460,73 @@ def test_listener_backlog_is_somaxconn(vault):
     with open("/proc/sys/net/core/somaxconn") as f:
         assert out[2] == f.read().strip()
 
+def ns_database(vault, pg, ns="admin", role="ro", default_ttl=60):
+    """A namespace with a database mount, connection and role in it."""
+    client = hvac.Client(url=vault.addr, token=vault.root_token)
+    client.sys.create_namespace(ns)
+    nsc = hvac.Client(url=vault.addr, token=vault.root_token, namespace=ns)
+    nsc.sys.enable_secrets_engine("database")
+    url = ("postgresql://{{username}}:{{password}}@%s:%d/postgres?sslmode=disable"
+           % (pg.host, pg.port))
+    nsc.write("database/config/pg", plugin_name="postgresql-database-plugin",
+              connection_url=url, username=pg.superuser, password=pg.password,
+              allowed_roles="*")
+    nsc.write("database/roles/" + role, db_name="pg", default_ttl=default_ttl, max_ttl=300,
+              creation_statements=harness.DEFAULT_CREATION_STATEMENTS)
+    return nsc
+
+
+def test_namespaces_header_and_path_prefix(vault, client, pg):
+    """Vault Enterprise namespaces (VD:api-docs/index.mdx "Namespaces"): the
+    X-Vault-Namespace header and a path prefix both select one; leases made
+    there end ".<namespace ID>" (vault/expiration.go Register) and cannot be
+    renewed from another namespace (expiration.go Renew)."""
+    nsc = ns_database(vault, pg)
+    nsid = client.read("sys/namespaces/admin")["data"]["id"]
+    assert re.fullmatch(r"[A-Za-z0-9]{5}", nsid)
+    by_header = nsc.read("database/creds/ro")
+    by_prefix = client.read("admin/database/creds/ro")
+    for creds in (by_header, by_prefix):
+        assert creds["lease_id"].startswith("database/creds/ro/")
+        assert creds["lease_id"].endswith("." + nsid)
+    status, body = vault.api("GET", "database/creds/ro")   # the root namespace's own mount
+    assert status == 400 and body["errors"] == ["unknown role: ro"]
+    assert nsc.sys.renew_lease(by_header["lease_id"], increment=30)["lease_duration"] == 30
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.renew_lease(by_header["lease_id"], increment=30)
+    assert "cannot renew a lease across namespaces" in str(exc.value)
+    nsc.sys.revoke_lease(by_header["lease_id"])
+    assert user_gone(pg, by_header["data"]["username"])
+    # Tokens made in the namespace carry its ID; they do not work in the root one.
+    tok = nsc.auth.token.create(ttl="60s")["auth"]["client_token"]
+    assert tok.endswith("." + nsid)
+    status, body = vault.api("GET", "auth/token/lookup-self", token=tok)
+    assert status == 403 and "invalid token" not in body["errors"][0]
+    status, body = vault.api("GET", "auth/token/lookup-self", token=tok,
+                             headers={"X-Vault-Namespace": "admin"})
+    assert status == 200 and body["data"]["namespace_path"] == "admin/"
+    # The journal keeps every header; the token only as a digest.
+    reqs = [e for e in vault.journal() if e["kind"] == "request"]
+    with_ns = [e for e in reqs if e["headers"].get("X-Vault-Namespace") == "admin"]
+    assert with_ns and all(e["namespace"] == "admin/" for e in with_ns)
+    assert all(tok not in json.dumps(e) for e in reqs)
+    assert [e for e in reqs if e["path"] == "admin/database/creds/ro"][0]["namespace"] == "admin/"
+
+
+def test_batch_tokens(vault, client, pg, db_role):
+    """Batch tokens (§3.3, §6.1): not renewable, revoke-self refused, their
+    leases clamped to the token's end (vault/expiration.go Register)."""
+    db_role("ro", default_ttl=300)
+    vault.put_policy("reader", READ_RO_POLICY)
+    auth = client.auth.token.create(policies=["reader"], ttl="20s", type="batch")["auth"]
+    assert auth["client_token"].startswith("hvb.") and auth["renewable"] is False
+    assert auth["token_type"] == "batch"
+    bc = hvac_for(vault, auth["client_token"])
+    creds = bc.secrets.database.generate_credentials("ro")
+    assert 0 < creds["lease_duration"] <= 20
+    for path in ("auth/token/renew-self", "auth/token/revoke-self"):
+        status, body = vault.api("POST", path, token=auth["client_token"])
+        assert status == 400 and "batch tokens cannot be" in body["errors"][0]
+    renewed = client.sys.renew_lease(creds["lease_id"], increment=300)
+    assert renewed["lease_duration"] <= 20
+    client.sys.revoke_lease(creds["lease_id"])

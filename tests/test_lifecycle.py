@@ -1,7 +1,6 @@
 """Black-box tests of the lease lifecycle: renewal, rotation before expiry,
 Vault failures while running, the token's own expiry, signal mode, KV refresh
 and the command's own restarts.  Short TTLs, deadline polling, no sleeps."""
-import json
 import os
 import signal
 import stat
@@ -17,20 +16,9 @@ RO = ["-s", "PGUSER=database/creds/ro#username",
 FAST = ["--kill-timeout", "1s"]
 
 
-def probe_log(path):
-    try:
-        with open(path) as f:
-            return [json.loads(l) for l in f if l.endswith("\n")]
-    except FileNotFoundError:
-        return []
-
-
-def starts(path):
-    return [e for e in probe_log(path) if e["event"] == "start"]
-
-
-def failures(path):
-    return [e for e in probe_log(path) if e["event"] == "query" and not e["ok"]]
+probe_log = lw.probe_log
+starts = lw.probe_starts
+failures = lw.probe_failures
 
 
 def successes(path):

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """vaultemu: an emulator of HashiCorp Vault's HTTP API for leasewrap's tests.
 
-Python standard library only.  Dynamic PostgreSQL credentials are real: the
+Python standard library only (plus pyOpenSSL, when installed, for the TLS
+listener: see make_server_ossl_context).  Dynamic PostgreSQL credentials are real: the
 emulator runs psql as a subprocess to create, renew and drop roles.
 
 Run:  /usr/bin/python3 tests/vaultemu.py --listen 127.0.0.1:0 \
@@ -26,6 +27,7 @@ import fnmatch
 import hashlib
 import hmac
 import http.server
+import io
 import json
 import os
 import re
@@ -44,6 +46,13 @@ import traceback
 import uuid
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
+try:
+    # Only for the TLS listener's RequestClientCert (Python's ssl cannot accept an
+    # unverified client certificate); without it, client certificates are verified.
+    from OpenSSL import SSL as OSSL, crypto as OCRYPTO
+except ImportError:             # pragma: no cover
+    OSSL = OCRYPTO = None
+
 SYSTEM_DEFAULT_TTL = 768 * 3600      # §5.2: default_lease_ttl 768h
 SYSTEM_MAX_TTL = 768 * 3600          # §5.2: max_lease_ttl 768h
 VAULT_VERSION = "1.15.6"
@@ -56,9 +65,10 @@ PASSWORD_CHARS = string.ascii_letters + string.digits + "-"
 
 ERR_PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
 ERR_INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
+# vault-plugin-secrets-kv backend.go pathInvalid: the subcommand follows the operation.
 ERR_KV2_INVALID_PATH = ("Invalid path for a versioned K/V secrets engine. See the API docs "
                         "for the appropriate API endpoints to use. If using the Vault CLI, "
-                        "use 'vault kv get' for this operation.")
+                        "use 'vault kv %s' for this operation.")
 
 # Vault's default policy (vault-api.md §3.4): it does not grant sys/leases/revoke.
 DEFAULT_POLICY = """
@@ -580,6 +590,8 @@ class Token:
         self.expire_time = now + ttl if ttl > 0 else None
         self.last_renewal = None
         self.reaping = False
+        self.namespace = ""           # path of the namespace it was made in ("" = root)
+        self.type = "service"         # or "batch" (§3.4)
 
     # True when the token has the root policy.
     def is_root(self):
@@ -608,6 +620,8 @@ class Lease:
         self.next_attempt = 0.0
         self.revoke_failures = 0
         self.revoke_error = None
+        self.namespace = ""           # the namespace it was made in (§ namespaces)
+        self.batch_end = None         # the batch token's end it is clamped to, if any
 
     # Absolute time after which the lease can no longer be extended.
     def max_expire_time(self):
@@ -666,6 +680,7 @@ class Ctx:
         self.data = data if data is not None else {}
         self.has_body = data is not None
         self.wrap_ttl = 0             # X-Vault-Wrap-TTL seconds (§4.5)
+        self.ns = ""                  # the request's namespace path, "admin/" (§1.2)
 
     # Returns the first query value for key, or default.
     def q(self, key, default=None):
@@ -675,6 +690,16 @@ class Ctx:
 
 # ---------------------------------------------------------------------------
 # journal
+
+# Every request header for the journal; credentials only as a digest.
+def journal_headers(headers):
+    out = {}
+    for k, v in headers.items():
+        if k.lower() in ("x-vault-token", "authorization", "x-vault-mfa"):
+            v = "sha256:" + hashlib.sha256(v.encode("utf-8", "replace")).hexdigest()[:16]
+        out[k] = v
+    return out
+
 
 # Append-only event log served at /_emu/journal (optionally mirrored to a file).
 class Journal:
@@ -905,7 +930,12 @@ class KVv2:
         if prefix is None and (sub + "/") in self.PREFIXES:
             prefix, sub = sub + "/", sub + "/"
         if prefix is None:
-            raise VaultError(404, [ERR_KV2_INVALID_PATH])
+            # vault-plugin-secrets-kv backend.go pathInvalid: a warning in a full
+            # envelope sent with logical.RespondWithStatusCode(resp, req, 404); no
+            # "errors" key (captured answers show the same body).
+            cmd = {"update": "put", "create": "put", "delete": "delete",
+                   "list": "list"}.get(ctx.op, "get")
+            return Reply(404, envelope(None, warnings=[ERR_KV2_INVALID_PATH % cmd]))
         key = sub[len(prefix):]
         if prefix == "metadata/":
             return self._metadata(ctx, key)
@@ -1255,7 +1285,9 @@ class DatabaseEngine:
         except DBError as err:
             raise VaultError(500, ["error creating database user: %s" % err])
         path = ctx.path
-        lease_id = "%s/%s" % (path, rand_base62(24))
+        # vault/expiration.go Register: path.Join(req.Path, base62(24)), plus
+        # ".<namespace ID>" outside the root namespace (§5.1).
+        lease_id = "%s/%s%s" % (path, rand_base62(24), self.core.ns_suffix(ctx.ns))
         lease = Lease(lease_id, path, self.mount_path, name, role["db_name"], username, ttl,
                       max_ttl, ctx.token.accessor if ctx.token else None, revocation,
                       {"connection_url": cfg["connection_url"], "username": cfg["username"],
@@ -1263,6 +1295,13 @@ class DatabaseEngine:
         lease.issue_time = now
         lease.expire_time = now + ttl
         lease.renewable = renewable
+        lease.namespace = ctx.ns
+        if ctx.token is not None and ctx.token.type == "batch" and ctx.token.expire_time:
+            # vault/expiration.go Register: a batch token's leases end with it.
+            if lease.expire_time > ctx.token.expire_time:
+                lease.expire_time = ctx.token.expire_time
+                ttl = max(0, int(ctx.token.expire_time - now))
+            lease.batch_end = ctx.token.expire_time
         self.core.remember_secrets([username, password])
         self.core.register_lease(lease)
         return Reply(200, envelope({"username": username, "password": password}, lease_id=lease_id,
@@ -1274,8 +1313,10 @@ class DatabaseEngine:
         with self.core.lock:
             role = self.roles.get(lease.role)
             if role is None:
-                raise VaultError(500, ['error during renew: could not find role with name "%s"'
-                                       % lease.role])
+                # builtin/logical/database/secret_creds.go secretCredsRenew's error,
+                # wrapped by vault/expiration.go renewEntry: 400 as above (§6.1).
+                raise VaultError(400, [renew_entry_error(
+                    'error during renew: could not find role with name "%s"' % lease.role)])
             cfg = dict(self.configs.get(lease.db_name) or lease.conn_info)
             statements = list(role["renew_statements"]) or [
                 "ALTER ROLE \"{{name}}\" VALID UNTIL '{{expiration}}';"]
@@ -1284,9 +1325,14 @@ class DatabaseEngine:
             "expiration": pg_expiration(now + ttl + DB_EXPIRY_BUFFER)}) + "COMMIT;\n"
         params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
         try:
+            self.core.take_db_fault("renew")
             self.core.run_psql(params, sql, hide=[cfg["password"]])
         except DBError as err:
-            raise VaultError(500, ["failed to renew lease: error updating database user: %s" % err])
+            # The plugin's error comes back through vault/expiration.go renewEntry
+            # ("failed to renew entry: resp: %#v err: {{err}}") and
+            # vault/logical_system.go handleRenew -> handleErrorNoReadOnlyForward
+            # (ErrInvalidRequest), which RespondErrorCommon maps to 400 (§6.1).
+            raise VaultError(400, [renew_entry_error(err)])
 
     # Role TTLs used by renewals: current role values, read at renew time (§6.1).
     def role_ttls(self, role_name):
@@ -1295,7 +1341,12 @@ class DatabaseEngine:
             return None
         return role["default_ttl"], role["max_ttl"]
 
-    # Drops a lease's user: NOLOGIN, terminate its sessions, then revocation statements (§5.3).
+    # Drops a lease's user with the revocation statements only, as Vault's PostgreSQL
+    # plugin does (plugins/database/postgresql/postgresql.go DeleteUser ->
+    # customDeleteUser / defaultDeleteUser, §5.3): no NOLOGIN, no pg_terminate_backend.
+    # On PostgreSQL 15 DROP ROLE succeeds while the user has a session open, and that
+    # session keeps working; operators who want it cut say so in the statements.
+    # Returns how many other sessions the user had open when it was dropped.
     def revoke_user(self, lease):
         with self.core.lock:
             cfg = dict(self.configs.get(lease.db_name) or lease.conn_info)
@@ -1303,22 +1354,29 @@ class DatabaseEngine:
             statements = list(role["revocation_statements"]) if role else list(
                 lease.revocation_statements)
         user = lease.username
-        lit = sql_literal(user)
-        pre = (
-            "DO $vaultemu$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s) "
-            "THEN EXECUTE format('ALTER ROLE %%I NOLOGIN', %s); END IF; END $vaultemu$;\n"
-            "SELECT 'terminated=' || count(pg_catalog.pg_terminate_backend(pid, 5000)) "
-            "FROM pg_catalog.pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid();\n"
-        ) % (lit, lit, lit)
+        # Counted, not touched: the journal says what was left running.
+        pre = ("SELECT 'sessions=' || count(*) FROM pg_catalog.pg_stat_activity "
+               "WHERE usename = %s AND pid <> pg_backend_pid();\n") % sql_literal(user)
         if statements:
             body = substitute(statements, {"name": user, "username": user})
         else:
             body = default_revocation_sql(user)
         sql = pre + "BEGIN;\n" + body + "COMMIT;\n"
         params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        self.core.take_db_fault("revoke")
         out = self.core.run_psql(params, sql, hide=[cfg["password"]])
-        m = re.search(r"terminated=(\d+)", out)
+        m = re.search(r"sessions=(\d+)", out)
         return int(m.group(1)) if m else 0
+
+
+# The error text of a failed backend renewal (vault/expiration.go renewEntry, §6.1).
+def renew_entry_error(err):
+    return "failed to renew entry: resp: (*logical.Response)(nil) err: %s" % err
+
+
+# The error text of a failed backend revocation (vault/expiration.go revokeEntry, §6.2).
+def revoke_entry_error(err):
+    return "failed to revoke entry: resp: (*logical.Response)(nil) err: %s" % err
 
 
 # The generic revocation: revoke privileges, then DROP ROLE IF EXISTS (§5.3).
@@ -1509,7 +1567,14 @@ def parse_token_fields(d, old=None):
         "token_no_default_policy": parse_bool(d.get("token_no_default_policy"),
                                               "token_no_default_policy",
                                               old.get("token_no_default_policy", False)),
+        # sdk/helper/tokenutil: "service", "batch", "default" (and the default-* forms).
+        "token_type": d.get("token_type") or old.get("token_type", "default"),
     }
+    if fields["token_type"] not in ("service", "batch", "default", "default-service",
+                                    "default-batch"):
+        raise VaultError(400, ["invalid 'token_type' value %r" % fields["token_type"]])
+    if fields["token_type"] == "default-batch":
+        fields["token_type"] = "batch"
     if fields["token_max_ttl"] and fields["token_ttl"] > fields["token_max_ttl"]:
         raise VaultError(400, ["token_ttl should not be greater than token_max_ttl"])
     return fields
@@ -2194,6 +2259,7 @@ class Core:
         self.leases = {}
         self.mounts = {}
         self.faults = []
+        self.db_faults = []           # database failures to inject (db_error faults)
         self.fault_seq = 0
         self.secret_values = []
         self.secret_set = set()
@@ -2211,6 +2277,10 @@ class Core:
         self.put_policy("default", DEFAULT_POLICY)
         self.mounts["sys/"] = Mount("sys/", "system", None, None, "system endpoints")
         self.mounts["auth/token/"] = Mount("auth/token/", "token", None, None, "token based credentials")
+        self.mounts["identity/"] = Mount("identity/", "identity", None, None, "identity store")
+        self.mfa_methods = {}         # method_id -> {"type", "name"} (login MFA)
+        self.namespaces = {"": "root"}   # namespace path ("admin/") -> namespace ID
+        self.mfa_enforcements = {}    # name -> {"mfa_method_ids", "auth_method_types", ...}
         self.mounts["secret/"] = Mount("secret/", "kv", {"version": "2"}, KVv2(self, "secret/"),
                                        "key/value secret storage")
         self.mounts["kv/"] = Mount("kv/", "kv", {"version": "1"}, KVv1(self, "kv/"))
@@ -2316,13 +2386,21 @@ class Core:
 
     # Creates and stores a token, journaling it (§3, auth/token/create).
     def new_token(self, policies, ttl, explicit_max_ttl, period, renewable, display_name, parent,
-                  orphan, meta, token_id=None, path="auth/token/create", max_ttl=0):
+                  orphan, meta, token_id=None, path="auth/token/create", max_ttl=0, ns="",
+                  token_type="default"):
+        batch = token_type == "batch"
         with self.lock:
-            tid = token_id or "hvs." + rand_base62(24)
+            # Batch tokens start "hvb.", service tokens "hvs." (§3.4); a token made in a
+            # namespace ends ".<namespace ID>" (vault/token_store.go create).
+            tid = token_id or ("hvb." if batch else "hvs.") + rand_base62(
+                24 if not batch else 90) + self.ns_suffix(ns)
             if tid in self.tokens:
                 raise VaultError(400, ["cannot create a token with a duplicate ID"])
-            tok = Token(tid, rand_base62(24), policies, ttl, explicit_max_ttl, period, renewable,
-                        display_name, parent, orphan, meta, path, max_ttl=max_ttl)
+            tok = Token(tid, rand_base62(24), policies, ttl, explicit_max_ttl, period,
+                        renewable and not batch, display_name, parent, orphan, meta, path,
+                        max_ttl=max_ttl)
+            tok.namespace = ns
+            tok.type = "batch" if batch else "service"
             self.tokens[tid] = tok
             self.accessors[tok.accessor] = tid
         self.remember_secrets([tid])
@@ -2391,10 +2469,10 @@ class Core:
         ev = {"event": event, "lease_id": lease.lease_id,
               "ttl": max(0, int(round(lease.expire_time - time.time()))),
               "path": lease.path, "username": lease.username, "reason": reason,
-              "terminated_backends": terminated, "expire_time": lease.expire_time}
+              "open_sessions": terminated, "expire_time": lease.expire_time}
         if terminated:
-            ev["note"] = ("terminated %d open session(s) before dropping the user; real Vault's "
-                          "default revocation would fail here" % terminated)
+            ev["note"] = ("dropped the user with %d session(s) open; as in Vault, they were "
+                          "left running" % terminated)
         self.journal.add("lease", **ev)
         return terminated
 
@@ -2405,13 +2483,18 @@ class Core:
             for le in doomed:
                 del self.leases[le.lease_id]
         errors = []
-        for le in doomed:
+        for i, le in enumerate(doomed):
             try:
                 self.revoke_lease_now(le, event, reason, requeue=not force)
             except DBError as err:
-                errors.append(str(err))
+                errors.append((le.lease_id, i + 1, str(err)))
         if errors and not force:
-            raise VaultError(500, ["failed to revoke some leases: %s" % errors[0]])
+            # vault/expiration.go revokePrefixCommon wraps the first failure
+            # ("failed to revoke %q (%d / %d): {{err}}"); handleRevokePrefixCommon ->
+            # handleErrorNoReadOnlyForward makes it a 400 (§6.2).
+            raise VaultError(400, ['failed to revoke "%s" (%d / %d): %s'
+                                   % (errors[0][0], errors[0][1], len(doomed),
+                                      revoke_entry_error(errors[0][2]))])
         return len(doomed)
 
     # The engine object serving a mount path, or None.
@@ -2513,17 +2596,71 @@ class Core:
 
     # -- routing -----------------------------------------------------------
 
-    # Longest-prefix mount for a request path, and the path inside it (§1.5 no handler).
-    def match_mount(self, path):
+    # Longest-prefix mount for a request path in a namespace, and the path inside it
+    # (§1.5 no handler).  A namespace's mounts are kept under its path ("admin/database/");
+    # sys/, auth/token/ and identity/ exist in every namespace.
+    def match_mount(self, path, ns=""):
         with self.lock:
+            for builtin in ("sys/", "auth/token/", "identity/"):
+                if path.startswith(builtin) or path + "/" == builtin:
+                    return self.mounts[builtin], path[len(builtin):]
+            full = ns + path
             best = None
             for mpath in self.mounts:
-                if path.startswith(mpath) or path + "/" == mpath:
+                if mpath.startswith(ns) and (full.startswith(mpath) or full + "/" == mpath) \
+                        and not any(mpath.startswith(n) for n in self.namespaces
+                                    if len(n) > len(ns) and n.startswith(ns)):
                     if best is None or len(mpath) > len(best):
                         best = mpath
             if best is None:
                 return None, None
-            return self.mounts[best], path[len(best):]
+            return self.mounts[best], full[len(best):]
+
+    # The namespace a request is in and its path inside it: the X-Vault-Namespace
+    # header, then the longest namespace path the request path starts with; both
+    # select a namespace (VD:api-docs/index.mdx "Namespaces"; Enterprise only).
+    def request_namespace(self, headers, path):
+        hdr = (headers.get("X-Vault-Namespace") or "").strip("/")
+        full = (hdr + "/" if hdr else "") + path
+        with self.lock:
+            ns = max((n for n in self.namespaces if n and full.startswith(n)), key=len,
+                     default="")
+        if hdr and not (hdr + "/").startswith(ns or "\0"):
+            # The header named no namespace this server has.
+            raise VaultError(403, [ERR_PERMISSION_DENIED])
+        return ns, full[len(ns):]
+
+    # sys/namespaces[/<name>]: create, read, list (Vault Enterprise
+    # VD:api-docs/system/namespaces; IDs are 5 base62 characters).
+    def sys_namespaces(self, ctx, name):
+        name = name.strip("/")
+        with self.lock:
+            if not name:
+                self._need(ctx.op, "list", "read")
+                keys = sorted(n[len(ctx.ns):] for n in self.namespaces
+                              if n.startswith(ctx.ns) and n != ctx.ns and
+                              "/" not in n[len(ctx.ns):].rstrip("/"))
+                if not keys:
+                    raise VaultError(404, [])
+                return Reply(200, envelope({"keys": keys}, mount_type="system"))
+            path = ctx.ns + name + "/"
+            if ctx.op in ("update", "create"):
+                if path not in self.namespaces:
+                    self.namespaces[path] = rand_base62(5)
+            elif ctx.op != "read":
+                raise VaultError(405, ["unsupported operation"])
+            if path not in self.namespaces:
+                raise VaultError(404, [])
+            return Reply(200, envelope({"id": self.namespaces[path], "path": path,
+                                        "custom_metadata": {}}, mount_type="system"))
+
+    # ".<namespace ID>" for a lease or token made outside the root namespace
+    # (vault/expiration.go Register: fmt.Sprintf("%s.%s", leaseID, ns.ID)).
+    def ns_suffix(self, ns):
+        if not ns:
+            return ""
+        with self.lock:
+            return "." + self.namespaces[ns]
 
     # Handles one /v1 request; returns (Reply, token accessor or None) (§1).
     # peer_cert: {"der": bytes, "info": getpeercert() dict} of a TLS client certificate (§4.4).
@@ -2636,6 +2773,7 @@ class Core:
 
     # Routes an authenticated or unauthenticated (login, wrapping) request (§1.5, §4).
     def _route(self, op, path, query, headers, data, accessor, peer_cert, wrap_ttl):
+        ns, path = self.request_namespace(headers, path)
         token_id = headers.get("X-Vault-Token")
         if not token_id:
             auth = headers.get("Authorization") or ""
@@ -2647,33 +2785,90 @@ class Core:
             tok = self.lookup_token(token_id)
             if tok is not None:
                 accessor[0] = tok.accessor
-            return self.sys_ui_mounts(tok, path[len("sys/internal/ui/mounts/"):], op)
+            return self.sys_ui_mounts(tok, path[len("sys/internal/ui/mounts/"):], op, ns)
         if path in ("sys/wrapping/lookup", "sys/wrapping/unwrap"):
             return self.sys_wrapping(op, path, data or {}, token_id, accessor)
-        mount, sub = self.match_mount(path)
+        mount, sub = self.match_mount(path, ns)
         if mount is not None and isinstance(mount.engine, AuthMethod) and sub == "login":
-            return self.login(mount, op, path, data or {}, peer_cert)
+            return self.login(mount, op, path, data or {}, peer_cert, ns)
         tok = self.lookup_token(token_id)
         if tok is None:
             raise VaultError(403, [ERR_INVALID_TOKEN])
         accessor[0] = tok.accessor
-        mount, sub = self.match_mount(path)
         cap = {"read": "read", "list": "list", "delete": "delete"}.get(op)
         if op == "update":
             cap = "update"
             if mount is not None and mount.engine is not None and not mount.engine.exists(sub):
                 cap = "create"
-        if not self.allowed(tok, path, cap):
+        # A token works in its own namespace and those below it; ACL paths are
+        # relative to the token's namespace (Vault Enterprise; VD:docs/enterprise/namespaces).
+        full = ns + path
+        if not full.startswith(tok.namespace) or \
+                not self.allowed(tok, full[len(tok.namespace):], cap):
             raise VaultError(403, [ERR_PERMISSION_DENIED])
         if mount is None:
             raise VaultError(404, ['no handler for route "%s". route entry not found.' % path])
         ctx = Ctx(self, tok, op, path, query, data)
         ctx.wrap_ttl = wrap_ttl
+        ctx.ns = ns
         if mount.type == "system":
             return self.sys_route(ctx, sub)
         if mount.type == "token":
             return self.token_route(ctx, sub)
+        if mount.type == "identity":
+            return self.identity_route(ctx, sub)
         return mount.engine.handle(ctx, sub)
+
+    # identity/mfa/method/<type> and identity/mfa/login-enforcement/<name>: just enough
+    # login MFA to make logins answer with an MFA requirement (§4; vault/login_mfa.go
+    # handleMFAMethodUpdateCommon, handleLoginEnforcementUpdate).
+    def identity_route(self, ctx, sub):
+        parts = sub.split("/")
+        if len(parts) >= 3 and parts[:2] == ["mfa", "method"] and parts[2] in (
+                "totp", "duo", "okta", "pingid"):
+            self._need(ctx.op, "update")
+            mid = parts[3] if len(parts) > 3 and parts[3] else str(uuid.uuid4())
+            with self.lock:
+                self.mfa_methods[mid] = {"type": parts[2],
+                                         "name": ctx.data.get("method_name") or ""}
+            return Reply(200, envelope({"method_id": mid}, mount_type="identity"))
+        if len(parts) == 3 and parts[:2] == ["mfa", "login-enforcement"] and parts[2]:
+            name = parts[2]
+            if ctx.op == "read":
+                with self.lock:
+                    enf = self.mfa_enforcements.get(name)
+                if enf is None:
+                    raise VaultError(404, [])
+                return Reply(200, envelope(dict(enf, name=name), mount_type="identity"))
+            self._need(ctx.op, "update", "create")
+            ids = parse_str_list(ctx.data.get("mfa_method_ids"))
+            with self.lock:
+                if not ids or any(i not in self.mfa_methods for i in ids):
+                    raise VaultError(400, ["one or more MFA method IDs do not exist"])
+                self.mfa_enforcements[name] = {
+                    "mfa_method_ids": ids,
+                    "auth_method_types": parse_str_list(ctx.data.get("auth_method_types")),
+                    "auth_method_accessors": parse_str_list(
+                        ctx.data.get("auth_method_accessors"))}
+            return None
+        raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
+
+    # The MFA requirement a login on this mount must meet first, or None
+    # (vault/login_mfa.go buildMfaEnforcementResponse; constraints keyed by enforcement name).
+    def mfa_requirement(self, mount):
+        with self.lock:
+            cons = {}
+            for name, enf in sorted(self.mfa_enforcements.items()):
+                if mount.type in enf["auth_method_types"] or \
+                        getattr(mount, "accessor", None) in enf["auth_method_accessors"]:
+                    cons[name] = {"any": [
+                        {"type": self.mfa_methods[i]["type"], "id": i,
+                         "uses_passcode": self.mfa_methods[i]["type"] == "totp",
+                         "name": self.mfa_methods[i]["name"]}
+                        for i in enf["mfa_method_ids"]]}
+        if not cons:
+            return None
+        return {"mfa_request_id": str(uuid.uuid4()), "mfa_constraints": cons}
 
     # -- sys/ ----------------------------------------------------------------
 
@@ -2730,7 +2925,7 @@ class Core:
                 "cluster_name": self.cluster_name, "cluster_id": self.cluster_id}
 
     # sys/internal/ui/mounts[/path]: mount info for KV version detection (§7.2).
-    def sys_ui_mounts(self, tok, sub, op):
+    def sys_ui_mounts(self, tok, sub, op, ns=""):
         if op != "read":
             raise VaultError(405, ["unsupported operation"])
         if sub == "":
@@ -2753,11 +2948,11 @@ class Core:
                                   'client\'s policies grant access to path "%s"' % clean])
         if tok is None:
             raise denied
-        mount, _ = self.match_mount(clean)
-        if mount is None or not self.has_mount_access(tok, mount.path):
+        mount, _ = self.match_mount(clean, ns)
+        if mount is None or not self.has_mount_access(tok, mount.path[len(ns):]):
             raise denied
         info = mount.info()
-        info["path"] = mount.path
+        info["path"] = mount.path[len(ns):]   # relative to the request's namespace
         return Reply(200, envelope(info, mount_type="system"))
 
     # Routes sys/* requests (§6 leases, sys/mounts, policies, capabilities-self).
@@ -2792,6 +2987,8 @@ class Core:
             if not keys:
                 raise VaultError(404, [])
             return Reply(200, envelope({"keys": keys}, mount_type="system"))
+        if sub == "namespaces" or sub.startswith("namespaces/"):
+            return self.sys_namespaces(ctx, sub[len("namespaces"):])
         if sub == "mounts" or sub.startswith("mounts/"):
             return self.sys_mounts(ctx, sub[len("mounts/"):] if "/" in sub else "")
         if sub == "auth":
@@ -2853,6 +3050,10 @@ class Core:
                 raise VaultError(400, ["lease expired"])
             if not lease.renewable:
                 raise VaultError(400, ["lease is not renewable"])
+            if lease.namespace != ctx.ns:
+                # vault/expiration.go Renew: errors.New("cannot renew a lease across
+                # namespaces") -> handleErrorNoReadOnlyForward -> 400.
+                raise VaultError(400, ["cannot renew a lease across namespaces"])
             engine = self.engine_for(lease.mount)
             ttls = engine.role_ttls(lease.role) if engine else None
             if ttls is None:
@@ -2863,8 +3064,13 @@ class Core:
                 ttl, warnings = calculate_ttl(increment, default_ttl, 0, max_ttl, 0,
                                               lease.issue_time, now)
             except PastMaxTTL as err:
-                raise VaultError(400, ["failed to renew entry: resp: (*logical.Response)(nil) "
-                                       "err: %s" % err])
+                # vault/expiration.go Renew calls CalculateTTL after renewEntry and
+                # returns its error as it is (no "failed to renew entry" wrapping);
+                # handleErrorNoReadOnlyForward makes it a 400.
+                raise VaultError(400, [str(err)])
+        if lease.batch_end is not None and now + ttl > lease.batch_end:
+            # vault/expiration.go Renew: a batch token's lease never outlives it.
+            ttl = max(0, int(lease.batch_end - now))
         engine.renew_user(lease, ttl, now)
         with self.lock:
             if self.leases.get(lease_id) is not lease:
@@ -2894,7 +3100,9 @@ class Core:
         except DBError as err:
             with self.lock:
                 self.leases.setdefault(lease_id, lease)
-            raise VaultError(500, ["failed to revoke entry: %s" % err])
+            # vault/expiration.go revokeEntry wraps the plugin's error; handleRevoke ->
+            # handleErrorNoReadOnlyForward makes it a 400; the lease stays (§6.2).
+            raise VaultError(400, [revoke_entry_error(err)])
         return None
 
     # Background revocation for sync=false (§6.2, answered 202).
@@ -2929,7 +3137,7 @@ class Core:
             return Reply(200, self._sys_inject(data))
         if mpath.endswith("/tune"):
             raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
-        key = mpath.strip("/") + "/"
+        key = ctx.ns + mpath.strip("/") + "/"
         if op == "read":
             with self.lock:
                 m = self.mounts.get(key)
@@ -3024,9 +3232,16 @@ class Core:
             return Reply(200, envelope(self.token_lookup_data(tok), mount_type="token"))
         if sub == "renew-self":
             self._need(op, "update")
+            if tok.type == "batch":
+                # vault/expiration.go renewAuthEntry: ErrorResponse -> 400.
+                raise VaultError(400, ["batch tokens cannot be renewed"])
             return self.token_renew(tok, parse_duration(ctx.data.get("increment"), "increment"))
         if sub == "revoke-self":
             self._need(op, "update")
+            if tok.type == "batch":
+                # vault/expiration.go revokeEntry: errors.New("batch tokens cannot be
+                # revoked"); a batch token lives until its TTL.
+                raise VaultError(400, ["batch tokens cannot be revoked"])
             self.revoke_token(tok)
             return None
         if sub in ("lookup", "renew", "revoke", "revoke-orphan"):
@@ -3092,8 +3307,8 @@ class Core:
             raise VaultError(400, ["root or sudo privileges required to create orphan token"])
         if d.get("id") and not is_root:
             raise VaultError(400, ["root or sudo privileges required to specify token id"])
-        if d.get("type") not in (None, "", "service", "default"):
-            raise VaultError(400, ["vaultemu supports only service tokens"])
+        if d.get("type") not in (None, "", "service", "batch", "default"):
+            raise VaultError(400, ["unsupported token type %s" % d.get("type")])
         ttl = parse_duration(d.get("ttl") if d.get("ttl") is not None else d.get("lease"), "ttl")
         explicit = parse_duration(d.get("explicit_max_ttl"), "explicit_max_ttl")
         period = parse_duration(d.get("period"), "period")
@@ -3115,7 +3330,8 @@ class Core:
         renewable = renewable and final_ttl > 0
         tok = self.new_token(policies, final_ttl, explicit, period, renewable, disp,
                              None if orphan else parent.accessor, orphan, meta,
-                             token_id=d.get("id") or None)
+                             token_id=d.get("id") or None, ns=ctx.ns,
+                             token_type=d.get("type") or "default")
         return Reply(200, envelope(None, auth=self.auth_block(tok, final_ttl), warnings=warnings,
                                    mount_type="token"))
 
@@ -3125,7 +3341,7 @@ class Core:
         return {"client_token": tok.id, "accessor": tok.accessor, "policies": list(tok.policies),
                 "token_policies": list(tok.policies), "metadata": tok.meta,
                 "lease_duration": int(ttl), "renewable": tok.renewable, "entity_id": "",
-                "token_type": "service", "orphan": tok.orphan, "mfa_requirement": None,
+                "token_type": tok.type, "orphan": tok.orphan, "mfa_requirement": None,
                 "num_uses": tok.num_uses}
 
     # lookup-self data (§3.1).
@@ -3139,7 +3355,9 @@ class Core:
                 "num_uses": tok.num_uses, "orphan": tok.orphan, "path": tok.path,
                 "policies": list(tok.policies), "renewable": tok.renewable,
                 "ttl": max(0, int(round(tok.expire_time - now))) if tok.expire_time else 0,
-                "type": "service"}
+                "type": tok.type}
+        if tok.namespace:
+            data["namespace_path"] = tok.namespace
         if tok.period:
             data["period"] = tok.period
         if tok.last_renewal:
@@ -3170,7 +3388,7 @@ class Core:
     # -- logins (§4) -------------------------------------------------------------
 
     # POST auth/<mount>/login: unauthenticated; journals every attempt, never its secrets (§4).
-    def login(self, mount, op, path, data, peer_cert):
+    def login(self, mount, op, path, data, peer_cert, ns=""):
         if op != "update":
             raise VaultError(405, ["1 error occurred:\n\t* unsupported operation\n\n"])
         info = {"role": None, "jwt_sha256": None}
@@ -3179,7 +3397,22 @@ class Core:
         self.remember_secrets([data.get(k) for k in ("jwt", "secret_id")])
         try:
             result = mount.engine.login(Ctx(self, None, op, path, {}, data), info, peer_cert)
-            reply, tok = self.login_token(mount, path, result)
+            mfa = self.mfa_requirement(mount)
+            if mfa is not None:
+                # vault/request_handling.go handleLoginRequest: with a login MFA
+                # enforcement, 200 with an auth block holding only the MFA requirement
+                # (client_token "") and a warning; no token is made until sys/mfa/validate.
+                auth = {"client_token": "", "accessor": "", "policies": None,
+                        "token_policies": None, "metadata": None, "lease_duration": 0,
+                        "renewable": False, "entity_id": "", "token_type": "default",
+                        "orphan": False, "mfa_requirement": mfa, "num_uses": 0}
+                self.journal.add("login", mount=name, method=mount.type, role=info["role"],
+                                 jwt_sha256=info["jwt_sha256"], status=200, mfa=True)
+                return Reply(200, envelope(None, auth=auth, mount_type=mount.type, warnings=[
+                    "A login request was issued that is subject to MFA validation. Please "
+                    "make sure to validate the login by sending another request to "
+                    "mfa/validate endpoint."]))
+            reply, tok = self.login_token(mount, path, result, ns)
         except VaultError as err:
             self.journal.add("login", mount=name, method=mount.type, role=info["role"],
                              jwt_sha256=info["jwt_sha256"], status=err.status,
@@ -3191,7 +3424,7 @@ class Core:
         return reply
 
     # Mints the orphan service token of a login from the role's token_* fields (§3.4, §4).
-    def login_token(self, mount, path, result):
+    def login_token(self, mount, path, result, ns=""):
         f = result.fields
         policies = set(f["token_policies"])
         if not f["token_no_default_policy"]:
@@ -3202,10 +3435,12 @@ class Core:
                                           f["token_explicit_max_ttl"], None)
         except PastMaxTTL as err:
             raise VaultError(400, [str(err)])
-        display = (mount.path[len("auth/"):].replace("/", "-") + result.display).rstrip("-")
+        display = (mount.path[len(ns) + len("auth/"):].replace("/", "-") +
+                   result.display).rstrip("-")
         tok = self.new_token(policies, ttl, f["token_explicit_max_ttl"], f["token_period"], True,
                              display, None, True, dict(result.meta), path=path,
-                             max_ttl=f["token_max_ttl"])
+                             max_ttl=f["token_max_ttl"], ns=ns,
+                             token_type=f.get("token_type") or "default")
         body = envelope(None, auth=self.auth_block(tok, ttl), warnings=warnings,
                         mount_type=mount.type)
         return Reply(200, body), tok
@@ -3215,7 +3450,7 @@ class Core:
         name = apath.strip("/")
         if not name or name.endswith("/tune") or "/tune/" in name:
             raise VaultError(404, ["1 error occurred:\n\t* unsupported path\n\n"])
-        key = "auth/" + name + "/"
+        key = ctx.ns + "auth/" + name + "/"
         if ctx.op == "read":
             with self.lock:
                 m = self.mounts.get(key)
@@ -3223,7 +3458,7 @@ class Core:
                     raise VaultError(400, ["No auth engine at %s" % key])
                 return Reply(200, self._sys_inject(m.info()))
         if ctx.op == "delete":
-            if key == "auth/token/":
+            if key == ctx.ns + "auth/token/":
                 raise VaultError(400, ['cannot unmount "%s"' % key])
             with self.lock:
                 if key not in self.mounts:
@@ -3245,8 +3480,8 @@ class Core:
             raise VaultError(400, ["plugin not found in the catalog: %s" % mtype])
         with self.lock:
             for existing in self.mounts:
-                if existing.startswith("auth/") and (key.startswith(existing) or
-                                                     existing.startswith(key)):
+                if existing.startswith(ctx.ns + "auth/") and (key.startswith(existing) or
+                                                              existing.startswith(key)):
                     raise VaultError(400, ["path is already in use at %s" % existing])
             m = Mount(key, mtype, ctx.data.get("options") or None, engine_cls(self, key),
                       ctx.data.get("description", ""))
@@ -3360,9 +3595,20 @@ class Core:
     def add_fault(self, spec):
         mode = spec.get("mode")
         if mode not in ("status", "down", "slow", "sealed", "invalid_json", "huge", "standby",
-                        "uninitialized", "patch"):
+                        "uninitialized", "patch", "db_error"):
             raise VaultError(400, ["unknown fault mode %r" % (mode,)])
         fault = dict(spec)
+        if mode == "db_error":
+            # The database fails the next `count` renew or revoke operations (op) as an
+            # unreachable server would; the answer is what Vault's own code makes of it.
+            if spec.get("op") not in ("renew", "revoke"):
+                raise VaultError(400, ["db_error needs op \"renew\" or \"revoke\""])
+            fault["count"] = int(spec.get("count", 1))
+            with self.lock:
+                self.fault_seq += 1
+                fault["id"] = self.fault_seq
+                self.db_faults.append(fault)
+            return fault["id"]
         paths = spec.get("paths")
         if isinstance(paths, str):
             paths = [paths]
@@ -3383,6 +3629,20 @@ class Core:
             fault["id"] = self.fault_seq
             self.faults.append(fault)
         return fault["id"]
+
+    # Raises DBError if a db_error fault covers this database operation, consuming it.
+    def take_db_fault(self, op):
+        with self.lock:
+            for fault in self.db_faults:
+                if fault["op"] == op and fault["count"] > 0:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.db_faults.remove(fault)
+                    break
+            else:
+                return
+        raise DBError("failed to connect to `host=127.0.0.1 user=vault database=postgres`: "
+                      "dial error (dial tcp 127.0.0.1:5432: connect: connection refused)")
 
     # Returns the faults that apply to a request path, consuming their counts.
     def take_faults(self, path):
@@ -3465,6 +3725,7 @@ class Core:
     def reset(self):
         with self.lock:
             self.faults = []
+            self.db_faults = []
             self.wrappings = {}
             toks = [t for t in self.tokens.values() if t.accessor != self.root_accessor]
         for t in toks:
@@ -3487,6 +3748,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     core = None
     verbose = False
+
+    # With a pyOpenSSL listener context: the TLS handshake, then buffered streams on it.
+    def setup(self):
+        ctx = getattr(self.server, "ossl_ctx", None)
+        if ctx is None:
+            super().setup()
+            return
+        if self.disable_nagle_algorithm:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        conn = OSSL.Connection(ctx, self.request)
+        conn.set_accept_state()
+        conn.do_handshake()
+        self.connection = conn
+        self.rfile = io.BufferedReader(_TLSStream(conn))
+        self.wfile = _TLSStream(conn)
 
     # Any do_<METHOD> resolves to the dispatcher, so unknown methods get Vault's 405 (§1.1).
     def __getattr__(self, name):
@@ -3607,16 +3883,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for patch in patches:
                     patch_reply(reply.body, patch)
                 fault_mode = "patch"
+        try:
+            ns = core.request_namespace(self.headers, vpath)[0]
+        except VaultError:
+            ns = None
         ev = {"method": self.command, "path": vpath, "query": url.query,
               "status": None if reply == "down" else reply.status, "token_accessor": accessor,
-              "peer_port": self.client_address[1]}
+              "peer_port": self.client_address[1], "namespace": ns,
+              "headers": journal_headers(self.headers)}
         if fault_mode:
             ev["fault"] = fault_mode
         core.journal.add("request", **ev)
         if reply == "down":
             self.close_connection = True
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self.request.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
@@ -3626,6 +3907,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # The TLS client certificate of this connection as {"der", "info"}, or None (§4.4).
     def peer_cert(self):
+        if OSSL is not None and isinstance(self.connection, OSSL.Connection):
+            x509 = self.connection.get_peer_certificate()
+            if x509 is None:
+                return None
+            names = {b"CN": "commonName", b"O": "organizationName", b"OU":
+                     "organizationalUnitName", b"C": "countryName"}
+            subject = tuple(((names.get(k, k.decode("ascii", "replace")),
+                              v.decode("utf-8", "replace")),)
+                            for k, v in x509.get_subject().get_components())
+            return {"der": OCRYPTO.dump_certificate(OCRYPTO.FILETYPE_ASN1, x509),
+                    "info": {"subject": subject, "serialNumber": "%X" % x509.get_serial_number()}}
         if not isinstance(self.connection, ssl.SSLSocket):
             return None
         try:
@@ -3697,6 +3989,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method == "DELETE":
                 with core.lock:
                     core.faults = []
+                    core.db_faults = []
                 return {"ok": True}
             if method == "GET":
                 with core.lock:
@@ -3815,13 +4108,60 @@ class Server(http.server.ThreadingHTTPServer):
     # Ignores clients that hang up mid-answer (timeouts, fault tests); logs anything else.
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)) or (
+                OSSL is not None and isinstance(exc, OSSL.Error)):
             return
         super().handle_error(request, client_address)
 
 
-# Server TLS: TLS >= 1.2, client certificate requested but optional, so cert login works and
-# other clients need none (§4.4, §9.1 TLS defaults).
+# A pyOpenSSL connection as a raw stream for BaseHTTPRequestHandler's rfile and wfile.
+class _TLSStream(io.RawIOBase):
+    def __init__(self, conn):
+        super().__init__()
+        self.conn = conn
+
+    # Readable and writable.
+    def readable(self):
+        return True
+
+    # Readable and writable.
+    def writable(self):
+        return True
+
+    # Reads what the peer sent; 0 at its close.
+    def readinto(self, buf):
+        try:
+            data = self.conn.recv(len(buf))
+        except (OSSL.ZeroReturnError, OSSL.SysCallError):
+            return 0
+        buf[:len(data)] = data
+        return len(data)
+
+    # Sends everything.
+    def write(self, data):
+        self.conn.sendall(bytes(data))
+        return len(data)
+
+
+# Vault's listener TLS: the client certificate is requested, never required, and not
+# verified in the handshake (tls.RequestClientCert: command/server/listener.go
+# listenerWrapTLS, now internalshared/listenerutil TLSConfig, unless
+# tls_require_and_verify_client_cert); cert auth checks it against its roles itself
+# (§4.4).  TLS >= 1.2.  None without pyOpenSSL.
+def make_server_ossl_context(cert, key):
+    if OSSL is None:
+        return None
+    ctx = OSSL.Context(OSSL.TLS_SERVER_METHOD)
+    ctx.set_min_proto_version(OSSL.TLS1_2_VERSION)
+    ctx.use_certificate_chain_file(cert)
+    ctx.use_privatekey_file(key)
+    ctx.set_verify(OSSL.VERIFY_PEER, lambda conn, x509, errno, depth, ok: True)
+    return ctx
+
+
+# Server TLS with Python's ssl (no pyOpenSSL): TLS >= 1.2, client certificate requested
+# but optional; unlike Vault, a certificate that does not chain to --tls-client-ca or a
+# cert role fails the handshake.
 def make_server_tls_context(cert, key, client_ca=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -3878,9 +4218,12 @@ def main(argv=None):
     server = Server((host or "127.0.0.1", int(port or 0)), Handler)
     scheme = "http"
     if args.tls_cert:
-        core.tls_ctx = make_server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
-        server.socket = core.tls_ctx.wrap_socket(server.socket, server_side=True,
-                                                 do_handshake_on_connect=False)
+        server.ossl_ctx = make_server_ossl_context(args.tls_cert, args.tls_key)
+        if server.ossl_ctx is None:
+            core.tls_ctx = make_server_tls_context(args.tls_cert, args.tls_key,
+                                                   args.tls_client_ca)
+            server.socket = core.tls_ctx.wrap_socket(server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
         scheme = "https"
     stop = threading.Event()
     parent = args.parent_pid or os.getppid()

@@ -151,7 +151,11 @@ api POST "$DB_MOUNT/config/$DB_CONNECTION" "{
 # --- 3. roles: what a database user from database/creds/ro or rw may do -------
 # vault write database/roles/ro db_name=postgres default_ttl=1h max_ttl=24h \
 #     creation_statements=@ro-create.sql revocation_statements=@ro-revoke.sql
-# The revocation statements undo the grants, then drop the user.
+# The revocation statements undo the grants, end the user's open sessions,
+# then drop the user.  Vault runs only these statements: without the
+# pg_terminate_backend line, sessions opened by a revoked user keep running
+# after DROP ROLE.  Ending them needs PG_ADMIN_USER to hold pg_signal_backend
+# (GRANT pg_signal_backend TO vault;); leave the line out to let them finish.
 login="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';
 GRANT CONNECT ON DATABASE $DB TO \"{{name}}\";
 GRANT USAGE ON SCHEMA $SCHEMA TO \"{{name}}\";"
@@ -159,6 +163,7 @@ revoke="REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA $SCHEMA FROM \"{{name}}\";
 REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA $SCHEMA FROM \"{{name}}\";
 REVOKE USAGE ON SCHEMA $SCHEMA FROM \"{{name}}\";
 REVOKE CONNECT ON DATABASE $DB FROM \"{{name}}\";
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';
 DROP ROLE IF EXISTS \"{{name}}\";"
 
 say "writing $DB_MOUNT/roles/ro (SELECT in schema $PG_SCHEMA; ttl $DB_DEFAULT_TTL, max $DB_MAX_TTL)"

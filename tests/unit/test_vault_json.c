@@ -594,6 +594,153 @@ test_retry_after(void **state)
 	assert_true(vj_retry_after("9999999", strlen("9999999"), t) == 86400);
 }
 
+/* Vault's wrapped backend failures (vault/expiration.go renewEntry). */
+static void
+test_backend_failure(void **state)
+{
+	const char *renew = "{\"errors\":[\"failed to renew entry: resp: "
+	    "(*logical.Response)(nil) err: dial tcp: connection refused\"]}";
+	const char *revoke = "{\"errors\":[\"failed to revoke entry: resp: "
+	    "(*logical.Response)(nil) err: x\"]}";
+	const char *lost = "{\"errors\":[\"lease not found\"]}";
+	const char *maxed = "{\"errors\":[\"past the max TTL, cannot "
+	    "renew\"]}";
+
+	(void)state;
+	assert_int_equal(vj_backend_failure(400, maxed, strlen(maxed)), 0);
+	assert_int_equal(vj_backend_failure(400, renew, strlen(renew)), 1);
+	assert_int_equal(vj_backend_failure(400, revoke, strlen(revoke)), 1);
+	assert_int_equal(vj_backend_failure(400, lost, strlen(lost)), 0);
+	assert_int_equal(vj_backend_failure(500, renew, strlen(renew)), 0);
+	assert_int_equal(vj_backend_failure(400, "", 0), 0);
+	assert_int_equal(vj_backend_failure(400, "not json", 8), 0);
+	assert_int_equal(vj_backend_failure(400, NULL, 0), 0);
+}
+
+/* A plain permission denied is a policy answer; with invalid token it is not. */
+static void
+test_policy_denied(void **state)
+{
+	const char *policy = "{\"errors\":[\"1 error occurred:\\n\\t* "
+	    "permission denied\\n\\n\"]}";
+	const char *dead = "{\"errors\":[\"2 errors occurred:\\n\\t* "
+	    "permission denied\\n\\t* invalid token\\n\\n\"]}";
+	const char *split = "{\"errors\":[\"permission denied\","
+	    "\"invalid token\"]}";
+
+	(void)state;
+	assert_int_equal(vj_policy_denied(403, policy, strlen(policy)), 1);
+	assert_int_equal(vj_policy_denied(403, dead, strlen(dead)), 0);
+	assert_int_equal(vj_policy_denied(403, split, strlen(split)), 0);
+	assert_int_equal(vj_policy_denied(400, policy, strlen(policy)), 0);
+	assert_int_equal(vj_policy_denied(403, "{}", 2), 0);
+}
+
+/* At exit only success and a 403 end the revocation attempts. */
+static void
+test_revoke_settled(void **state)
+{
+	(void)state;
+	assert_int_equal(vj_revoke_settled(204), 1);
+	assert_int_equal(vj_revoke_settled(200), 1);
+	assert_int_equal(vj_revoke_settled(202), 1);
+	assert_int_equal(vj_revoke_settled(403), 1);
+	assert_int_equal(vj_revoke_settled(400), 0);
+	assert_int_equal(vj_revoke_settled(500), 0);
+	assert_int_equal(vj_revoke_settled(429), 0);
+	assert_int_equal(vj_revoke_settled(0), 0);
+}
+
+static void
+test_policy_hint(void **state)
+{
+	char out[256];
+
+	(void)state;
+	vj_policy_hint("auth/token/lookup-self", out, sizeof(out));
+	assert_non_null(strstr(out, "path \"auth/token/lookup-self\" { "
+	    "capabilities = [\"read\"] }"));
+	vj_policy_hint("auth/token/renew-self", out, sizeof(out));
+	assert_non_null(strstr(out, "path \"auth/token/renew-self\" { "
+	    "capabilities = [\"update\"] }"));
+}
+
+/* handleLoginRequest's MFA answer, an empty token, and a normal login. */
+static void
+test_login_mfa(void **state)
+{
+	const char *mfa = "{\"auth\":{\"client_token\":\"\",\"mfa_requirement\":"
+	    "{\"mfa_request_id\":\"r\",\"mfa_constraints\":{\"ops\":{\"any\":"
+	    "[{\"type\":\"totp\",\"id\":\"m\",\"uses_passcode\":true}]}}}},"
+	    "\"warnings\":[\"A login request was issued that is subject to "
+	    "MFA validation.\"]}";
+	const char *empty = "{\"auth\":{\"client_token\":\"\","
+	    "\"mfa_requirement\":null}}";
+	const char *ok = "{\"auth\":{\"client_token\":\"hvs.x\","
+	    "\"mfa_requirement\":null}}";
+	char out[400];
+
+	(void)state;
+	assert_int_equal(vj_login_mfa(mfa, strlen(mfa), out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "multi-factor"));
+	assert_non_null(strstr(out, "\"ops\""));
+	assert_non_null(strstr(out, "totp"));
+	assert_int_equal(vj_login_mfa(empty, strlen(empty), out, sizeof(out)),
+	    1);
+	assert_non_null(strstr(out, "empty client_token"));
+	assert_int_equal(vj_login_mfa(ok, strlen(ok), out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vj_login_mfa("x", 1, out, sizeof(out)), 0);
+}
+
+/* pathDataRead's 404 envelopes: deleted, destroyed; a plain 404 is neither. */
+static void
+test_kv2_gone(void **state)
+{
+	const char *deleted = "{\"data\":{\"data\":null,\"metadata\":{"
+	    "\"deletion_time\":\"2026-01-02T03:04:05Z\",\"destroyed\":false,"
+	    "\"version\":3}}}";
+	const char *destroyed = "{\"data\":{\"data\":null,\"metadata\":{"
+	    "\"deletion_time\":\"\",\"destroyed\":true,\"version\":2}}}";
+	const char *plain = "{\"errors\":[]}";
+	const char *warn = "{\"data\":null,\"warnings\":[\"Invalid path for a "
+	    "versioned K/V secrets engine.\"]}";
+	char out[256];
+
+	(void)state;
+	assert_int_equal(vj_kv2_gone(deleted, strlen(deleted), out,
+	    sizeof(out)), 1);
+	assert_non_null(strstr(out, "version 3 was deleted at "
+	    "2026-01-02T03:04:05Z"));
+	assert_int_equal(vj_kv2_gone(destroyed, strlen(destroyed), out,
+	    sizeof(out)), 1);
+	assert_non_null(strstr(out, "version 2 was destroyed"));
+	assert_int_equal(vj_kv2_gone(plain, strlen(plain), out, sizeof(out)),
+	    0);
+	assert_int_equal(vj_kv2_gone(warn, strlen(warn), out, sizeof(out)), 0);
+}
+
+/* Only an "admin/" path with no namespace set gets the warning. */
+static void
+test_namespace_hint(void **state)
+{
+	char out[512];
+
+	(void)state;
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", NULL,
+	    out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "VAULT_NAMESPACE=admin"));
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", "",
+	    out, sizeof(out)), 1);
+	assert_int_equal(vj_namespace_hint("admin/database/creds/ro", "admin",
+	    out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vj_namespace_hint("database/creds/ro", NULL, out,
+	    sizeof(out)), 0);
+	assert_int_equal(vj_namespace_hint("administration/x", NULL, out,
+	    sizeof(out)), 0);
+}
+
 int
 main(void)
 {
@@ -622,6 +769,13 @@ main(void)
 		cmocka_unit_test(test_seconds_clamped),
 		cmocka_unit_test(test_secret_huge_lease_duration),
 		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_backend_failure),
+		cmocka_unit_test(test_policy_denied),
+		cmocka_unit_test(test_revoke_settled),
+		cmocka_unit_test(test_policy_hint),
+		cmocka_unit_test(test_login_mfa),
+		cmocka_unit_test(test_kv2_gone),
+		cmocka_unit_test(test_namespace_hint),
 	};
 
 	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);
