@@ -4246,6 +4246,7 @@ def main(argv=None):
         shost, _, sport = args.standby_listen.rpartition(":")
         StandbyHandler.leader = addr if args.standby_leader is None else args.standby_leader
         standby = Server((shost or "127.0.0.1", int(sport or 0)), StandbyHandler)
+        standby.ossl_ctx = getattr(server, "ossl_ctx", None)
         if core.tls_ctx is not None:
             standby.socket = core.tls_ctx.wrap_socket(standby.socket, server_side=True,
                                                       do_handshake_on_connect=False)
