@@ -23,8 +23,9 @@ LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 
 SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
-	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c \
-	   src/dl.c
+	   src/supervisor.c src/signals.c src/token.c src/leases.c src/cred.c \
+	   src/command.c src/output.c src/preflight.c src/lease.c src/envfile.c \
+	   src/auth.c src/metrics.c src/dl.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))

@@ -1,0 +1,715 @@
+/* cred.c: one credential per Vault path: read, KV v2 lookup, renew, rotate, refresh, last call. */
+#define _GNU_SOURCE
+#include "sup.h"
+#include "config.h"
+#include "exitcodes.h"
+#include "lease.h"
+#include "log.h"
+#include "metrics.h"
+#include "secret.h"
+#include "spec.h"
+#include "util.h"
+#include "vault.h"
+#include "vault_json.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void	cred_due(struct cred *c);
+static void	cred_read(struct cred *c, enum purpose p);
+
+/*
+ * Time to stop the command: at most --kill-timeout, less for short leases,
+ * plus half a second.  A credential is acted on this long before it dies.
+ */
+double
+stop_time(const struct sup *s, double duration)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
+
+	if (duration > 0 && kt > duration / 4)
+		kt = duration / 4;
+	return kt + 0.5;
+}
+
+/* The end of a credential: its lease's, or its token's if that comes first. */
+ev_tstamp
+cred_deadline(const struct cred *c)
+{
+	const struct tokgen *t = c->tg;
+
+	if (c->lease_end <= 0)
+		return 0;
+	if (t != NULL && t->deadline > 0 && t->deadline < c->lease_end)
+		return t->deadline;
+	return c->lease_end;
+}
+
+/* Does the credential's token end it before its lease does, for good? */
+static int
+token_bound(const struct cred *c)
+{
+	const struct tokgen *t = c->tg;
+
+	return t != NULL && t->deadline > 0 && t->deadline <= c->lease_end &&
+	    (t->final || t->dead || !t->renewable);
+}
+
+/*
+ * Is a token-bound credential past help?  New credentials help only under
+ * a newer token; with the token in use, only a login can make one.
+ */
+static int
+doomed_by_token(const struct cred *c)
+{
+	return token_bound(c) && c->tg == c->sup->tok;
+}
+
+/* Load cur's lease facts after a read or a promotion. */
+static void
+cred_take_lease(struct cred *c)
+{
+	c->duration = (double)c->cur.lease_duration;
+	c->renewable = c->cur.renewable;
+	c->final = !c->renewable;
+	c->lease_end = c->cur.lease_id != NULL && c->duration > 0 ?
+	    ev_now(c->sup->loop) + c->duration : 0;
+	c->jitter = rnd();
+	c->issued = ev_now(c->sup->loop);
+	c->attempts = 0;
+	c->doomed_logged = 0;
+}
+
+/* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
+void
+cred_schedule(struct cred *c)
+{
+	struct sup *s = c->sup;
+	const struct config *cfg = s->cfg;
+	ev_tstamp now = ev_now(s->loop), deadline;
+	double lead, st, interval;
+
+	ev_timer_stop(s->loop, &c->timer);
+	ev_timer_stop(s->loop, &c->expiry);
+	if (s->state >= ST_REVOKING || c->has_next)
+		return;
+	if (c->lease_end <= 0) {
+		/* No lease (KV): re-read on a schedule, spread by +-10 %. */
+		interval = (double)cfg->refresh_interval_ms / 1000.0;
+		if (c->cur.lease_duration > 0 &&
+		    (double)c->cur.lease_duration * 0.9 < interval)
+			interval = (double)c->cur.lease_duration * 0.9;
+		c->purpose = P_REFRESH;
+		timer_in(s, &c->timer, interval * (0.9 + 0.2 * rnd()));
+		return;
+	}
+	deadline = cred_deadline(c);
+	st = stop_time(s, c->duration);
+	timer_in(s, &c->expiry, deadline - st - now);
+	if (c->renewable && !c->final && !token_bound(c)) {
+		/* Renew well before the last call, however short the lease. */
+		double d = lease_renew_delay(c->lease_end - now,
+		    lease_grace(c->duration, c->jitter));
+
+		if (d > (deadline - st - now) * 2.0 / 3.0)
+			d = (deadline - st - now) * 2.0 / 3.0;
+		/*
+		 * Leases of one path share a max TTL: once a capped renewal
+		 * showed it, rotate on time instead of finding out late.
+		 */
+		if (c->learned_max > 0) {
+			lead = lease_rotate_lead(c->duration,
+			    (double)cfg->rotate_before_ms / 1000.0,
+			    cfg->rotate_before_pct, st + 1.0, c->jitter);
+			if (c->issued + c->learned_max - lead - now <= d) {
+				c->purpose = P_ROTATE;
+				if (c->issued + c->learned_max - lead <= now)
+					cred_due(c);
+				else
+					timer_in(s, &c->timer, c->issued +
+					    c->learned_max - lead - now);
+				return;
+			}
+		}
+		c->purpose = P_RENEW;
+		timer_in(s, &c->timer, d);
+		return;
+	}
+	if (doomed_by_token(c)) {
+		/* With a login on the way, wait for the new token. */
+		if (!c->doomed_logged && !can_login(s))
+			log_at(LOG_WARN, "lease.doomed", LF(.path = c->path,
+			    .lease = c->lease ? c->lease->id : NULL,
+			    LF_TTL(deadline - now)), "the token expires in "
+			    "%.0f s and cannot be renewed; its credentials die "
+			    "with it", deadline - now);
+		c->doomed_logged = 1;
+		return;		/* only the last call is left */
+	}
+	lead = lease_rotate_lead(c->duration,
+	    (double)cfg->rotate_before_ms / 1000.0, cfg->rotate_before_pct,
+	    st + 1.0, c->jitter);
+	c->purpose = P_ROTATE;
+	log_at(LOG_DEBUG, "lease.schedule", LF(.path = c->path,
+	    .lease = c->lease ? c->lease->id : NULL, LF_TTL(deadline - now)),
+	    "rotating in %.1f s, %.1f s before its end", deadline - lead - now,
+	    lead);
+	if (deadline - lead - now <= 0)
+		cred_due(c);	/* late already: before the last call can fire */
+	else
+		timer_in(s, &c->timer, deadline - lead - now);
+}
+
+/* sys/leases/renew answered (vault-api.md §6.1). */
+void
+renew_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	struct sup *s = c->sup;
+	char verr[256];
+	json_t *root;
+	double ttl;
+
+	c->op = OP_NONE;
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
+		return;
+	}
+	if (resp->status == 200 &&
+	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
+		ttl = json_number_value(json_object_get(root, "lease_duration"));
+		c->renewable = json_is_true(json_object_get(root, "renewable"));
+		json_decref(root);
+		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path,
+		    "result", "ok");
+		c->attempts = 0;
+		c->lease_end = ev_now(s->loop) + ttl;
+		if (ttl < c->duration || !c->renewable) {
+			c->final = 1;
+			if (ttl < c->duration)
+				c->learned_max = c->lease_end - c->issued;
+			log_at(LOG_INFO, "lease.renew", CRED_LF(c, ttl),
+			    "renewed for %.0f s, its max TTL: it will be "
+			    "replaced", ttl);
+		} else
+			log_at(LOG_INFO, "lease.renew", CRED_LF(c, ttl),
+			    "renewed for %.0f s", ttl);
+		cred_schedule(c);
+		return;
+	}
+	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result",
+	    "error");
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (retryable(resp)) {
+		/* The lease still holds: keep renewing, no new credentials. */
+		c->attempts++;
+		log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
+		    .lease = c->lease ? c->lease->id : NULL,
+		    .status = resp->status), "renewal failed (%ld%s%s); "
+		    "retrying", resp->status,
+		    verr[0] || resp->error[0] ? ": " : "",
+		    verr[0] ? verr : resp->error);
+		c->purpose = P_RENEW;
+		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
+		    rnd()));
+		return;
+	}
+	/* Lost, expired or not renewable: only new credentials help now. */
+	log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
+	    .lease = c->lease ? c->lease->id : NULL, .status = resp->status),
+	    "cannot renew (%ld%s%s); fetching new credentials", resp->status,
+	    verr[0] ? ": " : "", verr);
+	c->final = 1;
+	c->attempts = 0;
+	cred_read(c, P_ROTATE);
+}
+
+static void
+cred_renew(struct cred *c)
+{
+	json_t *body = json_pack("{s:s,s:I}", "lease_id", c->lease->id,
+	    "increment", (json_int_t)c->duration);
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	c->op = OP_RENEW;
+	vault_request(c->sup->vault, "PUT", "sys/leases/renew", text, renew_cb,
+	    c);
+	free(text);
+	json_decref(body);
+}
+
+/* The credential's timer: renew, rotate or refresh, as scheduled. */
+void
+cred_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	cred_due(w->data);
+}
+
+/* Renew, rotate or refresh a credential now. */
+static void
+cred_due(struct cred *c)
+{
+	if (c->op != OP_NONE || c->sup->state >= ST_REVOKING)
+		return;
+	switch (c->purpose) {
+	case P_INITIAL:
+		break;		/* first reads retry through initial_timer_cb */
+	case P_RENEW:
+		cred_renew(c);
+		break;
+	case P_ROTATE:
+		if (c->sup->cfg->on_change == CHANGE_EXIT) {
+			/* No use fetching: the orchestrator starts us anew. */
+			log_at(LOG_INFO, "lease.rotate", LF(.path = c->path),
+			    "credentials end soon; --on-change exit");
+			if (c->sup->state == ST_RUNNING)
+				begin_stop(c->sup, STOP_ROTATED);
+			return;
+		}
+		cred_read(c, P_ROTATE);
+		break;
+	case P_REFRESH:
+		cred_read(c, P_REFRESH);
+		break;
+	}
+}
+
+/* The last call: the credential dies soon and nothing replaced it. */
+static void
+cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cred *c = w->data;
+	struct sup *s = c->sup;
+
+	(void)loop;
+	(void)revents;
+	if (c->has_next || s->state >= ST_REVOKING ||
+	    (s->state == ST_BACKOFF && s->await_creds) ||
+	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
+		return;		/* a restart onto new credentials is under way */
+	if (((c->op == OP_READ && c->purpose == P_ROTATE) ||
+	    (token_bound(c) && can_login(s))) &&
+	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
+		/* No time to wait for them with the command running. */
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
+		    ev_now(s->loop)), "credentials end in %.1f s; new ones are "
+		    "on their way: stopping the command until they come",
+		    cred_deadline(c) - ev_now(s->loop));
+		begin_stop(s, STOP_RESTART);
+		return;
+	}
+	if (c->op == OP_READ && c->purpose == P_ROTATE &&
+	    s->cfg->on_change == CHANGE_SIGNAL && s->state == ST_RUNNING &&
+	    cred_deadline(c) - ev_now(s->loop) > 0.5) {
+		/* A signal applies them at once: wait for them a little more. */
+		timer_in(s, &c->expiry, cred_deadline(c) - ev_now(s->loop) -
+		    0.5);
+		return;
+	}
+	if (s->cfg->on_expire == EXPIRE_WARN) {
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
+		    ev_now(s->loop)), "credentials end in %.1f s with no "
+		    "replacement; the command keeps them (--on-expire warn)",
+		    cred_deadline(c) - ev_now(s->loop));
+		return;
+	}
+	log_at(LOG_ERROR, "lease.expire", CRED_LF(c, cred_deadline(c) -
+	    ev_now(s->loop)), "%s: credentials end in %.1f s and could not be "
+	    "replaced; stopping the command (exit %d)", c->path,
+	    cred_deadline(c) - ev_now(s->loop), LW_EXIT_EXPIRED);
+	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
+		begin_stop(s, STOP_EXPIRED);
+	else {
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+	}
+}
+
+/* Do the fields the command uses differ between two reads of a path? */
+static int
+values_differ(const struct sup *s, const struct cred *c,
+    const struct vj_secret *a, const struct vj_secret *b)
+{
+	struct secret *va, *vb;
+	char err[64];
+	size_t i;
+	int differ = 0;
+
+	for (i = 0; i < s->cfg->nspecs && !differ; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+
+		if (strcmp(sp->path, c->path) != 0)
+			continue;
+		va = vb = NULL;
+		if (vj_field(a, sp->field, &va, err, sizeof(err)) == -1 ||
+		    vj_field(b, sp->field, &vb, err, sizeof(err)) == -1 ||
+		    !secret_equal(va, vb))
+			differ = 1;
+		secret_free(va);
+		secret_free(vb);
+	}
+	return differ;
+}
+
+/* Turn a failed answer into an exit code and a message without any secret. */
+static void
+read_failed(struct cred *c, const struct vault_resp *resp)
+{
+	const struct config *cfg = c->sup->cfg;
+	char verr[256];
+
+	c->fail_status = resp->status;
+	if (resp->status == 0) {
+		if (resp->too_big) {
+			c->fail_code = LW_EXIT_DATAERR;
+			snprintf(c->fail, sizeof(c->fail), "reading \"%s\": "
+			    "Vault's answer is larger than %zu bytes; is "
+			    "VAULT_ADDR a Vault server?", c->path,
+			    cfg->max_response);
+		} else if (resp->tls_error) {
+			c->fail_code = LW_EXIT_CONFIG;
+			snprintf(c->fail, sizeof(c->fail), "TLS with Vault at "
+			    "%s failed: %s; set VAULT_CACERT (--ca-cert) to the "
+			    "CA of its certificate, or VAULT_TLS_SERVER_NAME to "
+			    "the name in it", cfg->vault_addr, resp->error);
+		} else {
+			c->fail_code = LW_EXIT_UNAVAILABLE;
+			snprintf(c->fail, sizeof(c->fail), "cannot reach Vault "
+			    "at %s: %s; check VAULT_ADDR and that Vault is "
+			    "up", cfg->vault_addr, resp->error);
+		}
+		return;
+	}
+	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	if (resp->status == 403) {
+		c->fail_code = LW_EXIT_NOPERM;
+		if (strstr(verr, "invalid token") != NULL)
+			snprintf(c->fail, sizeof(c->fail), "Vault rejected the "
+			    "token reading \"%s\" (403: %s); check VAULT_TOKEN "
+			    "or log in again", c->path, verr);
+		else
+			snprintf(c->fail, sizeof(c->fail), "permission denied "
+			    "reading \"%s\" (403); check the token's policies",
+			    c->path);
+	} else if (resp->status == 404) {
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "no secret at \"%s\" (404); "
+		    "check the path", c->path);
+	} else if (resp->status == 429 || resp->status >= 500) {
+		c->fail_code = LW_EXIT_UNAVAILABLE;
+		snprintf(c->fail, sizeof(c->fail), "Vault is unavailable "
+		    "reading \"%s\" (%ld%s%s); try again later", c->path,
+		    resp->status, verr[0] ? ": " : "", verr);
+	} else {
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "Vault refused to read "
+		    "\"%s\" (%ld%s%s)", c->path, resp->status,
+		    verr[0] ? ": " : "", verr);
+	}
+}
+
+/* sys/internal/ui/mounts answered: retry a plain KV v2 path as mount/data/rest. */
+static void
+mount_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	char err[128], *mount = NULL;
+	int version = 0;
+	size_t ml, len;
+
+	c->op = OP_NONE;
+	if (resp->status == 200 && vj_parse_mount(resp->body, resp->len,
+	    &mount, &version, err, sizeof(err)) == 0 && version == 2) {
+		ml = strlen(mount);
+		if (strncmp(c->path, mount, ml) == 0 &&
+		    strncmp(c->path + ml, "data/", 5) != 0) {
+			len = strlen(c->path) + 6;
+			free(c->read_path);
+			c->read_path = xmalloc(len);
+			snprintf(c->read_path, len, "%sdata/%s", mount,
+			    c->path + ml);
+			log_at(LOG_DEBUG, "fetch.kv2", LF(.path = c->path),
+			    "on KV v2 mount %s: reading %s", mount,
+			    c->read_path);
+			free(mount);
+			c->fail_code = 0;
+			c->fail[0] = '\0';
+			cred_read(c, c->purpose);
+			return;
+		}
+	}
+	free(mount);
+	metrics_add(c->sup->metrics, M_FETCHES, 1, "path", c->path, "result",
+	    "error");
+	c->done = 1;	/* keep the first failure */
+	reads_settled(c->sup);
+}
+
+/* The initial read failed: retry, resolve a KV v2 path, or give up. */
+static void
+initial_failed(struct cred *c, const struct vault_resp *resp)
+{
+	struct sup *s = c->sup;
+	double delay = lease_backoff(c->attempts, 10.0, rnd());
+	size_t len;
+	char *p;
+
+	read_failed(c, resp);
+	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
+	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "error");
+	if (retryable(resp) && s->stop_signal == 0 &&
+	    ev_now(s->loop) + delay <= s->start_deadline) {
+		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
+		    .status = resp->status), "%s; retrying in %.1f s (try %d)",
+		    c->fail, delay, c->attempts + 1);
+		timer_in(s, &c->timer, delay);
+		return;
+	}
+	/* A plain path on KV v2 gives 404 (or 403 under a data/ policy). */
+	if ((resp->status == 404 || resp->status == 403) && !c->resolved &&
+	    s->stop_signal == 0) {
+		c->resolved = 1;
+		len = strlen(c->path) + 32;
+		p = xmalloc(len);
+		snprintf(p, len, "sys/internal/ui/mounts/%s", c->path);
+		c->op = OP_READ;
+		vault_request(s->vault, "GET", p, NULL, mount_cb, c);
+		free(p);
+		return;
+	}
+	c->done = 1;
+	reads_settled(s);
+}
+
+/* A read answered: the first one, a rotation, or a refresh. */
+static void
+read_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	struct sup *s = c->sup;
+	struct vj_secret sec;
+	char err[384];
+	double delay;
+
+	c->op = OP_NONE;
+	log_at(LOG_DEBUG, "fetch", LF(.path = c->read_path,
+	    .status = resp->status), "GET %s: %ld in %.1f ms", c->read_path,
+	    resp->status, resp->seconds * 1000);
+	if (resp->status == 200 && vj_parse_secret(c->read_path, resp->body,
+	    resp->len, &sec, err, sizeof(err)) == 0) {
+		struct lease *l = NULL;
+
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "ok");
+
+		if (sec.lease_id != NULL) {
+			l = add_lease(s, sec.lease_id);
+			log_at(LOG_INFO, "lease.create", LF(.path = c->path,
+			    .lease = sec.lease_id,
+			    LF_TTL((double)sec.lease_duration)),
+			    "new lease: %lld s%s", sec.lease_duration,
+			    sec.renewable ? ", renewable" : "");
+		}
+		if (c->purpose == P_INITIAL) {
+			c->cur = sec;
+			c->lease = l;
+			c->tg = s->tok;
+			cred_take_lease(c);
+			c->done = 1;
+			reads_settled(s);
+			return;
+		}
+		if (s->state >= ST_REVOKING) {
+			vj_secret_clear(&sec);
+			maybe_finish(s);
+			return;
+		}
+		if (c->purpose == P_REFRESH && l == NULL &&
+		    !values_differ(s, c, &c->cur, &sec)) {
+			log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
+			    "unchanged");
+			vj_secret_clear(&sec);
+			c->attempts = 0;
+			cred_schedule(c);
+			return;
+		}
+		log_at(LOG_INFO, "fetch.new", LF(.path = c->path),
+		    "new credentials%s", c->purpose == P_REFRESH ?
+		    " (a value changed)" : "");
+		if (c->has_next) {
+			vj_secret_clear(&c->next);
+			if (c->next_lease != NULL)
+				c->next_lease->state = LS_RETIRED;
+		}
+		c->next = sec;
+		c->next_lease = l;
+		c->next_tg = s->tok;
+		c->has_next = 1;
+		ev_timer_stop(s->loop, &c->timer);
+		request_apply(s);
+		return;
+	}
+	if (resp->status == 200 || c->purpose != P_INITIAL)
+		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
+		    "error");
+	if (resp->status == 200) {
+		/* Not a usable secret: that is final, like a 4xx. */
+		c->fail_code = LW_EXIT_DATAERR;
+		snprintf(c->fail, sizeof(c->fail), "%s", err);
+		if (c->purpose == P_INITIAL) {
+			c->done = 1;
+			reads_settled(s);
+			return;
+		}
+	} else if (c->purpose == P_INITIAL) {
+		initial_failed(c, resp);
+		return;
+	} else
+		read_failed(c, resp);
+	if (s->state >= ST_REVOKING) {
+		maybe_finish(s);
+		return;
+	}
+	if (s->await_creds) {
+		log_at(LOG_ERROR, "lease.expire", LF(.path = c->path),
+		    "%s; the command is stopped and its "
+		    "credentials end: exiting (exit %d)", c->fail,
+		    LW_EXIT_EXPIRED);
+		s->exit_code = LW_EXIT_EXPIRED;
+		shutdown_now(s);
+		return;
+	}
+	/* A rotation or refresh failed: the command keeps what it has. */
+	c->attempts++;
+	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
+	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
+	    .status = resp->status), "%s; retrying in %.1f s", c->fail, delay);
+	timer_in(s, &c->timer, delay);
+}
+
+static void
+cred_read(struct cred *c, enum purpose p)
+{
+	c->purpose = p;
+	c->op = OP_READ;
+	c->attempts++;
+	vault_request(c->sup->vault, "GET", c->read_path, NULL, read_cb, c);
+}
+
+/* Before the first start, the credential timer only paces retries. */
+static void
+initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cred *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->sup->stop_signal != 0) {
+		c->done = 1;
+		reads_settled(c->sup);
+		return;
+	}
+	c->fail_code = 0;
+	cred_read(c, P_INITIAL);
+}
+
+/* Move fetched credentials into use; their old leases retire. */
+void
+promote(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		struct cred *c = &s->creds[i];
+
+		if (!c->has_next)
+			continue;
+		if (c->lease != NULL) {
+			c->lease->state = LS_RETIRED;
+			c->lease->retired_at = ev_now(s->loop);
+		}
+		vj_secret_clear(&c->cur);
+		c->cur = c->next;
+		c->lease = c->next_lease;
+		c->tg = c->next_tg;
+		memset(&c->next, 0, sizeof(c->next));
+		c->next_lease = NULL;
+		c->has_next = 0;
+		cred_take_lease(c);
+		cred_schedule(c);
+	}
+}
+
+/*
+ * Is a credential too close to its end to start the command on, with no
+ * replacement fetched yet?  Then a restart waits for the replacement.
+ */
+int
+rotation_pending(const struct sup *s)
+{
+	ev_tstamp now = ev_now(s->loop);
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		const struct cred *c = &s->creds[i];
+
+		if (c->lease_end > 0 && !c->has_next &&
+		    cred_deadline(c) - now < stop_time(s, c->duration))
+			return 1;
+	}
+	return 0;
+}
+
+/* Group the requested names by path: one read, one lease per path. */
+static void
+plan_reads(struct sup *s)
+{
+	size_t i, j;
+
+	s->creds = xcalloc(s->cfg->nspecs, sizeof(*s->creds));
+	for (i = 0; i < s->cfg->nspecs; i++) {
+		const char *p = s->cfg->specs[i].path;
+		struct cred *c;
+
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, p) == 0)
+				break;
+		if (j < s->ncreds)
+			continue;
+		c = &s->creds[s->ncreds++];
+		c->sup = s;
+		c->path = xstrdup(p);
+		c->read_path = xstrdup(p);
+		ev_timer_init(&c->timer, initial_timer_cb, 0., 0.);
+		c->timer.data = c;
+		ev_timer_init(&c->expiry, cred_expiry_cb, 0., 0.);
+		c->expiry.data = c;
+	}
+}
+
+/* Send every read at once. */
+void
+start_reads(struct sup *s)
+{
+	size_t i;
+
+	plan_reads(s);
+	log_debug("fetch", "reading %zu path(s) for %zu variable(s)",
+	    s->ncreds, s->cfg->nspecs);
+	for (i = 0; i < s->ncreds; i++)
+		cred_read(&s->creds[i], P_INITIAL);
+}

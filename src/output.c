@@ -1,0 +1,217 @@
+/* output.c: what leasewrap produces: the child's environment, env files, metrics gauges, the check report. */
+#define _GNU_SOURCE
+#include "sup.h"
+#include "config.h"
+#include "env.h"
+#include "envfile.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "metrics.h"
+#include "secret.h"
+#include "spec.h"
+#include "util.h"
+#include "vault_json.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The gauges, set afresh before each scrape or file write. */
+void
+metrics_gauges(void *arg)
+{
+	struct sup *s = arg;
+	ev_tstamp now = ev_time(), d;
+	size_t i, held = 0;
+
+	for (i = 0; i < s->ncreds; i++) {
+		const struct cred *c = &s->creds[i];
+
+		if (c->lease == NULL || c->lease->state != LS_ACTIVE ||
+		    (d = cred_deadline(c)) <= 0)
+			continue;
+		metrics_set(s->metrics, M_DEADLINE, d - now, "path", c->path);
+		metrics_set(s->metrics, M_DEADLINE_TS, (double)(long long)d, "path",
+		    c->path);
+	}
+	for (i = 0; i < s->nleases; i++)
+		if (s->leases[i]->state != LS_DONE)
+			held++;
+	metrics_set(s->metrics, M_LEASES, (double)held, NULL, NULL);
+	metrics_set(s->metrics, M_CHILD_UP, s->child > 0, NULL, NULL);
+	if (s->tok != NULL && s->tok->deadline > 0 && !s->tok->dead)
+		metrics_set(s->metrics, M_TOKEN_DEADLINE, s->tok->deadline - now, NULL,
+		    NULL);
+}
+
+/*
+ * Every series whose labels are known at start, at 0: a counter that
+ * appears only at its first increment hides that increment from rate().
+ */
+void
+metrics_zero(struct sup *s)
+{
+	static const char *const results[] = { "ok", "error" };
+	static const char *const reasons[] = { "initial", "rotation", "exit" };
+	size_t i, r;
+
+	for (r = 0; r < 2; r++) {
+		for (i = 0; i < s->cfg->nspecs; i++) {
+			metrics_add(s->metrics, M_FETCHES, 0, "path",
+			    s->cfg->specs[i].path, "result", results[r]);
+			metrics_add(s->metrics, M_RENEWALS, 0, "path",
+			    s->cfg->specs[i].path, "result", results[r]);
+		}
+		metrics_add(s->metrics, M_REVOCATIONS, 0, "result", results[r],
+		    NULL, NULL);
+		metrics_add(s->metrics, M_TOKEN_RENEWALS, 0, "result",
+		    results[r], NULL, NULL);
+		if (s->cfg->auth != AUTH_TOKEN)
+			metrics_add(s->metrics, M_LOGINS, 0, "method",
+			    config_auth_name(s->cfg->auth), "result",
+			    results[r]);
+	}
+	for (r = 0; r < 3; r++)
+		metrics_add(s->metrics, M_CHILD_STARTS, 0, "reason", reasons[r],
+		    NULL, NULL);
+	metrics_add(s->metrics, M_CHILD_SIGNALS, 0, NULL, NULL, NULL, NULL);
+}
+
+/*
+ * When the credentials in use start to end: the earliest deadline of the
+ * leased ones, as Unix seconds (ev_now is wall-clock time); 0 if none is
+ * leased.  The command gets it as LEASEWRAP_DEADLINE.
+ */
+static long long
+env_deadline(const struct sup *s)
+{
+	ev_tstamp d, min = 0;
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if ((d = cred_deadline(&s->creds[i])) > 0 && (min == 0 || d < min))
+			min = d;
+	return (long long)min;
+}
+
+/*
+ * The child's environment from the credentials in use, with
+ * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
+ * variables leasewrap added (they end the list).  NULL on a missing field.
+ */
+char **
+build_env(struct sup *s, size_t *nvars)
+{
+	struct env_var *vars;
+	char err[512], num[32], **envp;
+	long long deadline = env_deadline(s);
+	size_t i, j, n = s->cfg->nspecs;
+
+	vars = xcalloc(n + 1, sizeof(*vars));
+	for (i = 0; i < n; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+		struct secret *val = NULL;
+
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, sp->path) == 0)
+				break;
+		if (vj_field(&s->creds[j].cur, sp->field, &val, err,
+		    sizeof(err)) == -1) {
+			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
+			    "secret \"%s\" %s; check the part after \"#\"",
+			    sp->name, sp->path, err);
+			for (j = 0; j < i; j++)
+				secret_free((struct secret *)vars[j].value);
+			free(vars);
+			return NULL;
+		}
+		vars[i].name = sp->name;
+		vars[i].value = val;
+	}
+	if (deadline > 0) {
+		snprintf(num, sizeof(num), "%lld", deadline);
+		vars[n].name = "LEASEWRAP_DEADLINE";
+		vars[n++].value = secret_new(num, strlen(num));
+	}
+	envp = env_build(s->envp_in, vars, n, s->cfg->pass_token);
+	for (i = 0; i < n; i++)
+		secret_free((struct secret *)vars[i].value);
+	free(vars);
+	*nvars = n;
+	return envp;
+}
+
+/* Rewrite every --env-file with leasewrap's variables (not the inherited ones). */
+int
+write_env_files(struct sup *s, char **envp, size_t nvars)
+{
+	char err[512];
+	size_t i, n = 0;
+
+	if (s->cfg->nenv_files == 0)
+		return 0;
+	while (envp[n] != NULL)
+		n++;
+	for (i = 0; i < s->cfg->nenv_files; i++)
+		if (envfile_write(s->cfg->env_files[i], envp + n - nvars,
+		    nvars, err, sizeof(err)) == -1) {
+			log_error("envfile", "%s", err);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * "leasewrap check": one line per variable on stdout, never a value; the
+ * leases are revoked by the shutdown that follows.  Returns the exit code.
+ */
+int
+check_report(struct sup *s)
+{
+	char err[512], dur[32];
+	struct secret *val;
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < s->cfg->nspecs; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+		const struct cred *c;
+
+		for (j = 0; j < s->ncreds; j++)
+			if (strcmp(s->creds[j].path, sp->path) == 0)
+				break;
+		c = &s->creds[j];
+		val = NULL;
+		if (vj_field(&c->cur, sp->field, &val, err, sizeof(err)) == -1) {
+			printf("%-16s %s#%s  MISSING: %s\n", sp->name, sp->path,
+			    sp->field, err);
+			log_at(LOG_ERROR, "check", LF(.path = sp->path), "%s: "
+			    "secret \"%s\" %s; check the part after \"#\"",
+			    sp->name, sp->path, err);
+			rc = LW_EXIT_DATAERR;
+			continue;
+		}
+		secret_free(val);
+		util_format_duration((long long)(c->duration * 1000), dur,
+		    sizeof(dur));
+		if (c->lease != NULL)
+			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
+			    sp->path, sp->field, dur, c->renewable ?
+			    " renewable" : ", not renewable");
+		else
+			printf("%-16s %s#%s  ok, no lease (%s)\n", sp->name,
+			    sp->path, sp->field, c->cur.kv2 ? "KV v2" :
+			    "re-read on --refresh-interval");
+	}
+	fflush(stdout);
+	return rc;
+}
