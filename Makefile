@@ -21,11 +21,11 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # only their headers are needed to build.
 LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 
-SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
+SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
 	   src/supervisor.c src/signals.c src/token.c src/leases.c src/cred.c \
 	   src/command.c src/output.c src/preflight.c src/lease.c src/envfile.c \
-	   src/auth.c src/metrics.c src/dl.c
+	   src/auth.c src/metrics.c src/dl.c src/engines.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -107,6 +107,7 @@ lint:
 	@if grep -nE '\b(atoi|sprintf|strcpy|strcat|gets|vsprintf|system|popen)\(' \
 	    src/*.c | grep -v 'lint-ok'; then \
 	    echo "lint: banned function above"; exit 1; fi
+	@awk -f tests/sizes.awk src/*.c
 	@echo "lint: ok"
 
 demo: test-deps leasewrap

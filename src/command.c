@@ -5,6 +5,7 @@
 #include "config.h"
 #include "env.h"
 #include "exitcodes.h"
+#include "lease.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -23,7 +24,8 @@
 
 /*
  * Send sig to the command, or with --process-group to its whole group; the
- * pid itself too when the group does not exist yet (pid1.md §4, ESRCH).
+ * pid itself when kill(-pid) fails with ESRCH: the child has not run its
+ * own setpgid() (child.c) yet.
  */
 void
 signal_child(struct sup *s, int sig)
@@ -45,18 +47,11 @@ void
 spawn_child(struct sup *s, const char *why)
 {
 	char **envp;
-	size_t nvars;
-	int e;
+	int e, code;
 
 	promote(s);
-	if ((envp = build_env(s, &nvars)) == NULL) {
-		s->exit_code = LW_EXIT_DATAERR;
-		shutdown_now(s);
-		return;
-	}
-	if (write_env_files(s, envp, nvars) == -1) {
-		env_free(envp);
-		s->exit_code = LW_EXIT_CONFIG;
+	if ((envp = output_build(s, 1, &code)) == NULL) {
+		s->exit_code = code;
 		shutdown_now(s);
 		return;
 	}
@@ -150,7 +145,7 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (s->await_creds) {
+	if (s->state == ST_WAITING) {
 		log_error("lease.expire", "no new credentials within "
 		    "--start-timeout; exiting (exit %d)", LW_EXIT_EXPIRED);
 		s->exit_code = LW_EXIT_EXPIRED;
@@ -170,7 +165,7 @@ child_exited_alone(struct sup *s, int code)
 
 	again = !s->shutting_down && (cfg->restart == RESTART_ALWAYS ||
 	    (cfg->restart == RESTART_ON_FAILURE && code != 0));
-	if (again && ran >= RESTART_RESET_AFTER)
+	if (again && ran >= LEASE_RESTART_RESET)
 		s->restarts = 0;
 	if (again && s->restarts >= cfg->max_restarts) {
 		log_error("child.restart", "the command exited %d times in a "
@@ -183,11 +178,7 @@ child_exited_alone(struct sup *s, int code)
 		shutdown_now(s);
 		return;
 	}
-	delay = 1.0;
-	for (int i = 0; i < s->restarts && delay < RESTART_BACKOFF_CAP; i++)
-		delay *= 2;
-	if (delay > RESTART_BACKOFF_CAP)
-		delay = RESTART_BACKOFF_CAP;
+	delay = lease_restart_delay(s->restarts);
 	s->restarts++;
 	log_warn("child.restart", "the command exited with %d; starting it "
 	    "again in %.0f s (restart %d of %d)", code, delay, s->restarts,
@@ -208,7 +199,7 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    "stopping it (exit %d)", LW_EXIT_TIMEOUT);
 	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
 		begin_stop(s, STOP_TIMEOUT);
-	else if (s->state == ST_BACKOFF) {
+	else if (s->state == ST_BACKOFF || s->state == ST_WAITING) {
 		s->exit_code = LW_EXIT_TIMEOUT;
 		shutdown_now(s);
 	}

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "sup.h"
 #include "config.h"
+#include "engines.h"
 #include "exitcodes.h"
 #include "lease.h"
 #include "log.h"
@@ -27,20 +28,6 @@
 
 static void	cred_due(struct cred *c);
 static void	cred_read(struct cred *c, enum purpose p);
-
-/*
- * Time to stop the command: at most --kill-timeout, less for short leases,
- * plus half a second.  A credential is acted on this long before it dies.
- */
-double
-stop_time(const struct sup *s, double duration)
-{
-	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
-
-	if (duration > 0 && kt > duration / 4)
-		kt = duration / 4;
-	return kt + 0.5;
-}
 
 /* The end of a credential: its lease's, or its token's if that comes first. */
 ev_tstamp
@@ -79,10 +66,11 @@ doomed_by_token(const struct cred *c)
 static void
 cred_take_lease(struct cred *c)
 {
-	c->duration = (double)c->cur.lease_duration;
+	enum engine_timing timing = c->eng->timing(&c->cur, &c->duration);
+
 	c->renewable = c->cur.renewable;
 	c->final = !c->renewable;
-	c->lease_end = c->cur.lease_id != NULL && c->duration > 0 ?
+	c->lease_end = timing == TIMING_LEASE && c->duration > 0 ?
 	    ev_now(c->sup->loop) + c->duration : 0;
 	c->jitter = rnd();
 	c->issued = ev_now(c->sup->loop);
@@ -90,106 +78,98 @@ cred_take_lease(struct cred *c)
 	c->doomed_logged = 0;
 }
 
+/* The facts about c's lease, for lease_plan(). */
+static void
+cred_facts(const struct cred *c, struct lease_facts *f)
+{
+	const struct config *cfg = c->sup->cfg;
+
+	memset(f, 0, sizeof(*f));
+	f->now = ev_now(c->sup->loop);
+	f->lease_end = c->lease_end;
+	f->deadline = cred_deadline(c);
+	f->duration = c->duration;
+	f->issued = c->issued;
+	f->learned_max = c->learned_max;
+	f->ttl_hint = (double)c->cur.lease_duration;
+	f->renewable = c->renewable && !c->final && !token_bound(c);
+	f->doomed = doomed_by_token(c);
+	f->refresh_interval = (double)cfg->refresh_interval_ms / 1000.0;
+	f->rotate_before = (double)cfg->rotate_before_ms / 1000.0;
+	f->rotate_pct = cfg->rotate_before_pct;
+	f->kill_timeout = (double)cfg->kill_timeout_ms / 1000.0;
+	f->jitter = c->jitter;
+	f->r = rnd();
+}
+
 /* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
 void
 cred_schedule(struct cred *c)
 {
 	struct sup *s = c->sup;
-	const struct config *cfg = s->cfg;
-	ev_tstamp now = ev_now(s->loop), deadline;
-	double lead, st, interval;
+	struct lease_facts f;
+	struct lease_plan p;
 
 	ev_timer_stop(s->loop, &c->timer);
 	ev_timer_stop(s->loop, &c->expiry);
-	if (s->state >= ST_REVOKING || c->has_next)
+	if (sup_exiting(s) || c->has_next)
 		return;
-	if (c->lease_end <= 0) {
-		/* No lease (KV): re-read on a schedule, spread by +-10 %. */
-		interval = (double)cfg->refresh_interval_ms / 1000.0;
-		if (c->cur.lease_duration > 0 &&
-		    (double)c->cur.lease_duration * 0.9 < interval)
-			interval = (double)c->cur.lease_duration * 0.9;
+	cred_facts(c, &f);
+	lease_plan(&f, &p);
+	if (p.step != LSTEP_REFRESH)
+		timer_in(s, &c->expiry, p.last_call);
+	switch (p.step) {
+	case LSTEP_REFRESH:
 		c->purpose = P_REFRESH;
-		timer_in(s, &c->timer, interval * (0.9 + 0.2 * rnd()));
+		timer_in(s, &c->timer, p.in);
 		return;
-	}
-	deadline = cred_deadline(c);
-	st = stop_time(s, c->duration);
-	timer_in(s, &c->expiry, deadline - st - now);
-	if (c->renewable && !c->final && !token_bound(c)) {
-		/* Renew well before the last call, however short the lease. */
-		double d = lease_renew_delay(c->lease_end - now,
-		    lease_grace(c->duration, c->jitter));
-
-		if (d > (deadline - st - now) * 2.0 / 3.0)
-			d = (deadline - st - now) * 2.0 / 3.0;
-		/*
-		 * Leases of one path share a max TTL: once a capped renewal
-		 * showed it, rotate on time instead of finding out late.
-		 */
-		if (c->learned_max > 0) {
-			lead = lease_rotate_lead(c->duration,
-			    (double)cfg->rotate_before_ms / 1000.0,
-			    cfg->rotate_before_pct, st + 1.0, c->jitter);
-			if (c->issued + c->learned_max - lead - now <= d) {
-				c->purpose = P_ROTATE;
-				if (c->issued + c->learned_max - lead <= now)
-					cred_due(c);
-				else
-					timer_in(s, &c->timer, c->issued +
-					    c->learned_max - lead - now);
-				return;
-			}
-		}
+	case LSTEP_RENEW:
 		c->purpose = P_RENEW;
-		timer_in(s, &c->timer, d);
+		timer_in(s, &c->timer, p.in);
 		return;
-	}
-	if (doomed_by_token(c)) {
+	case LSTEP_WAIT:
 		/* With a login on the way, wait for the new token. */
 		if (!c->doomed_logged && !can_login(s))
-			log_at(LOG_WARN, "lease.doomed", LF(.path = c->path,
-			    .lease = c->lease ? c->lease->id : NULL,
-			    LF_TTL(deadline - now)), "the token expires in "
-			    "%.0f s and cannot be renewed; its credentials die "
-			    "with it", deadline - now);
+			log_at(LOG_WARN, "lease.doomed", CRED_LF(c, f.deadline -
+			    f.now), "the token expires in %.0f s and cannot be "
+			    "renewed; its credentials die with it",
+			    f.deadline - f.now);
 		c->doomed_logged = 1;
 		return;		/* only the last call is left */
+	case LSTEP_ROTATE:
+		break;
 	}
-	lead = lease_rotate_lead(c->duration,
-	    (double)cfg->rotate_before_ms / 1000.0, cfg->rotate_before_pct,
-	    st + 1.0, c->jitter);
 	c->purpose = P_ROTATE;
-	log_at(LOG_DEBUG, "lease.schedule", LF(.path = c->path,
-	    .lease = c->lease ? c->lease->id : NULL, LF_TTL(deadline - now)),
-	    "rotating in %.1f s, %.1f s before its end", deadline - lead - now,
-	    lead);
-	if (deadline - lead - now <= 0)
+	if (!p.capped)
+		log_at(LOG_DEBUG, "lease.schedule", CRED_LF(c, f.deadline -
+		    f.now), "rotating in %.1f s, %.1f s before its end", p.in,
+		    p.lead);
+	if (p.in <= 0)
 		cred_due(c);	/* late already: before the last call can fire */
 	else
-		timer_in(s, &c->timer, deadline - lead - now);
+		timer_in(s, &c->timer, p.in);
 }
 
-/* sys/leases/renew answered (vault-api.md §6.1). */
+/*
+ * sys/leases/renew answered: the lease's new TTL, shorter than asked once
+ * its max TTL caps it (hashicorp/vault vault/expiration.go, RenewLease;
+ * sdk/framework/lease.go, CalculateTTL).
+ */
 void
 renew_cb(const struct vault_resp *resp, void *arg)
 {
 	struct cred *c = arg;
 	struct sup *s = c->sup;
-	char verr[256];
-	json_t *root;
+	char why[320];
 	double ttl;
 
 	c->op = OP_NONE;
-	if (s->state >= ST_REVOKING) {
+	if (sup_exiting(s)) {
 		maybe_finish(s);
 		return;
 	}
-	if (resp->status == 200 &&
-	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
-		ttl = json_number_value(json_object_get(root, "lease_duration"));
-		c->renewable = json_is_true(json_object_get(root, "renewable"));
-		json_decref(root);
+	if (resp->status == 200 && vj_parse_renewal(resp->body, resp->len, &ttl,
+	    &c->renewable) == 0) {
 		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path,
 		    "result", "ok");
 		c->attempts = 0;
@@ -209,43 +189,38 @@ renew_cb(const struct vault_resp *resp, void *arg)
 	}
 	metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path, "result",
 	    "error");
-	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-	if (retryable(resp)) {
+	vj_reason(resp, why, sizeof(why));
+	if (vj_retryable(resp)) {
 		/* The lease still holds: keep renewing, no new credentials. */
 		c->attempts++;
 		log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
 		    .lease = c->lease ? c->lease->id : NULL,
-		    .status = resp->status), "renewal failed (%ld%s%s); "
-		    "retrying", resp->status,
-		    verr[0] || resp->error[0] ? ": " : "",
-		    verr[0] ? verr : resp->error);
+		    .status = resp->status), "renewal failed (%s); retrying",
+		    why);
 		c->purpose = P_RENEW;
-		timer_in(s, &c->timer, lease_backoff(c->attempts, RETRY_CAP,
+		timer_in(s, &c->timer, lease_retry_delay(c->attempts, 0,
 		    rnd()));
 		return;
 	}
 	/* Lost, expired or not renewable: only new credentials help now. */
 	log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
 	    .lease = c->lease ? c->lease->id : NULL, .status = resp->status),
-	    "cannot renew (%ld%s%s); fetching new credentials", resp->status,
-	    verr[0] ? ": " : "", verr);
+	    "cannot renew (%s); fetching new credentials", why);
 	c->final = 1;
 	c->attempts = 0;
 	cred_read(c, P_ROTATE);
 }
 
+/* PUT sys/leases/renew for the lease in use, asking for its whole duration again. */
 static void
 cred_renew(struct cred *c)
 {
-	json_t *body = json_pack("{s:s,s:I}", "lease_id", c->lease->id,
-	    "increment", (json_int_t)c->duration);
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = vj_lease_body(c->lease->id, (long long)c->duration);
 
 	c->op = OP_RENEW;
 	vault_request(c->sup->vault, "PUT", "sys/leases/renew", text, renew_cb,
 	    c);
 	free(text);
-	json_decref(body);
 }
 
 /* The credential's timer: renew, rotate or refresh, as scheduled. */
@@ -261,7 +236,7 @@ cred_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 cred_due(struct cred *c)
 {
-	if (c->op != OP_NONE || c->sup->state >= ST_REVOKING)
+	if (c->op != OP_NONE || sup_exiting(c->sup))
 		return;
 	switch (c->purpose) {
 	case P_INITIAL:
@@ -295,8 +270,8 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->has_next || s->state >= ST_REVOKING ||
-	    (s->state == ST_BACKOFF && s->await_creds) ||
+	if (c->has_next || sup_exiting(s) ||
+	    s->state == ST_WAITING ||
 	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
 		return;		/* a restart onto new credentials is under way */
 	if (((c->op == OP_READ && c->purpose == P_ROTATE) ||
@@ -368,56 +343,11 @@ static void
 read_failed(struct cred *c, const struct vault_resp *resp)
 {
 	const struct config *cfg = c->sup->cfg;
-	char verr[256];
+	struct vj_what w = { .op = VJ_READ, .path = c->path,
+	    .vault_addr = cfg->vault_addr, .max_response = cfg->max_response };
 
 	c->fail_status = resp->status;
-	if (resp->status == 0) {
-		if (resp->too_big) {
-			c->fail_code = LW_EXIT_DATAERR;
-			snprintf(c->fail, sizeof(c->fail), "reading \"%s\": "
-			    "Vault's answer is larger than %zu bytes; is "
-			    "VAULT_ADDR a Vault server?", c->path,
-			    cfg->max_response);
-		} else if (resp->tls_error) {
-			c->fail_code = LW_EXIT_CONFIG;
-			snprintf(c->fail, sizeof(c->fail), "TLS with Vault at "
-			    "%s failed: %s; set VAULT_CACERT (--ca-cert) to the "
-			    "CA of its certificate, or VAULT_TLS_SERVER_NAME to "
-			    "the name in it", cfg->vault_addr, resp->error);
-		} else {
-			c->fail_code = LW_EXIT_UNAVAILABLE;
-			snprintf(c->fail, sizeof(c->fail), "cannot reach Vault "
-			    "at %s: %s; check VAULT_ADDR and that Vault is "
-			    "up", cfg->vault_addr, resp->error);
-		}
-		return;
-	}
-	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-	if (resp->status == 403) {
-		c->fail_code = LW_EXIT_NOPERM;
-		if (strstr(verr, "invalid token") != NULL)
-			snprintf(c->fail, sizeof(c->fail), "Vault rejected the "
-			    "token reading \"%s\" (403: %s); check VAULT_TOKEN "
-			    "or log in again", c->path, verr);
-		else
-			snprintf(c->fail, sizeof(c->fail), "permission denied "
-			    "reading \"%s\" (403); check the token's policies",
-			    c->path);
-	} else if (resp->status == 404) {
-		c->fail_code = LW_EXIT_DATAERR;
-		snprintf(c->fail, sizeof(c->fail), "no secret at \"%s\" (404); "
-		    "check the path", c->path);
-	} else if (resp->status == 429 || resp->status >= 500) {
-		c->fail_code = LW_EXIT_UNAVAILABLE;
-		snprintf(c->fail, sizeof(c->fail), "Vault is unavailable "
-		    "reading \"%s\" (%ld%s%s); try again later", c->path,
-		    resp->status, verr[0] ? ": " : "", verr);
-	} else {
-		c->fail_code = LW_EXIT_DATAERR;
-		snprintf(c->fail, sizeof(c->fail), "Vault refused to read "
-		    "\"%s\" (%ld%s%s)", c->path, resp->status,
-		    verr[0] ? ": " : "", verr);
-	}
+	c->fail_code = vj_failure(resp, &w, c->fail, sizeof(c->fail));
 }
 
 /* sys/internal/ui/mounts answered: retry a plain KV v2 path as mount/data/rest. */
@@ -462,7 +392,7 @@ static void
 initial_failed(struct cred *c, const struct vault_resp *resp)
 {
 	struct sup *s = c->sup;
-	double delay = lease_backoff(c->attempts, 10.0, rnd());
+	double delay = lease_retry_delay(c->attempts, 1, rnd());
 	size_t len;
 	char *p;
 
@@ -471,7 +401,7 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
 		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
 		    "error");
-	if (retryable(resp) && s->stop_signal == 0 &&
+	if (vj_retryable(resp) && s->stop_signal == 0 &&
 	    ev_now(s->loop) + delay <= s->start_deadline) {
 		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
 		    .status = resp->status), "%s; retrying in %.1f s (try %d)",
@@ -495,74 +425,66 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	reads_settled(s);
 }
 
-/* A read answered: the first one, a rotation, or a refresh. */
+/* A read brought values: keep them (the first read), drop them (an unchanged refresh), or apply them. */
 static void
-read_cb(const struct vault_resp *resp, void *arg)
+read_got(struct cred *c, struct vj_secret *sec)
 {
-	struct cred *c = arg;
 	struct sup *s = c->sup;
-	struct vj_secret sec;
-	char err[384];
-	double delay;
+	struct lease *l = NULL;
 
-	c->op = OP_NONE;
-	log_at(LOG_DEBUG, "fetch", LF(.path = c->read_path,
-	    .status = resp->status), "GET %s: %ld in %.1f ms", c->read_path,
-	    resp->status, resp->seconds * 1000);
-	if (resp->status == 200 && vj_parse_secret(c->read_path, resp->body,
-	    resp->len, &sec, err, sizeof(err)) == 0) {
-		struct lease *l = NULL;
-
-		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
-		    "ok");
-
-		if (sec.lease_id != NULL) {
-			l = add_lease(s, sec.lease_id);
-			log_at(LOG_INFO, "lease.create", LF(.path = c->path,
-			    .lease = sec.lease_id,
-			    LF_TTL((double)sec.lease_duration)),
-			    "new lease: %lld s%s", sec.lease_duration,
-			    sec.renewable ? ", renewable" : "");
-		}
-		if (c->purpose == P_INITIAL) {
-			c->cur = sec;
-			c->lease = l;
-			c->tg = s->tok;
-			cred_take_lease(c);
-			c->done = 1;
-			reads_settled(s);
-			return;
-		}
-		if (s->state >= ST_REVOKING) {
-			vj_secret_clear(&sec);
-			maybe_finish(s);
-			return;
-		}
-		if (c->purpose == P_REFRESH && l == NULL &&
-		    !values_differ(s, c, &c->cur, &sec)) {
-			log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
-			    "unchanged");
-			vj_secret_clear(&sec);
-			c->attempts = 0;
-			cred_schedule(c);
-			return;
-		}
-		log_at(LOG_INFO, "fetch.new", LF(.path = c->path),
-		    "new credentials%s", c->purpose == P_REFRESH ?
-		    " (a value changed)" : "");
-		if (c->has_next) {
-			vj_secret_clear(&c->next);
-			if (c->next_lease != NULL)
-				c->next_lease->state = LS_RETIRED;
-		}
-		c->next = sec;
-		c->next_lease = l;
-		c->next_tg = s->tok;
-		c->has_next = 1;
-		ev_timer_stop(s->loop, &c->timer);
-		request_apply(s);
+	metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "ok");
+	if (sec->lease_id != NULL) {
+		l = add_lease(s, sec->lease_id);
+		log_at(LOG_INFO, "lease.create", LF(.path = c->path,
+		    .lease = sec->lease_id, LF_TTL((double)sec->lease_duration)),
+		    "new lease: %lld s%s", sec->lease_duration,
+		    sec->renewable ? ", renewable" : "");
+	}
+	if (c->purpose == P_INITIAL) {
+		c->cur = *sec;
+		c->lease = l;
+		c->tg = s->tok;
+		cred_take_lease(c);
+		c->done = 1;
+		reads_settled(s);
 		return;
 	}
+	if (sup_exiting(s)) {
+		vj_secret_clear(sec);
+		maybe_finish(s);
+		return;
+	}
+	if (c->purpose == P_REFRESH && l == NULL &&
+	    !values_differ(s, c, &c->cur, sec)) {
+		log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
+		    "unchanged");
+		vj_secret_clear(sec);
+		c->attempts = 0;
+		cred_schedule(c);
+		return;
+	}
+	log_at(LOG_INFO, "fetch.new", LF(.path = c->path), "new credentials%s",
+	    c->purpose == P_REFRESH ? " (a value changed)" : "");
+	if (c->has_next) {
+		vj_secret_clear(&c->next);
+		if (c->next_lease != NULL)
+			c->next_lease->state = LS_RETIRED;
+	}
+	c->next = *sec;
+	c->next_lease = l;
+	c->next_tg = s->tok;
+	c->has_next = 1;
+	ev_timer_stop(s->loop, &c->timer);
+	request_apply(s);
+}
+
+/* A read failed (err: why a 200 was unusable): give up, or retry while the command keeps what it has. */
+static void
+read_lost(struct cred *c, const struct vault_resp *resp, const char *err)
+{
+	struct sup *s = c->sup;
+	double delay;
+
 	if (resp->status == 200 || c->purpose != P_INITIAL)
 		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
 		    "error");
@@ -580,34 +502,58 @@ read_cb(const struct vault_resp *resp, void *arg)
 		return;
 	} else
 		read_failed(c, resp);
-	if (s->state >= ST_REVOKING) {
+	if (sup_exiting(s)) {
 		maybe_finish(s);
 		return;
 	}
-	if (s->await_creds) {
-		log_at(LOG_ERROR, "lease.expire", LF(.path = c->path),
-		    "%s; the command is stopped and its "
-		    "credentials end: exiting (exit %d)", c->fail,
-		    LW_EXIT_EXPIRED);
+	if (s->state == ST_WAITING) {
+		log_at(LOG_ERROR, "lease.expire", LF(.path = c->path), "%s; the "
+		    "command is stopped and its credentials end: exiting "
+		    "(exit %d)", c->fail, LW_EXIT_EXPIRED);
 		s->exit_code = LW_EXIT_EXPIRED;
 		shutdown_now(s);
 		return;
 	}
 	/* A rotation or refresh failed: the command keeps what it has. */
 	c->attempts++;
-	delay = lease_backoff(c->attempts, RETRY_CAP, rnd());
+	delay = lease_retry_delay(c->attempts, 0, rnd());
 	log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
 	    .status = resp->status), "%s; retrying in %.1f s", c->fail, delay);
 	timer_in(s, &c->timer, delay);
 }
 
+/* A read answered: the first one, a rotation, or a refresh. */
+static void
+read_cb(const struct vault_resp *resp, void *arg)
+{
+	struct cred *c = arg;
+	struct vj_secret sec;
+	char err[384];
+
+	c->op = OP_NONE;
+	log_at(LOG_DEBUG, "fetch", LF(.path = c->read_path,
+	    .status = resp->status), "%s %s: %ld in %.1f ms", c->eng->method,
+	    c->read_path, resp->status, resp->seconds * 1000);
+	err[0] = '\0';
+	if (resp->status == 200 && c->eng->parse(c->read_path, resp->body,
+	    resp->len, &sec, err, sizeof(err)) == 0)
+		read_got(c, &sec);
+	else
+		read_lost(c, resp, err);
+}
+
+/* Send the read of c's kind for the given purpose. */
 static void
 cred_read(struct cred *c, enum purpose p)
 {
+	char *body = c->eng->body != NULL ? c->eng->body(c->read_path) : NULL;
+
 	c->purpose = p;
 	c->op = OP_READ;
 	c->attempts++;
-	vault_request(c->sup->vault, "GET", c->read_path, NULL, read_cb, c);
+	vault_request(c->sup->vault, c->eng->method, c->read_path, body,
+	    read_cb, c);
+	free(body);
 }
 
 /* Before the first start, the credential timer only paces retries. */
@@ -668,7 +614,8 @@ rotation_pending(const struct sup *s)
 		const struct cred *c = &s->creds[i];
 
 		if (c->lease_end > 0 && !c->has_next &&
-		    cred_deadline(c) - now < stop_time(s, c->duration))
+		    cred_deadline(c) - now < lease_stop_time(c->duration,
+		    (double)s->cfg->kill_timeout_ms / 1000.0))
 			return 1;
 	}
 	return 0;
@@ -694,6 +641,7 @@ plan_reads(struct sup *s)
 		c->sup = s;
 		c->path = xstrdup(p);
 		c->read_path = xstrdup(p);
+		c->eng = engine_for(p);
 		ev_timer_init(&c->timer, initial_timer_cb, 0., 0.);
 		c->timer.data = c;
 		ev_timer_init(&c->expiry, cred_expiry_cb, 0., 0.);

@@ -64,10 +64,11 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 {
 	struct lease *l = arg;
 	struct sup *s = l->sup;
-	char verr[256];
+	char why[320];
 	double delay;
 	int ok;
 
+	/* 204: revoked; 202: queued (sync=false); both are done for us. */
 	ok = resp->status == 204 || resp->status == 200 || resp->status == 202;
 	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", ok ? "ok" : "error",
 	    NULL, NULL);
@@ -75,43 +76,41 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
 		    .status = resp->status), "revoked");
 	else {
-		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-		delay = lease_backoff(l->attempts, 10.0, rnd());
-		if (retryable(resp) && (s->state != ST_REVOKING ||
+		vj_reason(resp, why, sizeof(why));
+		delay = lease_retry_delay(l->attempts, 1, rnd());
+		if (vj_retryable(resp) && (s->state != ST_REVOKING ||
 		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
 			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
-			    .status = resp->status), "revoking failed (%ld%s%s); "
-			    "retrying in %.1f s", resp->status,
-			    verr[0] || resp->error[0] ? ": " : "",
-			    verr[0] ? verr : resp->error, delay);
+			    .status = resp->status), "revoking failed (%s); "
+			    "retrying in %.1f s", why, delay);
 			timer_in(s, &l->retry, delay);
 			return;
 		}
 		log_at(LOG_ERROR, "lease.revoke", LF(.lease = l->id,
 		    .status = resp->status), "could not revoke lease %s "
-		    "(%ld%s%s); %s revoke it with: vault lease revoke %s", l->id,
-		    resp->status, verr[0] || resp->error[0] ? ": " : "",
-		    verr[0] ? verr : resp->error, resp->status == 403 ?
-		    "grant \"update\" on sys/leases/revoke to the token's "
-		    "policy, and" : "", l->id);
+		    "(%s); %s revoke it with: vault lease revoke %s", l->id,
+		    why, resp->status == 403 ? "grant \"update\" on "
+		    "sys/leases/revoke to the token's policy, and" : "", l->id);
 	}
 	l->state = LS_DONE;
 	maybe_finish(s);
 }
 
-/* PUT sys/leases/revoke for one lease (vault-api.md §6.2). */
+/*
+ * PUT sys/leases/revoke for one lease: unknown or already revoked leases
+ * answer 204 too (hashicorp/vault vault/logical_system.go, handleRevoke;
+ * vault/expiration.go, revokeCommon).
+ */
 void
 revoke_one(struct lease *l)
 {
-	json_t *body = json_pack("{s:s}", "lease_id", l->id);
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = vj_lease_body(l->id, -1);
 
 	l->state = LS_REVOKING;
 	l->attempts++;
 	vault_request(l->sup->vault, "PUT", "sys/leases/revoke", text,
 	    revoke_cb, l);
 	free(text);
-	json_decref(body);
 }
 
 /* A lease leasewrap is done with: revoke it, or with --no-revoke let it be. */

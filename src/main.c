@@ -19,7 +19,7 @@ main(int argc, char **argv)
 	const char *v;
 	int rc;
 
-	/* Before anything slow: a signal sent now must not be lost (pid1.md §0). */
+	/* Before anything slow: a signal sent now stays pending, never lost. */
 	child_init();
 	supervisor_block_signals();
 

@@ -108,7 +108,7 @@ env_deadline(const struct sup *s)
  * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
  * variables leasewrap added (they end the list).  NULL on a missing field.
  */
-char **
+static char **
 build_env(struct sup *s, size_t *nvars)
 {
 	struct env_var *vars;
@@ -151,7 +151,7 @@ build_env(struct sup *s, size_t *nvars)
 }
 
 /* Rewrite every --env-file with leasewrap's variables (not the inherited ones). */
-int
+static int
 write_env_files(struct sup *s, char **envp, size_t nvars)
 {
 	char err[512];
@@ -168,6 +168,40 @@ write_env_files(struct sup *s, char **envp, size_t nvars)
 			return -1;
 		}
 	return 0;
+}
+
+/*
+ * Where the credentials go besides the child's environment, one row each,
+ * from leasewrap's variables (the last nvars of envp).  Room for a single
+ * file per secret (--file) and templates.
+ */
+static const struct output {
+	const char	*name;
+	int		 (*write)(struct sup *, char **envp, size_t nvars);
+	int		 fail_code;	/* exit code when it fails at a start */
+} outputs[] = {
+	{ "env-file", write_env_files, LW_EXIT_CONFIG },
+};
+
+char **
+output_build(struct sup *s, int starting, int *code)
+{
+	char **envp;
+	size_t i, nvars;
+
+	*code = 0;
+	if ((envp = build_env(s, &nvars)) == NULL) {
+		*code = LW_EXIT_DATAERR;
+		return NULL;
+	}
+	for (i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
+		if (outputs[i].write(s, envp, nvars) == -1 && starting) {
+			/* A change in signal mode keeps the command going. */
+			env_free(envp);
+			*code = outputs[i].fail_code;
+			return NULL;
+		}
+	return envp;
 }
 
 /*

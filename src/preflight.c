@@ -38,7 +38,6 @@ check_vault_settings(struct sup *s)
 {
 	const struct config *cfg = s->cfg;
 	char err[512];
-	int rc;
 
 	if (cfg->vault_addr == NULL) {
 		log_error("config", "VAULT_ADDR is not set; set it or give "
@@ -69,9 +68,9 @@ check_vault_settings(struct sup *s)
 		    "VAULT_CLIENT_KEY)");
 		return LW_EXIT_CONFIG;
 	}
-	if ((rc = auth_check(cfg, err, sizeof(err))) != 0) {
+	if (auth_check(cfg, err, sizeof(err)) == -1) {
 		log_error("auth", "%s", err);
-		return rc;
+		return LW_EXIT_USAGE;
 	}
 	if (cfg->tls_skip_verify)
 		log_warn("tls", "NOT VERIFYING VAULT'S CERTIFICATE "

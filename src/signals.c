@@ -19,9 +19,12 @@
 #include <unistd.h>
 
 /*
- * Signals passed on to the child: every catchable one, as tini does, but
- * SIGCHLD (ours), the faults a process raises on itself, SIGPIPE (ours to
- * ignore) and the terminal's SIGTTIN/SIGTTOU.  pid1.md §3 B3, B13.
+ * Signals passed on to the child: every catchable one and the real-time
+ * ones, as tini does (krallin/tini src/tini.c, configure_signals: all but
+ * SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP and SIGSYS, which a
+ * process raises on itself, and the terminal's SIGTTIN and SIGTTOU); nor
+ * SIGCHLD (ours) nor SIGPIPE (ours to ignore).  SIGTSTP is passed on: ^Z
+ * stops the command, and stop_cb() follows it.
  */
 int
 is_forwarded(int sig)
@@ -164,7 +167,10 @@ drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /*
  * The command exited: ask what it left behind to stop (--kill-signal),
  * SIGKILL it after --kill-timeout, and go on once none is left.  Returns
- * 1 while leftovers remain.  pid1.md §3 B8.
+ * 1 while leftovers remain.  tini returns at once and, as PID 1, lets
+ * the kernel kill the rest (krallin/tini#180); dumb-init sends SIGTERM
+ * without waiting (Yelp/dumb-init#212): here they get the same time to
+ * exit as the command, before the leases they may use are revoked.
  */
 int
 drain_step(struct sup *s)

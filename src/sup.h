@@ -13,6 +13,7 @@
 #include "vault_json.h"
 
 struct config;
+struct engine;
 struct metrics;
 struct secret;
 struct vault;
@@ -20,21 +21,16 @@ struct vault_resp;
 
 /* How long revocation keeps retrying a Vault that fails (leasewrap(1)). */
 #define REVOKE_WINDOW		30.0
-/* The longest wait between retries of a renewal or a rotation. */
-#define RETRY_CAP		30.0
-/* Restarts of a crashing command: 1 s doubling, at most this. */
-#define RESTART_BACKOFF_CAP	30.0
-/* A command that ran this long has not crash-looped: reset the backoff. */
-#define RESTART_RESET_AFTER	60.0
 
 enum state {
 	ST_FETCHING,	/* reading secrets before the first start */
 	ST_RUNNING,	/* the child runs */
 	ST_STOPPING,	/* kill signal sent; waiting for the child to exit */
 	ST_BACKOFF,	/* the child crashed; waiting to start it again */
+	ST_WAITING,	/* stopped for new credentials; waiting for them */
 	ST_DRAINING,	/* the command exited; stopping what it left */
 	ST_REVOKING,	/* revoking leases before exit */
-	ST_DONE,
+	ST_DONE,	/* finished: the loop ends */
 };
 
 /* Why the child is being stopped: what follows its exit. */
@@ -66,6 +62,7 @@ struct cred {
 	struct sup		*sup;
 	char			*path;		/* as the user wrote it */
 	char			*read_path;	/* after KV v2 resolution */
+	const struct engine	*eng;		/* its kind (engines.h) */
 	int			 resolved;	/* mount lookup already tried */
 	int			 done;		/* the initial read settled */
 	int			 fail_code;	/* exit code if it failed */
@@ -98,9 +95,10 @@ struct cred {
 			    .lease = (c)->lease ? (c)->lease->id : NULL, LF_TTL(t))
 
 /*
- * One token leasewrap used (vault-api.md §3): the one it was given, or
- * one per login.  Leases die with the token that created them, so each
- * credential remembers its token.
+ * One token leasewrap used: the one it was given, or one per login.
+ * Leases die with the token that created them (hashicorp/vault
+ * vault/expiration.go, RevokeByToken), so each credential remembers its
+ * token.
  */
 struct tokgen {
 	struct sup	*sup;
@@ -141,7 +139,6 @@ struct sup {
 	pid_t			 child;
 	ev_tstamp		 child_started;
 	int			 restarts;	/* in a row, for --restart */
-	int			 await_creds;	/* child stopped; new ones coming */
 	int			 stop_signal;	/* signal that ended a fetch */
 	ev_signal		 sigw[NSIG];
 	ev_child		 childw;
@@ -160,13 +157,10 @@ struct sup {
 
 /* A random number in [0, 1). */
 double	rnd(void);
+/* Revoking leases or done: nothing new may start, answers only settle. */
+int	sup_exiting(const struct sup *s);
 /* Start a one-shot timer w after delay seconds (never negative). */
 void	timer_in(struct sup *s, ev_timer *w, double delay);
-/*
- * Like Vault's own client (vault-api.md §9.3): retry transport errors, 412,
- * 429 and 5xx but 501; any other answer is final.
- */
-int	retryable(const struct vault_resp *resp);
 /* New credentials are ready: restart, signal or exit, as --on-change says. */
 void	request_apply(struct sup *s);
 /* All initial reads answered: start the child, or clean up after a failure. */
@@ -234,11 +228,6 @@ void	grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- cred.c ---- */
 
-/*
- * Time to stop the command: at most --kill-timeout, less for short leases,
- * plus half a second.  A credential is acted on this long before it dies.
- */
-double	stop_time(const struct sup *s, double duration);
 /* The end of a credential: its lease's, or its token's if that comes first. */
 ev_tstamp	cred_deadline(const struct cred *c);
 /* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
@@ -290,13 +279,11 @@ void	metrics_gauges(void *arg);
  */
 void	metrics_zero(struct sup *s);
 /*
- * The child's environment from the credentials in use, with
- * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
- * variables leasewrap added (they end the list).  NULL on a missing field.
+ * The child's environment from the credentials in use, written to every
+ * output (env files) too; NULL with the exit code in *code when a field is
+ * missing, or when an output fails and starting is set.
  */
-char **	build_env(struct sup *s, size_t *nvars);
-/* Rewrite every --env-file with leasewrap's variables (not the inherited ones). */
-int	write_env_files(struct sup *s, char **envp, size_t nvars);
+char	**output_build(struct sup *s, int starting, int *code);
 /*
  * "leasewrap check": one line per variable on stdout, never a value; the
  * leases are revoked by the shutdown that follows.  Returns the exit code.

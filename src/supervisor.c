@@ -41,6 +41,13 @@ finish(struct sup *s)
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
+/* Revoking leases or done: nothing new may start, answers only settle. */
+int
+sup_exiting(const struct sup *s)
+{
+	return s->state == ST_REVOKING || s->state == ST_DONE;
+}
+
 /* Start a one-shot timer w after delay seconds (never negative). */
 void
 timer_in(struct sup *s, ev_timer *w, double delay)
@@ -50,28 +57,14 @@ timer_in(struct sup *s, ev_timer *w, double delay)
 	ev_timer_start(s->loop, w);
 }
 
-/*
- * Like Vault's own client (vault-api.md §9.3): retry transport errors, 412,
- * 429 and 5xx but 501; any other answer is final.
- */
-int
-retryable(const struct vault_resp *resp)
-{
-	if (resp->too_big || resp->tls_error)
-		return 0;
-	return resp->status == 0 || resp->status == 412 ||
-	    resp->status == 429 || (resp->status >= 500 && resp->status != 501);
-}
-
 /* New credentials are ready: restart, signal or exit, as --on-change says. */
 void
 request_apply(struct sup *s)
 {
 	char **envp;
-	size_t nvars;
+	int code;
 
-	if (s->state == ST_BACKOFF && s->await_creds && !rotation_pending(s)) {
-		s->await_creds = 0;
+	if (s->state == ST_WAITING && !rotation_pending(s)) {
 		ev_timer_stop(s->loop, &s->backoff_timer);
 		spawn_child(s, "rotation");
 		return;
@@ -87,12 +80,11 @@ request_apply(struct sup *s)
 		break;
 	case CHANGE_SIGNAL:
 		promote(s);
-		if ((envp = build_env(s, &nvars)) == NULL) {
-			s->exit_code = LW_EXIT_DATAERR;
+		if ((envp = output_build(s, 0, &code)) == NULL) {
+			s->exit_code = code;
 			begin_stop(s, STOP_EXIT);
 			break;
 		}
-		(void)write_env_files(s, envp, nvars);
 		env_free(envp);
 		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
 		    "sending signal %d (new credentials)",
@@ -140,8 +132,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			shutdown_now(s);
 		} else if (rotation_pending(s)) {
 			log_info("child.wait", "waiting for new credentials");
-			s->state = ST_BACKOFF;
-			s->await_creds = 1;
+			s->state = ST_WAITING;
 			timer_in(s, &s->backoff_timer,
 			    (double)s->cfg->start_timeout_ms / 1000.0);
 		} else
@@ -318,6 +309,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		signal_child(s, sig);
 		break;
 	case ST_BACKOFF:
+	case ST_WAITING:
 		if (is_stop_signal(sig)) {
 			s->exit_code = 128 + sig;
 			shutdown_now(s);

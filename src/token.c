@@ -118,51 +118,79 @@ token_changed(struct sup *s)
 			cred_schedule(&s->creds[i]);
 }
 
-/*
- * Plan the token's next step: renew it at two thirds of its life; log in
- * again when it cannot be renewed, early enough for the credentials it
- * carries to be replaced under the new token.
- */
+/* Arm the token's timer for its next step (lease_token_plan()). */
 static void
 token_schedule(struct sup *s)
 {
 	struct tokgen *t = s->tok;
-	ev_tstamp now = ev_now(s->loop);
-	double remaining, lead;
+	struct token_facts f;
+	double in = 0;
 
 	ev_timer_stop(s->loop, &s->tok_timer);
 	if (t == NULL || !t->known || t->deadline <= 0)
 		return;
-	remaining = t->deadline - now;
-	if (t->renewable && !t->final && !t->dead) {
-		/* Before the last call of the credentials it carries. */
-		double d = lease_renew_delay(remaining,
-		    lease_grace(t->duration, rnd()));
-		double last = (remaining - stop_time(s, 0)) * 2.0 / 3.0;
-
-		timer_in(s, &s->tok_timer, d < last ? d : last);
-		return;
-	}
-	if (!can_login(s))
-		return;
-	lead = lease_rotate_lead(t->duration, 0, 0.2, stop_time(s,
-	    t->duration) + 2.0, rnd());
-	timer_in(s, &s->tok_timer, t->dead ? 0 : remaining - 2 * lead);
+	f.remaining = t->deadline - ev_now(s->loop);
+	f.duration = t->duration;
+	f.renewable = t->renewable && !t->final && !t->dead;
+	f.dead = t->dead;
+	f.can_login = can_login(s);
+	f.kill_timeout = (double)s->cfg->kill_timeout_ms / 1000.0;
+	f.r = rnd();
+	if (lease_token_plan(&f, &in) != TSTEP_NONE)
+		timer_in(s, &s->tok_timer, in);
 }
 
-/* Read the token's life from an auth block (a login or renew-self). */
+/* Take a token's life from an answer; a renewal shorter than asked is its max TTL. */
 static void
-token_take_auth(struct sup *s, struct tokgen *t, json_t *auth, int renewal)
+token_take(struct sup *s, struct tokgen *t, const struct vj_token *v,
+    int renewal)
 {
-	double ttl = json_number_value(json_object_get(auth, "lease_duration"));
-
-	t->renewable = json_is_true(json_object_get(auth, "renewable"));
-	if (renewal && ttl < t->duration)
-		t->final = 1;		/* capped at its max TTL (§3.2) */
+	t->renewable = v->renewable;
+	if (renewal && v->ttl < t->duration)
+		/*
+		 * A renewal capped by the max TTL still answers 200, with the
+		 * shorter TTL (hashicorp/vault sdk/framework/lease.go,
+		 * CalculateTTL).
+		 */
+		t->final = 1;
 	if (!renewal)
-		t->duration = ttl;
+		t->duration = v->creation_ttl;
 	t->known = 1;
-	t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
+	t->deadline = v->ttl > 0 ? ev_now(s->loop) + v->ttl : 0;
+}
+
+/*
+ * The one retry policy of the token: count the attempt and wait the
+ * backoff (capped at 10 s while the first start waits, else 30 s).
+ * Returns the delay.
+ */
+static double
+token_retry(struct sup *s)
+{
+	double delay;
+
+	s->tok_attempts++;
+	delay = lease_retry_delay(s->tok_attempts, s->state == ST_FETCHING,
+	    rnd());
+	timer_in(s, &s->tok_timer, delay);
+	return delay;
+}
+
+/* The token's life is known anew: log it, plan its next step, move the credentials. */
+static void
+token_learned(struct sup *s, struct tokgen *t, int was_renew)
+{
+	s->tok_attempts = 0;
+	if (t->deadline > 0)
+		log_at(LOG_INFO, "token", LF(LF_TTL(t->deadline -
+		    ev_now(s->loop))), "token %s: %.0f s left%s",
+		    was_renew ? "renewed" : "looked up",
+		    t->deadline - ev_now(s->loop),
+		    t->final ? " (its max TTL: it cannot be renewed "
+		    "further)" : t->renewable ? ", renewable" :
+		    ", not renewable");
+	token_schedule(s);
+	token_changed(s);
 }
 
 /* lookup-self or renew-self answered: learn the token's life. */
@@ -171,56 +199,31 @@ token_cb(const struct vault_resp *resp, void *arg)
 {
 	struct tokgen *t = arg;
 	struct sup *s = t->sup;
-	char verr[256];
-	json_t *root, *v;
-	double ttl;
+	struct vj_token v;
+	char why[320];
 	int was_renew = t->known;
 
 	s->tok_busy = 0;
-	if (s->state >= ST_REVOKING) {
+	if (sup_exiting(s)) {
 		maybe_finish(s);
 		return;
 	}
 	if (was_renew)
 		metrics_add(s->metrics, M_TOKEN_RENEWALS, 1, "result",
 		    resp->status == 200 ? "ok" : "error", NULL, NULL);
-	if (resp->status == 200 &&
-	    (root = json_loadb(resp->body, resp->len, 0, NULL)) != NULL) {
-		if (was_renew)
-			token_take_auth(s, t, json_object_get(root, "auth"), 1);
-		else {
-			v = json_object_get(root, "data");
-			ttl = json_number_value(json_object_get(v, "ttl"));
-			t->renewable = json_is_true(json_object_get(v,
-			    "renewable"));
-			t->duration = json_number_value(json_object_get(v,
-			    "creation_ttl"));
-			if (t->duration <= 0)
-				t->duration = ttl;
-			t->known = 1;
-			t->deadline = ttl > 0 ? ev_now(s->loop) + ttl : 0;
-		}
-		json_decref(root);
-		s->tok_attempts = 0;
-		if (t->deadline > 0)
-			log_at(LOG_INFO, "token", LF(LF_TTL(t->deadline -
-			    ev_now(s->loop))), "token %s: %.0f s left%s",
-			    was_renew ? "renewed" : "looked up",
-			    t->deadline - ev_now(s->loop),
-			    t->final ? " (its max TTL: it cannot be renewed "
-			    "further)" : t->renewable ? ", renewable" :
-			    ", not renewable");
-		token_schedule(s);
-		token_changed(s);
+	if (resp->status == 200 && (was_renew ? vj_parse_auth(resp->body,
+	    resp->len, &v) : vj_parse_lookup(resp->body, resp->len, &v)) == 0) {
+		secret_free(v.client_token);
+		token_take(s, t, &v, was_renew);
+		token_learned(s, t, was_renew);
 		return;
 	}
-	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+	vj_reason(resp, why, sizeof(why));
 	if (resp->status == 403 || (resp->status == 400 && was_renew)) {
 		/* Revoked, expired, or not renewable after all. */
 		log_at(LOG_ERROR, "token", LF(.status = resp->status),
-		    "Vault %s the token (%ld%s%s)%s",
-		    resp->status == 403 ? "no longer accepts" : "will not renew",
-		    resp->status, verr[0] ? ": " : "", verr, can_login(s) ?
+		    "Vault %s the token (%s)%s", resp->status == 403 ?
+		    "no longer accepts" : "will not renew", why, can_login(s) ?
 		    "; logging in again" : "");
 		if (resp->status == 403) {
 			t->dead = 1;
@@ -231,13 +234,10 @@ token_cb(const struct vault_resp *resp, void *arg)
 		token_changed(s);
 		return;
 	}
-	s->tok_attempts++;
 	log_at(LOG_WARN, "token", LF(.status = resp->status),
-	    "%s failed (%ld%s%s); retrying", was_renew ?
-	    "renewing the token" : "looking up the token", resp->status,
-	    verr[0] || resp->error[0] ? ": " : "", verr[0] ? verr : resp->error);
-	timer_in(s, &s->tok_timer, lease_backoff(s->tok_attempts, RETRY_CAP,
-	    rnd()));
+	    "%s failed (%s); retrying", was_renew ? "renewing the token" :
+	    "looking up the token", why);
+	(void)token_retry(s);
 }
 
 /* Turn a failed login or unwrap into a message and an exit code. */
@@ -246,47 +246,22 @@ login_failed(struct sup *s, const struct vault_resp *resp, int unwrapping,
     char *msg, size_t len)
 {
 	const struct config *cfg = s->cfg;
-	char verr[256], path[256];
-
-	vj_error_text(resp->body, resp->len, verr, sizeof(verr));
-	auth_login_path(cfg, path, sizeof(path));
-	if (resp->status == 0 && resp->tls_error) {
-		snprintf(msg, len, "TLS with Vault at %s failed: %s; set "
-		    "VAULT_CACERT (--ca-cert) to the CA of its certificate, or "
-		    "VAULT_TLS_SERVER_NAME to the name in it", cfg->vault_addr,
-		    resp->error);
-		return LW_EXIT_CONFIG;
-	}
-	if (resp->status == 0) {
-		snprintf(msg, len, "cannot reach Vault at %s: %s; check "
-		    "VAULT_ADDR and that Vault is up", cfg->vault_addr,
-		    resp->error);
-		return LW_EXIT_UNAVAILABLE;
-	}
-	if (resp->status == 429 || resp->status >= 500) {
-		snprintf(msg, len, "Vault is unavailable for %s (%ld%s%s)",
-		    unwrapping ? "sys/wrapping/unwrap" : path, resp->status,
-		    verr[0] ? ": " : "", verr);
-		return LW_EXIT_UNAVAILABLE;
-	}
-	if (unwrapping && strstr(verr, "wrapping token is not valid") != NULL)
-		snprintf(msg, len, "the wrapped secret ID in \"%s\" was already "
-		    "unwrapped or has expired (400: %s): someone may have "
-		    "intercepted it; issue a new one", cfg->secret_id_file,
-		    verr);
-	else if (unwrapping)
-		snprintf(msg, len, "cannot unwrap the secret ID in \"%s\" "
-		    "(%ld%s%s)", cfg->secret_id_file, resp->status,
-		    verr[0] ? ": " : "", verr);
-	else
-		snprintf(msg, len, "%s login at %s was refused (%ld%s%s); check "
-		    "%s", config_auth_name(cfg->auth), path, resp->status,
-		    verr[0] ? ": " : "", verr,
-		    cfg->auth == AUTH_APPROLE ? "the role ID and secret ID" :
+	char path[256];
+	struct vj_what w = {
+		.op = unwrapping ? VJ_UNWRAP : VJ_LOGIN,
+		.path = unwrapping ? "sys/wrapping/unwrap" : path,
+		.vault_addr = cfg->vault_addr,
+		.max_response = cfg->max_response,
+		.method = config_auth_name(cfg->auth),
+		.check = cfg->auth == AUTH_APPROLE ? "the role ID and secret ID" :
 		    cfg->auth == AUTH_CERT ? "the client certificate and "
 		    "--auth-role" : "--auth-role and that the JWT is current "
-		    "and bound to that role");
-	return LW_EXIT_NOPERM;
+		    "and bound to that role",
+		.file = cfg->secret_id_file,
+	};
+
+	auth_login_path(cfg, path, sizeof(path));
+	return vj_failure(resp, &w, msg, len);
 }
 
 /* A login or unwrap failed: retry while allowed, else give up or wait. */
@@ -295,32 +270,22 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
     int unwrapping)
 {
 	char msg[1200];
-	double delay = lease_backoff(s->tok_attempts + 1, 10.0, rnd());
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
-	int again = (resp->status == 0 && !resp->tls_error) ||
-	    resp->status == 412 || resp->status == 429 ||
-	    (resp->status >= 500 && resp->status != 501);
+	double delay = lease_retry_delay(s->tok_attempts + 1, 1, rnd());
 
-	s->tok_attempts++;
-	if (s->state == ST_FETCHING) {
-		if (again && s->stop_signal == 0 &&
-		    ev_now(s->loop) + delay <= s->start_deadline) {
-			log_at(LOG_WARN, "auth.retry", LF(.status =
-			    resp->status), "%s; retrying in %.1f s", msg, delay);
-			timer_in(s, &s->tok_timer, delay);
-			return;
-		}
+	if (s->state == ST_FETCHING && (!vj_retryable(resp) ||
+	    s->stop_signal != 0 || ev_now(s->loop) + delay > s->start_deadline)) {
+		s->tok_attempts++;
 		log_at(LOG_ERROR, "auth", LF(.status = resp->status), "%s",
 		    msg);
 		s->exit_code = s->stop_signal ? 128 + s->stop_signal : code;
 		shutdown_now(s);
 		return;
 	}
-	/* Running: the credentials in hand hold; keep trying. */
-	delay = lease_backoff(s->tok_attempts, RETRY_CAP, rnd());
+	/* Starting: retry within --start-timeout; running: keep trying. */
+	delay = token_retry(s);
 	log_at(LOG_WARN, "auth.retry", LF(.status = resp->status), "%s; "
 	    "retrying in %.1f s", msg, delay);
-	timer_in(s, &s->tok_timer, delay);
 }
 
 /* The login answered: a new token to use from now on. */
@@ -328,37 +293,30 @@ static void
 login_cb(const struct vault_resp *resp, void *arg)
 {
 	struct sup *s = arg;
-	json_t *root = NULL, *auth, *ct;
+	struct vj_token v = { 0 };
 	struct tokgen *t;
 
 	s->tok_busy = 0;
 	if (resp->status == 200)
-		root = json_loadb(resp->body, resp->len, 0, NULL);
-	auth = json_object_get(root, "auth");
-	ct = json_object_get(auth, "client_token");
-	if (s->state >= ST_REVOKING) {
+		(void)vj_parse_auth(resp->body, resp->len, &v);
+	if (sup_exiting(s)) {
 		/* A token made while exiting must not outlive us. */
-		if (json_is_string(ct) && !s->cfg->no_revoke) {
-			t = add_tokgen(s, secret_new(json_string_value(ct),
-			    json_string_length(ct)), 1);
-			token_take_auth(s, t, auth, 0);
-		}
-		json_decref(root);
+		if (v.client_token != NULL && !s->cfg->no_revoke)
+			token_take(s, add_tokgen(s, v.client_token, 1), &v, 0);
+		else
+			secret_free(v.client_token);
 		maybe_finish(s);
 		return;
 	}
 	metrics_add(s->metrics, M_LOGINS, 1, "method",
 	    config_auth_name(s->cfg->auth), "result",
-	    json_is_string(ct) ? "ok" : "error");
-	if (!json_is_string(ct)) {
-		json_decref(root);
+	    v.client_token != NULL ? "ok" : "error");
+	if (v.client_token == NULL) {
 		login_retry_or_fail(s, resp, 0);
 		return;
 	}
-	t = add_tokgen(s, secret_new(json_string_value(ct),
-	    json_string_length(ct)), 1);
-	token_take_auth(s, t, auth, 0);
-	json_decref(root);
+	t = add_tokgen(s, v.client_token, 1);
+	token_take(s, t, &v, 0);
 	s->tok_attempts = 0;
 	log_at(LOG_INFO, "auth.login", LF(LF_TTL(t->duration)),
 	    "logged in with %s: token for %.0f s%s",
@@ -376,26 +334,33 @@ static void
 unwrap_cb(const struct vault_resp *resp, void *arg)
 {
 	struct sup *s = arg;
-	json_t *root = NULL, *sid;
 
 	s->tok_busy = 0;
-	if (s->state >= ST_REVOKING) {
+	if (sup_exiting(s)) {
 		maybe_finish(s);
 		return;
 	}
-	if (resp->status == 200)
-		root = json_loadb(resp->body, resp->len, 0, NULL);
-	sid = json_object_get(json_object_get(root, "data"), "secret_id");
-	if (!json_is_string(sid)) {
-		json_decref(root);
+	if (resp->status != 200 ||
+	    vj_parse_unwrap(resp->body, resp->len, &s->secret_id) == -1) {
 		login_retry_or_fail(s, resp, 1);
 		return;
 	}
-	s->secret_id = secret_new(json_string_value(sid),
-	    json_string_length(sid));
-	json_decref(root);
 	log_info("auth.unwrap", "unwrapped the secret ID");
 	login_start(s);
+}
+
+/* A login could not even be sent: give up before the start, else try again later. */
+static void
+login_not_sent(struct sup *s, const char *err)
+{
+	s->tok_busy = 0;
+	log_error("auth", "%s", err);
+	if (s->state == ST_FETCHING) {
+		s->exit_code = LW_EXIT_CONFIG;
+		shutdown_now(s);
+	} else
+		/* The files may come back (a projected token is rewritten). */
+		(void)token_retry(s);
 }
 
 /* Log in with the configured method, unwrapping the secret ID first if asked. */
@@ -403,41 +368,43 @@ void
 login_start(struct sup *s)
 {
 	struct secret *body = NULL, *wrapping = NULL;
-	char err[512], path[256];
+	char err[512], warn[512], path[256];
 	int rc;
 
 	s->tok_busy = 1;
+	warn[0] = '\0';
 	if (s->cfg->secret_id_wrapped && s->secret_id == NULL) {
-		/* The wrapping token is the request's own token (§4.5 a). */
-		if (auth_read_file(s->cfg->secret_id_file, "wrapped secret ID",
-		    1, &wrapping, err, sizeof(err)) == -1) {
-			rc = LW_EXIT_CONFIG;
-			goto fail;
+		/*
+		 * The wrapping token goes as the request's own token with an
+		 * empty body, never also in the body, which would revoke it
+		 * unread (hashicorp/vault
+		 * website/content/api-docs/system/wrapping-unwrap.mdx).
+		 */
+		rc = auth_read_file(s->cfg->secret_id_file, "wrapped secret ID",
+		    &wrapping, warn, sizeof(warn), err, sizeof(err));
+		if (warn[0] != '\0')
+			log_warn("auth", "%s", warn);
+		if (rc == -1) {
+			login_not_sent(s, err);
+			return;
 		}
 		vault_request_with(s->vault, wrapping, "PUT",
 		    "sys/wrapping/unwrap", NULL, unwrap_cb, s);
 		secret_free(wrapping);	/* the request holds its own copy */
 		return;
 	}
-	if ((rc = auth_login_body(s->cfg, s->secret_id, &body, err,
-	    sizeof(err))) != 0)
-		goto fail;
+	rc = auth_login_body(s->cfg, s->secret_id, &body, warn, sizeof(warn),
+	    err, sizeof(err));
+	if (warn[0] != '\0')
+		log_warn("auth", "%s", warn);
+	if (rc == -1) {
+		login_not_sent(s, err);
+		return;
+	}
 	auth_login_path(s->cfg, path, sizeof(path));
 	vault_request_with(s->vault, NULL, "PUT", path, secret_str(body),
 	    login_cb, s);
 	secret_free(body);
-	return;
-fail:
-	s->tok_busy = 0;
-	log_error("auth", "%s", err);
-	if (s->state == ST_FETCHING) {
-		s->exit_code = rc;
-		shutdown_now(s);
-	} else {
-		/* The files may come back (a projected token is rewritten). */
-		timer_in(s, &s->tok_timer, lease_backoff(++s->tok_attempts,
-		    RETRY_CAP, rnd()));
-	}
 }
 
 /* The token timer: log in, look the token up, or renew it, as due. */
@@ -447,7 +414,7 @@ token_step(struct sup *s)
 	struct tokgen *t = s->tok;
 	char body[64];
 
-	if (s->tok_busy || s->state >= ST_REVOKING)
+	if (s->tok_busy || sup_exiting(s))
 		return;
 	if (t == NULL || ((t->final || t->dead || !t->renewable) &&
 	    t->known && can_login(s))) {
@@ -480,17 +447,15 @@ static void
 revoke_token_cb(const struct vault_resp *resp, void *arg)
 {
 	struct tokgen *t = arg;
-	char verr[256];
+	char why[320];
 
 	if (resp->status == 204 || resp->status == 200)
 		log_info("auth.revoke", "revoked the login token");
 	else if (!t->dead) {
-		vj_error_text(resp->body, resp->len, verr, sizeof(verr));
+		vj_reason(resp, why, sizeof(why));
 		log_at(LOG_WARN, "auth.revoke", LF(.status = resp->status),
-		    "could not revoke the login token "
-		    "(%ld%s%s); it expires on its own", resp->status,
-		    verr[0] || resp->error[0] ? ": " : "",
-		    verr[0] ? verr : resp->error);
+		    "could not revoke the login token (%s); it expires on its "
+		    "own", why);
 	}
 	maybe_finish(t->sup);
 }
