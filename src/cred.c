@@ -1,44 +1,38 @@
 /* cred.c: one credential per Vault path: read, KV v2 lookup, renew, rotate, refresh, last call. */
 #define _GNU_SOURCE
-#include "sup.h"
+#include "cred.h"
 #include "config.h"
 #include "engines.h"
 #include "exitcodes.h"
 #include "lease.h"
+#include "leases.h"
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
 #include "spec.h"
+#include "sup.h"
+#include "token.h"
 #include "util.h"
 #include "vault.h"
 #include "vault_json.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-static void	cred_due(struct cred *c);
-static void	cred_read(struct cred *c, enum purpose p);
+static void	cred_due(struct cred *);
+static void	cred_read(struct cred *, enum purpose);
 
-/* The end of a credential: its lease's, or its token's if that comes first. */
-ev_tstamp
+double
 cred_deadline(const struct cred *c)
 {
-	const struct tokgen *t = c->tg;
+	double t = token_deadline(c->tg);
 
 	if (c->lease_end <= 0)
 		return 0;
-	if (t != NULL && t->deadline > 0 && t->deadline < c->lease_end)
-		return t->deadline;
+	if (t > 0 && t < c->lease_end)
+		return t;
 	return c->lease_end;
 }
 
@@ -46,10 +40,9 @@ cred_deadline(const struct cred *c)
 static int
 token_bound(const struct cred *c)
 {
-	const struct tokgen *t = c->tg;
+	double t = token_deadline(c->tg);
 
-	return t != NULL && t->deadline > 0 && t->deadline <= c->lease_end &&
-	    (t->final || t->dead || !t->renewable);
+	return t > 0 && t <= c->lease_end && token_ends_for_good(c->tg);
 }
 
 /*
@@ -59,7 +52,7 @@ token_bound(const struct cred *c)
 static int
 doomed_by_token(const struct cred *c)
 {
-	return token_bound(c) && c->tg == c->sup->tok;
+	return token_bound(c) && c->tg == tokens_current(c->sup->tk);
 }
 
 /* Load cur's lease facts after a read or a promotion. */
@@ -102,7 +95,6 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->r = rnd();
 }
 
-/* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
 void
 cred_schedule(struct cred *c)
 {
@@ -129,7 +121,7 @@ cred_schedule(struct cred *c)
 		return;
 	case LSTEP_WAIT:
 		/* With a login on the way, wait for the new token. */
-		if (!c->doomed_logged && !can_login(s))
+		if (!c->doomed_logged && !tokens_can_login(s->tk))
 			log_at(LOG_WARN, "lease.doomed", CRED_LF(c, f.deadline -
 			    f.now), "the token expires in %.0f s and cannot be "
 			    "renewed; its credentials die with it",
@@ -155,7 +147,7 @@ cred_schedule(struct cred *c)
  * its max TTL caps it (hashicorp/vault vault/expiration.go, RenewLease;
  * sdk/framework/lease.go, CalculateTTL).
  */
-void
+static void
 renew_cb(const struct vault_resp *resp, void *arg)
 {
 	struct cred *c = arg;
@@ -165,7 +157,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 
 	c->op = OP_NONE;
 	if (sup_exiting(s)) {
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	if (resp->status == 200 && vj_parse_renewal(resp->body, resp->len, &ttl,
@@ -194,7 +186,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		/* The lease still holds: keep renewing, no new credentials. */
 		c->attempts++;
 		log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
-		    .lease = c->lease ? c->lease->id : NULL,
+		    .lease = lease_id(c->lease),
 		    .status = resp->status), "renewal failed (%s); retrying",
 		    why);
 		c->purpose = P_RENEW;
@@ -204,7 +196,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 	}
 	/* Lost, expired or not renewable: only new credentials help now. */
 	log_at(LOG_WARN, "lease.renew", LF(.path = c->path,
-	    .lease = c->lease ? c->lease->id : NULL, .status = resp->status),
+	    .lease = lease_id(c->lease), .status = resp->status),
 	    "cannot renew (%s); fetching new credentials", why);
 	c->final = 1;
 	c->attempts = 0;
@@ -215,7 +207,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 static void
 cred_renew(struct cred *c)
 {
-	char *text = vj_lease_body(c->lease->id, (long long)c->duration);
+	char *text = vj_lease_body(lease_id(c->lease), (long long)c->duration);
 
 	c->op = OP_RENEW;
 	vault_request(c->sup->vault, "PUT", "sys/leases/renew", text, renew_cb,
@@ -224,7 +216,7 @@ cred_renew(struct cred *c)
 }
 
 /* The credential's timer: renew, rotate or refresh, as scheduled. */
-void
+static void
 cred_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
@@ -249,8 +241,7 @@ cred_due(struct cred *c)
 			/* No use fetching: the orchestrator starts us anew. */
 			log_at(LOG_INFO, "lease.rotate", LF(.path = c->path),
 			    "credentials end soon; --on-change exit");
-			if (c->sup->state == ST_RUNNING)
-				begin_stop(c->sup, STOP_ROTATED);
+			c->sup->on->rotation_due(c->sup);
 			return;
 		}
 		cred_read(c, P_ROTATE);
@@ -261,55 +252,33 @@ cred_due(struct cred *c)
 	}
 }
 
-/* The last call: the credential dies soon and nothing replaced it. */
+/* The last call: the credential dies soon and nothing replaced it; the state machine decides. */
 static void
 cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cred *c = w->data;
-	struct sup *s = c->sup;
 
 	(void)loop;
 	(void)revents;
-	if (c->has_next || sup_exiting(s) ||
-	    s->state == ST_WAITING ||
-	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
-		return;		/* a restart onto new credentials is under way */
-	if (((c->op == OP_READ && c->purpose == P_ROTATE) ||
-	    (token_bound(c) && can_login(s))) &&
-	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
-		/* No time to wait for them with the command running. */
-		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
-		    ev_now(s->loop)), "credentials end in %.1f s; new ones are "
-		    "on their way: stopping the command until they come",
-		    cred_deadline(c) - ev_now(s->loop));
-		begin_stop(s, STOP_RESTART);
-		return;
-	}
-	if (c->op == OP_READ && c->purpose == P_ROTATE &&
-	    s->cfg->on_change == CHANGE_SIGNAL && s->state == ST_RUNNING &&
-	    cred_deadline(c) - ev_now(s->loop) > 0.5) {
-		/* A signal applies them at once: wait for them a little more. */
-		timer_in(s, &c->expiry, cred_deadline(c) - ev_now(s->loop) -
-		    0.5);
-		return;
-	}
-	if (s->cfg->on_expire == EXPIRE_WARN) {
-		log_at(LOG_WARN, "lease.expire", CRED_LF(c, cred_deadline(c) -
-		    ev_now(s->loop)), "credentials end in %.1f s with no "
-		    "replacement; the command keeps them (--on-expire warn)",
-		    cred_deadline(c) - ev_now(s->loop));
-		return;
-	}
-	log_at(LOG_ERROR, "lease.expire", CRED_LF(c, cred_deadline(c) -
-	    ev_now(s->loop)), "%s: credentials end in %.1f s and could not be "
-	    "replaced; stopping the command (exit %d)", c->path,
-	    cred_deadline(c) - ev_now(s->loop), LW_EXIT_EXPIRED);
-	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
-		begin_stop(s, STOP_EXPIRED);
-	else {
-		s->exit_code = LW_EXIT_EXPIRED;
-		shutdown_now(s);
-	}
+	c->sup->on->last_call(c);
+}
+
+int
+cred_replacing(const struct cred *c)
+{
+	return c->op == OP_READ && c->purpose == P_ROTATE;
+}
+
+int
+cred_awaits_login(const struct cred *c)
+{
+	return token_bound(c) && tokens_can_login(c->sup->tk);
+}
+
+void
+cred_last_call_in(struct cred *c, double delay)
+{
+	timer_in(c->sup, &c->expiry, delay);
 }
 
 /* Do the fields the command uses differ between two reads of a path? */
@@ -384,7 +353,7 @@ mount_cb(const struct vault_resp *resp, void *arg)
 	metrics_add(c->sup->metrics, M_FETCHES, 1, "path", c->path, "result",
 	    "error");
 	c->done = 1;	/* keep the first failure */
-	reads_settled(c->sup);
+	c->sup->on->reads_settled(c->sup);
 }
 
 /* The initial read failed: retry, resolve a KV v2 path, or give up. */
@@ -422,7 +391,7 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 		return;
 	}
 	c->done = 1;
-	reads_settled(s);
+	s->on->reads_settled(s);
 }
 
 /* A read brought values: keep them (the first read), drop them (an unchanged refresh), or apply them. */
@@ -434,7 +403,7 @@ read_got(struct cred *c, struct vj_secret *sec)
 
 	metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result", "ok");
 	if (sec->lease_id != NULL) {
-		l = add_lease(s, sec->lease_id);
+		l = leases_add(s->leases, sec->lease_id);
 		log_at(LOG_INFO, "lease.create", LF(.path = c->path,
 		    .lease = sec->lease_id, LF_TTL((double)sec->lease_duration)),
 		    "new lease: %lld s%s", sec->lease_duration,
@@ -443,15 +412,15 @@ read_got(struct cred *c, struct vj_secret *sec)
 	if (c->purpose == P_INITIAL) {
 		c->cur = *sec;
 		c->lease = l;
-		c->tg = s->tok;
+		c->tg = tokens_current(s->tk);
 		cred_take_lease(c);
 		c->done = 1;
-		reads_settled(s);
+		s->on->reads_settled(s);
 		return;
 	}
 	if (sup_exiting(s)) {
 		vj_secret_clear(sec);
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	if (c->purpose == P_REFRESH && l == NULL &&
@@ -468,14 +437,14 @@ read_got(struct cred *c, struct vj_secret *sec)
 	if (c->has_next) {
 		vj_secret_clear(&c->next);
 		if (c->next_lease != NULL)
-			c->next_lease->state = LS_RETIRED;
+			lease_retire(c->next_lease, 0);
 	}
 	c->next = *sec;
 	c->next_lease = l;
-	c->next_tg = s->tok;
+	c->next_tg = tokens_current(s->tk);
 	c->has_next = 1;
 	ev_timer_stop(s->loop, &c->timer);
-	request_apply(s);
+	s->on->creds_ready(s);
 }
 
 /* A read failed (err: why a 200 was unusable): give up, or retry while the command keeps what it has. */
@@ -494,7 +463,7 @@ read_lost(struct cred *c, const struct vault_resp *resp, const char *err)
 		snprintf(c->fail, sizeof(c->fail), "%s", err);
 		if (c->purpose == P_INITIAL) {
 			c->done = 1;
-			reads_settled(s);
+			s->on->reads_settled(s);
 			return;
 		}
 	} else if (c->purpose == P_INITIAL) {
@@ -503,15 +472,14 @@ read_lost(struct cred *c, const struct vault_resp *resp, const char *err)
 	} else
 		read_failed(c, resp);
 	if (sup_exiting(s)) {
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	if (s->state == ST_WAITING) {
 		log_at(LOG_ERROR, "lease.expire", LF(.path = c->path), "%s; the "
 		    "command is stopped and its credentials end: exiting "
 		    "(exit %d)", c->fail, LW_EXIT_EXPIRED);
-		s->exit_code = LW_EXIT_EXPIRED;
-		shutdown_now(s);
+		s->on->fatal(s, LW_EXIT_EXPIRED);
 		return;
 	}
 	/* A rotation or refresh failed: the command keeps what it has. */
@@ -566,16 +534,15 @@ initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (c->sup->stop_signal != 0) {
 		c->done = 1;
-		reads_settled(c->sup);
+		c->sup->on->reads_settled(c->sup);
 		return;
 	}
 	c->fail_code = 0;
 	cred_read(c, P_INITIAL);
 }
 
-/* Move fetched credentials into use; their old leases retire. */
 void
-promote(struct sup *s)
+creds_promote(struct sup *s)
 {
 	size_t i;
 
@@ -584,10 +551,8 @@ promote(struct sup *s)
 
 		if (!c->has_next)
 			continue;
-		if (c->lease != NULL) {
-			c->lease->state = LS_RETIRED;
-			c->lease->retired_at = ev_now(s->loop);
-		}
+		if (c->lease != NULL)
+			lease_retire(c->lease, ev_now(s->loop));
 		vj_secret_clear(&c->cur);
 		c->cur = c->next;
 		c->lease = c->next_lease;
@@ -600,12 +565,8 @@ promote(struct sup *s)
 	}
 }
 
-/*
- * Is a credential too close to its end to start the command on, with no
- * replacement fetched yet?  Then a restart waits for the replacement.
- */
 int
-rotation_pending(const struct sup *s)
+creds_rotation_pending(const struct sup *s)
 {
 	ev_tstamp now = ev_now(s->loop);
 	size_t i;
@@ -649,9 +610,8 @@ plan_reads(struct sup *s)
 	}
 }
 
-/* Send every read at once. */
 void
-start_reads(struct sup *s)
+creds_read_all(struct sup *s)
 {
 	size_t i;
 
@@ -660,4 +620,83 @@ start_reads(struct sup *s)
 	    s->ncreds, s->cfg->nspecs);
 	for (i = 0; i < s->ncreds; i++)
 		cred_read(&s->creds[i], P_INITIAL);
+}
+
+void
+creds_start_timers(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_init(&s->creds[i].timer, cred_timer_cb, 0., 0.);
+		s->creds[i].timer.data = &s->creds[i];
+		cred_schedule(&s->creds[i]);
+	}
+}
+
+void
+creds_token_moved(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].op == OP_NONE && !s->creds[i].has_next &&
+		    s->creds[i].done)
+			cred_schedule(&s->creds[i]);
+}
+
+int
+creds_stop_retries(struct sup *s)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (ev_is_active(&s->creds[i].timer)) {
+			ev_timer_stop(s->loop, &s->creds[i].timer);
+			s->creds[i].done = 1;
+			n++;
+		}
+	return n;
+}
+
+void
+creds_stop(struct sup *s)
+{
+	size_t i;
+
+	/* Renewals create nothing: no need to wait for them. */
+	vault_cancel(s->vault, renew_cb);
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_stop(s->loop, &s->creds[i].expiry);
+	}
+}
+
+void
+creds_free(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		ev_timer_stop(s->loop, &s->creds[i].timer);
+		ev_timer_stop(s->loop, &s->creds[i].expiry);
+		vj_secret_clear(&s->creds[i].cur);
+		vj_secret_clear(&s->creds[i].next);
+		free(s->creds[i].path);
+		free(s->creds[i].read_path);
+	}
+	free(s->creds);
+}
+
+const struct cred *
+creds_find(const struct sup *s, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (strcmp(s->creds[i].path, path) == 0)
+			return &s->creds[i];
+	return NULL;
 }

@@ -1,53 +1,39 @@
 /* leases.c: the leases leasewrap created and must revoke: retire, grace, revoke with retries. */
 #define _GNU_SOURCE
-#include "sup.h"
+#include "leases.h"
 #include "config.h"
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
+#include "sup.h"
 #include "util.h"
 #include "vault.h"
 #include "vault_json.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-static void	revoke_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void	release_lease(struct lease *l);
+enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
 
-/* Remember a lease so that it is revoked at exit whatever happens next. */
-struct lease *
-add_lease(struct sup *s, const char *id)
-{
-	struct lease *l = xcalloc(1, sizeof(*l)), **ls;
+/* A lease leasewrap created and must revoke. */
+struct lease {
+	struct leases		*ls;
+	char			*id;
+	enum lease_state	 state;
+	double			 retired_at;
+	int			 attempts;
+	ev_timer		 retry;
+};
 
-	ls = realloc(s->leases, (s->nleases + 1) * sizeof(*ls));
-	if (ls == NULL) {
-		log_error("internal", "out of memory");
-		abort();
-	}
-	s->leases = ls;
-	l->sup = s;
-	l->id = xstrdup(id);
-	l->state = LS_ACTIVE;
-	ev_timer_init(&l->retry, revoke_retry_cb, 0., 0.);
-	l->retry.data = l;
-	s->leases[s->nleases++] = l;
-	/* A read that lands while exiting: revoke its lease at once. */
-	if (s->state == ST_REVOKING)
-		release_lease(l);
-	return l;
-}
+/* Every lease of the run. */
+struct leases {
+	struct sup		*sup;
+	struct lease		**v;
+	size_t			 n;
+	ev_timer		 grace;	/* signal mode: revoke the retired */
+};
+
+static void	revoke_one(struct lease *);
 
 /* The backoff is over: revoke again. */
 static void
@@ -63,7 +49,7 @@ static void
 revoke_cb(const struct vault_resp *resp, void *arg)
 {
 	struct lease *l = arg;
-	struct sup *s = l->sup;
+	struct sup *s = l->ls->sup;
 	char why[320];
 	double delay;
 	int ok;
@@ -78,7 +64,7 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	else {
 		vj_reason(resp, why, sizeof(why));
 		delay = lease_retry_delay(l->attempts, 1, rnd());
-		if (vj_retryable(resp) && (s->state != ST_REVOKING ||
+		if (vj_retryable(resp) && (!sup_exiting(s) ||
 		    ev_now(s->loop) + delay <= s->revoke_deadline)) {
 			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
 			    .status = resp->status), "revoking failed (%s); "
@@ -93,7 +79,7 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 		    "sys/leases/revoke to the token's policy, and" : "", l->id);
 	}
 	l->state = LS_DONE;
-	maybe_finish(s);
+	s->on->settled(s);
 }
 
 /*
@@ -101,14 +87,14 @@ revoke_cb(const struct vault_resp *resp, void *arg)
  * answer 204 too (hashicorp/vault vault/logical_system.go, handleRevoke;
  * vault/expiration.go, revokeCommon).
  */
-void
+static void
 revoke_one(struct lease *l)
 {
 	char *text = vj_lease_body(l->id, -1);
 
 	l->state = LS_REVOKING;
 	l->attempts++;
-	vault_request(l->sup->vault, "PUT", "sys/leases/revoke", text,
+	vault_request(l->ls->sup->vault, "PUT", "sys/leases/revoke", text,
 	    revoke_cb, l);
 	free(text);
 }
@@ -117,36 +103,26 @@ revoke_one(struct lease *l)
 static void
 release_lease(struct lease *l)
 {
-	if (l->sup->cfg->no_revoke)
+	if (l->ls->sup->cfg->no_revoke)
 		l->state = LS_DONE;
 	else
 		revoke_one(l);
 }
 
-/* Revoke the leases no running child uses any more. */
-void
-revoke_retired(struct sup *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nleases; i++)
-		if (s->leases[i]->state == LS_RETIRED)
-			release_lease(s->leases[i]);
-}
-
 /* Signal mode: revoke the leases retired --revoke-grace ago; wait for the rest. */
-void
+static void
 grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sup *s = w->data;
+	struct leases *ls = w->data;
+	struct sup *s = ls->sup;
 	double grace = (double)s->cfg->revoke_grace_ms / 1000.0, next = -1;
 	ev_tstamp now = ev_now(s->loop);
 	size_t i;
 
 	(void)loop;
 	(void)revents;
-	for (i = 0; i < s->nleases; i++) {
-		struct lease *l = s->leases[i];
+	for (i = 0; i < ls->n; i++) {
+		struct lease *l = ls->v[i];
 		double left = l->retired_at + grace - now;
 
 		if (l->state != LS_RETIRED)
@@ -157,5 +133,138 @@ grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			next = left;
 	}
 	if (next >= 0)
-		timer_in(s, &s->grace_timer, next);
+		timer_in(s, &ls->grace, next);
+}
+
+struct leases *
+leases_new(struct sup *s)
+{
+	struct leases *ls = xcalloc(1, sizeof(*ls));
+
+	ls->sup = s;
+	ev_init(&ls->grace, grace_cb);
+	ls->grace.data = ls;
+	return ls;
+}
+
+void
+leases_free(struct leases *ls)
+{
+	size_t i;
+
+	if (ls == NULL)
+		return;
+	for (i = 0; i < ls->n; i++) {
+		ev_timer_stop(ls->sup->loop, &ls->v[i]->retry);
+		free(ls->v[i]->id);
+		free(ls->v[i]);
+	}
+	ev_timer_stop(ls->sup->loop, &ls->grace);
+	free(ls->v);
+	free(ls);
+}
+
+struct lease *
+leases_add(struct leases *ls, const char *id)
+{
+	struct lease *l = xcalloc(1, sizeof(*l)), **v;
+
+	v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
+	if (v == NULL) {
+		log_error("internal", "out of memory");
+		abort();
+	}
+	ls->v = v;
+	l->ls = ls;
+	l->id = xstrdup(id);
+	l->state = LS_ACTIVE;
+	ev_timer_init(&l->retry, revoke_retry_cb, 0., 0.);
+	l->retry.data = l;
+	ls->v[ls->n++] = l;
+	/* A read that lands while exiting: revoke its lease at once. */
+	if (sup_exiting(ls->sup))
+		release_lease(l);
+	return l;
+}
+
+const char *
+lease_id(const struct lease *l)
+{
+	return l != NULL ? l->id : NULL;
+}
+
+int
+lease_active(const struct lease *l)
+{
+	return l != NULL && l->state == LS_ACTIVE;
+}
+
+void
+lease_retire(struct lease *l, double when)
+{
+	l->state = LS_RETIRED;
+	l->retired_at = when;
+}
+
+void
+leases_revoke_retired(struct leases *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state == LS_RETIRED)
+			release_lease(ls->v[i]);
+}
+
+void
+leases_start_grace(struct leases *ls)
+{
+	/* Old leases stay alive until the command has moved over. */
+	if (!ev_is_active(&ls->grace))
+		timer_in(ls->sup, &ls->grace,
+		    (double)ls->sup->cfg->revoke_grace_ms / 1000.0);
+}
+
+void
+leases_revoke_all(struct leases *ls)
+{
+	struct sup *s = ls->sup;
+	size_t i;
+
+	ev_timer_stop(s->loop, &ls->grace);
+	if (s->cfg->no_revoke) {
+		if (ls->n > 0)
+			log_info("lease.keep", "--no-revoke: leaving %zu "
+			    "lease(s)", ls->n);
+		for (i = 0; i < ls->n; i++)
+			ls->v[i]->state = LS_DONE;
+		return;
+	}
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state == LS_ACTIVE ||
+		    ls->v[i]->state == LS_RETIRED)
+			revoke_one(ls->v[i]);
+		else if (ls->v[i]->state == LS_REVOKING &&
+		    ev_is_active(&ls->v[i]->retry)) {
+			/* Waiting out a backoff: try at once, within the window. */
+			ev_timer_stop(s->loop, &ls->v[i]->retry);
+			revoke_one(ls->v[i]);
+		}
+}
+
+size_t
+leases_held(const struct leases *ls)
+{
+	size_t i, held = 0;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state != LS_DONE)
+			held++;
+	return held;
+}
+
+int
+leases_settled(const struct leases *ls)
+{
+	return leases_held(ls) == 0;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "signals.h"
 #include "supervisor.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ main(int argc, char **argv)
 
 	/* Before anything slow: a signal sent now stays pending, never lost. */
 	child_init();
-	supervisor_block_signals();
+	signals_block();
 
 	if ((rc = config_load(&cfg, argc, argv, environ, err,
 	    sizeof(err))) != 0) {

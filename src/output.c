@@ -1,63 +1,58 @@
-/* output.c: what leasewrap produces: the child's environment, env files, metrics gauges, the check report. */
+/* output.c: what leasewrap produces: the child's environment, env files, metrics, the check report. */
 #define _GNU_SOURCE
-#include "sup.h"
+#include "output.h"
 #include "config.h"
+#include "cred.h"
 #include "env.h"
 #include "envfile.h"
 #include "exitcodes.h"
+#include "leases.h"
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
 #include "spec.h"
+#include "sup.h"
+#include "token.h"
 #include "util.h"
 #include "vault_json.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The gauges, set afresh before each scrape or file write. */
-void
+static void
 metrics_gauges(void *arg)
 {
 	struct sup *s = arg;
 	ev_tstamp now = ev_time(), d;
-	size_t i, held = 0;
+	const struct tokgen *t = tokens_current(s->tk);
+	size_t i;
 
 	for (i = 0; i < s->ncreds; i++) {
 		const struct cred *c = &s->creds[i];
 
-		if (c->lease == NULL || c->lease->state != LS_ACTIVE ||
-		    (d = cred_deadline(c)) <= 0)
+		if (!lease_active(c->lease) || (d = cred_deadline(c)) <= 0)
 			continue;
 		metrics_set(s->metrics, M_DEADLINE, d - now, "path", c->path);
 		metrics_set(s->metrics, M_DEADLINE_TS, (double)(long long)d, "path",
 		    c->path);
 	}
-	for (i = 0; i < s->nleases; i++)
-		if (s->leases[i]->state != LS_DONE)
-			held++;
-	metrics_set(s->metrics, M_LEASES, (double)held, NULL, NULL);
+	metrics_set(s->metrics, M_LEASES, (double)leases_held(s->leases), NULL,
+	    NULL);
 	metrics_set(s->metrics, M_CHILD_UP, s->child > 0, NULL, NULL);
-	if (s->tok != NULL && s->tok->deadline > 0 && !s->tok->dead)
-		metrics_set(s->metrics, M_TOKEN_DEADLINE, s->tok->deadline - now, NULL,
-		    NULL);
+	if (token_deadline(t) > 0 && !token_dead(t))
+		metrics_set(s->metrics, M_TOKEN_DEADLINE, token_deadline(t) - now,
+		    NULL, NULL);
 }
 
 /*
  * Every series whose labels are known at start, at 0: a counter that
  * appears only at its first increment hides that increment from rate().
  */
-void
+static void
 metrics_zero(struct sup *s)
 {
 	static const char *const results[] = { "ok", "error" };
@@ -121,10 +116,7 @@ build_env(struct sup *s, size_t *nvars)
 		const struct spec *sp = &s->cfg->specs[i];
 		struct secret *val = NULL;
 
-		for (j = 0; j < s->ncreds; j++)
-			if (strcmp(s->creds[j].path, sp->path) == 0)
-				break;
-		if (vj_field(&s->creds[j].cur, sp->field, &val, err,
+		if (vj_field(&creds_find(s, sp->path)->cur, sp->field, &val, err,
 		    sizeof(err)) == -1) {
 			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
 			    "secret \"%s\" %s; check the part after \"#\"",
@@ -204,26 +196,19 @@ output_build(struct sup *s, int starting, int *code)
 	return envp;
 }
 
-/*
- * "leasewrap check": one line per variable on stdout, never a value; the
- * leases are revoked by the shutdown that follows.  Returns the exit code.
- */
 int
-check_report(struct sup *s)
+output_check_report(struct sup *s)
 {
 	char err[512], dur[32];
 	struct secret *val;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < s->cfg->nspecs; i++) {
 		const struct spec *sp = &s->cfg->specs[i];
 		const struct cred *c;
 
-		for (j = 0; j < s->ncreds; j++)
-			if (strcmp(s->creds[j].path, sp->path) == 0)
-				break;
-		c = &s->creds[j];
+		c = creds_find(s, sp->path);
 		val = NULL;
 		if (vj_field(&c->cur, sp->field, &val, err, sizeof(err)) == -1) {
 			printf("%-16s %s#%s  MISSING: %s\n", sp->name, sp->path,
@@ -248,4 +233,27 @@ check_report(struct sup *s)
 	}
 	fflush(stdout);
 	return rc;
+}
+
+void
+output_remove(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cfg->nenv_files; i++)
+		(void)unlink(s->cfg->env_files[i]);
+}
+
+int
+output_metrics_start(struct sup *s, char *err, size_t errlen)
+{
+	const struct config *cfg = s->cfg;
+
+	if (!cfg->check && (cfg->metrics_file != NULL ||
+	    cfg->metrics_addr != NULL) && (s->metrics = metrics_new(s->loop,
+	    cfg->metrics_file, cfg->metrics_addr, metrics_gauges, s, err,
+	    errlen)) == NULL)
+		return -1;
+	metrics_zero(s);
+	return 0;
 }

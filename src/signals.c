@@ -1,20 +1,18 @@
-/* signals.c: which signals are forwarded, job control, and the leftovers a command leaves. */
+/* signals.c: the forwarding table, the signal and child watchers, job control, the leftovers a command leaves. */
 #define _GNU_SOURCE
-#include "sup.h"
-#include "supervisor.h"
-#include "log.h"
+#include "signals.h"
 #include "config.h"
+#include "log.h"
+#include "sup.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +24,7 @@
  * SIGCHLD (ours) nor SIGPIPE (ours to ignore).  SIGTSTP is passed on: ^Z
  * stops the command, and stop_cb() follows it.
  */
-int
+static int
 is_forwarded(int sig)
 {
 	switch (sig) {
@@ -40,7 +38,7 @@ is_forwarded(int sig)
 }
 
 /* The signals leasewrap handles: the forwarded ones and SIGCHLD. */
-void
+static void
 handled_set(sigset_t *set)
 {
 	int sig;
@@ -53,7 +51,7 @@ handled_set(sigset_t *set)
 }
 
 void
-supervisor_block_signals(void)
+signals_block(void)
 {
 	sigset_t set;
 
@@ -61,9 +59,8 @@ supervisor_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Is sig one that means "stop" rather than "tell the child something"? */
 int
-is_stop_signal(int sig)
+signals_is_stop(int sig)
 {
 	return sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
 	    sig == SIGQUIT;
@@ -75,7 +72,7 @@ is_stop_signal(int sig)
  * so that the shell sees the job stopped; on "fg" give it back and resume
  * the command.  Not as PID 1, whom nobody would resume.
  */
-void
+static void
 stop_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sup *s = w->data;
@@ -148,7 +145,7 @@ list_children(pid_t *out, size_t max)
 }
 
 /* Leftovers past --kill-timeout: SIGKILL them. */
-void
+static void
 drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	pid_t kids[1024];
@@ -165,23 +162,19 @@ drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * The command exited: ask what it left behind to stop (--kill-signal),
- * SIGKILL it after --kill-timeout, and go on once none is left.  Returns
- * 1 while leftovers remain.  tini returns at once and, as PID 1, lets
+ * tini returns at once and, as PID 1, lets
  * the kernel kill the rest (krallin/tini#180); dumb-init sends SIGTERM
  * without waiting (Yelp/dumb-init#212): here they get the same time to
  * exit as the command, before the leases they may use are revoked.
  */
 int
-drain_step(struct sup *s)
+signals_drain(struct sup *s)
 {
 	pid_t kids[1024];
 	size_t i, j, n = list_children(kids, 1024);
 
 	if (n == 0) {
 		ev_timer_stop(s->loop, &s->drain_timer);
-		if (s->state == ST_DRAINING)
-			shutdown_now(s);
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
@@ -204,4 +197,70 @@ drain_step(struct sup *s)
 		timer_in(s, &s->drain_timer,
 		    (double)s->cfg->kill_timeout_ms / 1000.0);
 	return 1;
+}
+
+/* A forwarded signal came: the state machine decides. */
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s->on->signal(s, w->signum);
+}
+
+/* A child of ours exited (libev reaped it): the state machine decides. */
+static void
+child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s->on->reaped(s, w->rpid, w->rstatus);
+}
+
+void
+signals_start(struct sup *s)
+{
+	sigset_t set;
+	int i;
+
+	for (i = 1; i < NSIG; i++) {
+		if (!is_forwarded(i))
+			continue;
+		ev_signal_init(&s->sigw[i], signal_cb, i);
+		s->sigw[i].data = s;
+		ev_signal_start(s->loop, &s->sigw[i]);
+	}
+	/* Writing a log line from the background must never stop us. */
+	signal(SIGTTOU, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	ev_child_init(&s->childw, child_cb, 0, 0);
+	s->childw.data = s;
+	ev_child_start(s->loop, &s->childw);
+	ev_child_init(&s->stopw, stop_cb, 0, 1);
+	s->stopw.data = s;
+	ev_child_start(s->loop, &s->stopw);
+	ev_init(&s->drain_timer, drain_timer_cb);
+	s->drain_timer.data = s;
+	/* Handlers are in place: let the signals blocked in main() through. */
+	handled_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void
+signals_stop(struct sup *s)
+{
+	int i;
+
+	for (i = 1; i < NSIG; i++)
+		if (is_forwarded(i))
+			ev_signal_stop(s->loop, &s->sigw[i]);
+	ev_child_stop(s->loop, &s->childw);
+	ev_child_stop(s->loop, &s->stopw);
+	ev_timer_stop(s->loop, &s->drain_timer);
+	free(s->drain_sent);
+	s->drain_sent = NULL;
 }

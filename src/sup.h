@@ -1,6 +1,8 @@
 /*
- * sup.h: the supervisor's shared state, private to its modules (supervisor.c,
- * signals.c, token.c, leases.c, cred.c, command.c, output.c, preflight.c).
+ * sup.h: the state one run shares between supervisor.c (the state machine,
+ * the only one to change .state) and the modules it drives: signals.c,
+ * token.c, leases.c, cred.c, command.c, output.c.  Modules report up
+ * through struct sup_events.  Private to those files.
  */
 #ifndef LW_SUP_H
 #define LW_SUP_H
@@ -14,14 +16,17 @@
 
 struct config;
 struct engine;
+struct lease;
+struct leases;
 struct metrics;
-struct secret;
+struct tokens;
+struct tokgen;
 struct vault;
-struct vault_resp;
 
 /* How long revocation keeps retrying a Vault that fails (leasewrap(1)). */
 #define REVOKE_WINDOW		30.0
 
+/* The supervisor's states; the state x event table is in docs/architecture.md. */
 enum state {
 	ST_FETCHING,	/* reading secrets before the first start */
 	ST_RUNNING,	/* the child runs */
@@ -42,22 +47,14 @@ enum stop_reason {
 	STOP_TIMEOUT,	/* --timeout */
 };
 
-enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
-
-/* A lease leasewrap created and must revoke. */
-struct lease {
-	struct sup		*sup;
-	char			*id;
-	enum lease_state	 state;
-	ev_tstamp		 retired_at;
-	int			 attempts;
-	ev_timer		 retry;
-};
-
 enum op { OP_NONE, OP_READ, OP_RENEW };
 enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
 
-/* One Vault path: read once however many names use it. */
+/*
+ * One Vault path: read once however many names use it.  Owned by cred.c;
+ * output.c reads cur (the values in use) and lease, supervisor.c the
+ * initial read's outcome (done, fail_code, fail).
+ */
 struct cred {
 	struct sup		*sup;
 	char			*path;		/* as the user wrote it */
@@ -73,7 +70,7 @@ struct cred {
 	int			 attempts;
 	struct vj_secret	 cur;		/* the values in use */
 	struct lease		*lease;		/* cur's lease, or NULL */
-	struct tokgen		*tg;		/* the token cur's lease has */
+	struct tokgen		*tg;		/* the token cur's lease has (leases die with it) */
 	double			 duration;	/* cur's lease as issued, s */
 	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
 	int			 renewable;
@@ -91,32 +88,40 @@ struct cred {
 };
 
 /* Log fields for c's current lease, with a TTL. */
-#define CRED_LF(c, t)	LF(.path = (c)->path, \
-			    .lease = (c)->lease ? (c)->lease->id : NULL, LF_TTL(t))
+#define CRED_LF(c, t)	LF(.path = (c)->path, .lease = lease_id((c)->lease), \
+			    LF_TTL(t))
 
-/*
- * One token leasewrap used: the one it was given, or one per login.
- * Leases die with the token that created them (hashicorp/vault
- * vault/expiration.go, RevokeByToken), so each credential remembers its
- * token.
- */
-struct tokgen {
-	struct sup	*sup;
-	struct secret	*value;
-	int		 login;		/* from a login: revoke it at exit */
-	int		 known;		/* its TTL is known */
-	ev_tstamp	 deadline;	/* 0: never expires */
-	double		 duration;
-	int		 renewable;
-	int		 final;		/* cannot be renewed further */
-	int		 dead;		/* Vault no longer accepts it */
-	int		 revoked;	/* revoke-self done or not wanted */
-	struct tokgen	*next;
+struct sup;
+
+/* What the modules report up to the state machine (supervisor.c). */
+struct sup_events {
+	/* An initial read settled (or gave up). */
+	void	(*reads_settled)(struct sup *);
+	/* New credentials were fetched for a credential in use. */
+	void	(*creds_ready)(struct sup *);
+	/* A credential ends soon and nothing replaced it: the last call. */
+	void	(*last_call)(struct cred *);
+	/* --on-change exit: a credential ends soon. */
+	void	(*rotation_due)(struct sup *);
+	/* The first login's token is in hand: read the secrets. */
+	void	(*logged_in)(struct sup *);
+	/* The token's end moved: every credential's end moves with it. */
+	void	(*token_moved)(struct sup *);
+	/* A request settled; while exiting, maybe the last one. */
+	void	(*settled)(struct sup *);
+	/* Nothing more can be done: exit with code. */
+	void	(*fatal)(struct sup *, int code);
+	/* A forwarded signal came. */
+	void	(*signal)(struct sup *, int sig);
+	/* A child exited (pid, its wait status). */
+	void	(*reaped)(struct sup *, pid_t, int status);
 };
 
+/* One run of leasewrap. */
 struct sup {
 	struct ev_loop		*loop;
 	const struct config	*cfg;
+	const struct sup_events	*on;
 	char			**envp_in;
 	enum state		 state;
 	enum stop_reason	 stop_reason;
@@ -124,175 +129,33 @@ struct sup {
 	int			 shutting_down;	/* a stop signal came */
 	struct vault		*vault;
 	struct metrics		*metrics;	/* or NULL: not exporting */
-	struct tokgen		*tok;		/* the token in use */
-	struct tokgen		*tokgens;	/* every token, newest first */
-	int			 tok_busy;	/* login, lookup or renewal out */
-	int			 tok_attempts;
-	ev_timer		 tok_timer;
-	struct secret		*secret_id;	/* unwrapped AppRole secret ID */
-	struct cred		*creds;
+	struct tokens		*tk;		/* token.c */
+	struct leases		*leases;	/* leases.c */
+	struct cred		*creds;		/* cred.c */
 	size_t			 ncreds;
-	struct lease		**leases;
-	size_t			 nleases;
 	ev_tstamp		 start_deadline;
 	ev_tstamp		 revoke_deadline;
-	pid_t			 child;
+	pid_t			 child;		/* command.c */
 	ev_tstamp		 child_started;
 	int			 restarts;	/* in a row, for --restart */
 	int			 stop_signal;	/* signal that ended a fetch */
-	ev_signal		 sigw[NSIG];
+	ev_timer		 kill_timer;	/* command.c */
+	ev_timer		 backoff_timer;
+	ev_timer		 timeout_timer;	/* --timeout */
+	ev_signal		 sigw[NSIG];	/* signals.c */
 	ev_child		 childw;
 	ev_child		 stopw;		/* the child stopping (job control) */
-	ev_timer		 kill_timer;
-	ev_timer		 backoff_timer;
-	ev_timer		 grace_timer;	/* signal mode: revoke retired */
-	ev_timer		 timeout_timer;	/* --timeout */
 	ev_timer		 drain_timer;	/* leftovers: SIGKILL after this */
 	int			 drained;
 	pid_t			*drain_sent;	/* leftovers already signalled */
 	size_t			 ndrain_sent;
 };
 
-/* ---- supervisor.c ---- */
-
 /* A random number in [0, 1). */
 double	rnd(void);
-/* Revoking leases or done: nothing new may start, answers only settle. */
-int	sup_exiting(const struct sup *s);
 /* Start a one-shot timer w after delay seconds (never negative). */
-void	timer_in(struct sup *s, ev_timer *w, double delay);
-/* New credentials are ready: restart, signal or exit, as --on-change says. */
-void	request_apply(struct sup *s);
-/* All initial reads answered: start the child, or clean up after a failure. */
-void	reads_settled(struct sup *s);
-/* Stop everything that would act later, revoke every lease, then finish. */
-void	shutdown_now(struct sup *s);
-/* Exit once every lease is settled and no request is still out. */
-void	maybe_finish(struct sup *s);
-
-/* ---- signals.c ---- */
-
-/*
- * Signals passed on to the child: every catchable one, as tini does, but
- * SIGCHLD (ours), the faults a process raises on itself, SIGPIPE (ours to
- * ignore) and the terminal's SIGTTIN/SIGTTOU.  pid1.md §3 B3, B13.
- */
-int	is_forwarded(int sig);
-/* The signals leasewrap handles: the forwarded ones and SIGCHLD. */
-void	handled_set(sigset_t *set);
-/* Is sig one that means "stop" rather than "tell the child something"? */
-int	is_stop_signal(int sig);
-/*
- * Job control at a terminal (as sudo does): the command was stopped by ^Z
- * while it owned the terminal.  Take the terminal back and stop ourselves,
- * so that the shell sees the job stopped; on "fg" give it back and resume
- * the command.  Not as PID 1, whom nobody would resume.
- */
-void	stop_cb(struct ev_loop *loop, ev_child *w, int revents);
-/* Leftovers past --kill-timeout: SIGKILL them. */
-void	drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-/*
- * The command exited: ask what it left behind to stop (--kill-signal),
- * SIGKILL it after --kill-timeout, and go on once none is left.  Returns
- * 1 while leftovers remain.  pid1.md §3 B8.
- */
-int	drain_step(struct sup *s);
-
-/* ---- token.c ---- */
-
-/* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
-int	load_token(struct sup *s, char *err, size_t errlen);
-/* Can leasewrap get itself a new token when this one ends? */
-int	can_login(const struct sup *s);
-/* lookup-self or renew-self answered: learn the token's life. */
-void	token_cb(const struct vault_resp *resp, void *arg);
-/* Log in with the configured method, unwrapping the secret ID first if asked. */
-void	login_start(struct sup *s);
-void	token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-/*
- * At exit, after the leases: revoke-self every token leasewrap logged in
- * for (a token the user gave is never revoked).  Returns how many went out.
- */
-int	revoke_login_tokens(struct sup *s);
-
-/* ---- leases.c ---- */
-
-/* Remember a lease so that it is revoked at exit whatever happens next. */
-struct lease *	add_lease(struct sup *s, const char *id);
-/* PUT sys/leases/revoke for one lease (vault-api.md §6.2). */
-void	revoke_one(struct lease *l);
-/* Revoke the leases no running child uses any more. */
-void	revoke_retired(struct sup *s);
-/* Signal mode: revoke the leases retired --revoke-grace ago; wait for the rest. */
-void	grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* ---- cred.c ---- */
-
-/* The end of a credential: its lease's, or its token's if that comes first. */
-ev_tstamp	cred_deadline(const struct cred *c);
-/* Arm the next step for a credential: renew, rotate, refresh, and the last call. */
-void	cred_schedule(struct cred *c);
-/* sys/leases/renew answered (vault-api.md §6.1). */
-void	renew_cb(const struct vault_resp *resp, void *arg);
-/* The credential's timer: renew, rotate or refresh, as scheduled. */
-void	cred_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-/* Move fetched credentials into use; their old leases retire. */
-void	promote(struct sup *s);
-/*
- * Is a credential too close to its end to start the command on, with no
- * replacement fetched yet?  Then a restart waits for the replacement.
- */
-int	rotation_pending(const struct sup *s);
-/* Send every read at once. */
-void	start_reads(struct sup *s);
-
-/* ---- command.c ---- */
-
-/*
- * Send sig to the command, or with --process-group to its whole group; the
- * pid itself too when the group does not exist yet (pid1.md §4, ESRCH).
- */
-void	signal_child(struct sup *s, int sig);
-/*
- * Start (or start again) the command with the credentials in use; why is
- * "initial", "rotation" or "exit" (for leasewrap_child_starts_total).
- */
-void	spawn_child(struct sup *s, const char *why);
-/* The kill timeout passed: SIGKILL the child. */
-void	kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-/* Ask the child to stop; what follows its exit depends on why. */
-void	begin_stop(struct sup *s, enum stop_reason why);
-/* The crash backoff is over: start the command again. */
-void	backoff_cb(struct ev_loop *loop, ev_timer *w, int revents);
-/* The command exited on its own: restart it or exit, as --restart says. */
-void	child_exited_alone(struct sup *s, int code);
-/* --timeout passed: stop the command. */
-void	timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* ---- output.c ---- */
-
-/* The gauges, set afresh before each scrape or file write. */
-void	metrics_gauges(void *arg);
-/*
- * Every series whose labels are known at start, at 0: a counter that
- * appears only at its first increment hides that increment from rate().
- */
-void	metrics_zero(struct sup *s);
-/*
- * The child's environment from the credentials in use, written to every
- * output (env files) too; NULL with the exit code in *code when a field is
- * missing, or when an output fails and starting is set.
- */
-char	**output_build(struct sup *s, int starting, int *code);
-/*
- * "leasewrap check": one line per variable on stdout, never a value; the
- * leases are revoked by the shutdown that follows.  Returns the exit code.
- */
-int	check_report(struct sup *s);
-
-/* ---- preflight.c ---- */
-
-/* Refuse settings that would leak the token or cannot work, before any request. */
-int	check_vault_settings(struct sup *s);
+void	timer_in(struct sup *, ev_timer *w, double delay);
+/* Revoking leases or done: nothing new may start, answers only settle. */
+int	sup_exiting(const struct sup *);
 
 #endif

@@ -1,36 +1,55 @@
-/* supervisor.c: the state machine tying Vault reads, renewals, the child and revocation. */
+/*
+ * supervisor.c: the state machine.  Every event the modules report
+ * (struct sup_events) and every timer of the run lands here, and only
+ * here does the state change; docs/architecture.md has the state x event
+ * table.
+ */
 #define _GNU_SOURCE
 #include "supervisor.h"
-#include "sup.h"
 #include "child.h"
-#include "env.h"
+#include "command.h"
 #include "config.h"
+#include "cred.h"
+#include "env.h"
 #include "exitcodes.h"
+#include "lease.h"
+#include "leases.h"
 #include "log.h"
 #include "metrics.h"
-#include "secret.h"
-#include "util.h"
+#include "output.h"
+#include "preflight.h"
+#include "signals.h"
+#include "sup.h"
+#include "token.h"
 #include "vault.h"
-#include "vault_json.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* A random number in [0, 1). */
+static void	shutdown_now(struct sup *);
+
 double
 rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+void
+timer_in(struct sup *s, ev_timer *w, double delay)
+{
+	ev_timer_stop(s->loop, w);
+	ev_timer_set(w, delay > 0 ? delay : 0., 0.);
+	ev_timer_start(s->loop, w);
+}
+
+int
+sup_exiting(const struct sup *s)
+{
+	return s->state == ST_REVOKING || s->state == ST_DONE;
 }
 
 /* Every step is over: leave the loop with the exit code set. */
@@ -41,30 +60,65 @@ finish(struct sup *s)
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
-/* Revoking leases or done: nothing new may start, answers only settle. */
-int
-sup_exiting(const struct sup *s)
+/* Leave with code: stop the command's leftovers, revoke, finish. */
+static void
+fail(struct sup *s, int code)
 {
-	return s->state == ST_REVOKING || s->state == ST_DONE;
+	s->exit_code = code;
+	shutdown_now(s);
 }
 
-/* Start a one-shot timer w after delay seconds (never negative). */
-void
-timer_in(struct sup *s, ev_timer *w, double delay)
+/*
+ * Start (or start again) the command with the credentials in use: any
+ * state -> RUNNING; why is "initial", "rotation" or "exit" (for
+ * leasewrap_child_starts_total).
+ */
+static void
+spawn_child(struct sup *s, const char *why)
 {
-	ev_timer_stop(s->loop, w);
-	ev_timer_set(w, delay > 0 ? delay : 0., 0.);
-	ev_timer_start(s->loop, w);
+	int code;
+
+	creds_promote(s);
+	if ((code = command_start(s)) != 0) {
+		fail(s, code);
+		return;
+	}
+	s->state = ST_RUNNING;
+	if (s->cfg->timeout_ms > 0 && !ev_is_active(&s->timeout_timer))
+		timer_in(s, &s->timeout_timer,
+		    (double)s->cfg->timeout_ms / 1000.0);
+	metrics_add(s->metrics, M_CHILD_STARTS, 1, "reason", why, NULL, NULL);
+	/* The old child is gone: nobody uses the retired leases. */
+	if (s->cfg->on_change != CHANGE_SIGNAL)
+		leases_revoke_retired(s->leases);
 }
 
-/* New credentials are ready: restart, signal or exit, as --on-change says. */
-void
-request_apply(struct sup *s)
+/* RUNNING -> STOPPING: ask the child to stop; what follows its exit depends on why. */
+static void
+begin_stop(struct sup *s, enum stop_reason why)
+{
+	if (s->state == ST_STOPPING) {
+		/* Exiting beats restarting; an expiry beats a plain exit. */
+		if (why != STOP_RESTART && s->stop_reason == STOP_RESTART)
+			s->stop_reason = why;
+		return;
+	}
+	s->state = ST_STOPPING;
+	s->stop_reason = why;
+	command_stop(s, why == STOP_EXPIRED, why == STOP_RESTART ?
+	    "new credentials" : why == STOP_ROTATED ? "--on-change exit" :
+	    why == STOP_EXPIRED ? "credentials expire" :
+	    why == STOP_TIMEOUT ? "--timeout" : "exiting");
+}
+
+/* Event creds_ready: restart, signal or exit, as --on-change says. */
+static void
+on_creds_ready(struct sup *s)
 {
 	char **envp;
 	int code;
 
-	if (s->state == ST_WAITING && !rotation_pending(s)) {
+	if (s->state == ST_WAITING && !creds_rotation_pending(s)) {
 		ev_timer_stop(s->loop, &s->backoff_timer);
 		spawn_child(s, "rotation");
 		return;
@@ -79,7 +133,7 @@ request_apply(struct sup *s)
 		begin_stop(s, STOP_ROTATED);
 		break;
 	case CHANGE_SIGNAL:
-		promote(s);
+		creds_promote(s);
 		if ((envp = output_build(s, 0, &code)) == NULL) {
 			s->exit_code = code;
 			begin_stop(s, STOP_EXIT);
@@ -89,48 +143,102 @@ request_apply(struct sup *s)
 		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
 		    "sending signal %d (new credentials)",
 		    s->cfg->change_signal);
-		signal_child(s, s->cfg->change_signal);
+		command_signal(s, s->cfg->change_signal);
 		metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL,
 		    NULL);
-		/* Old leases stay alive until the command has moved over. */
-		if (!ev_is_active(&s->grace_timer))
-			timer_in(s, &s->grace_timer,
-			    (double)s->cfg->revoke_grace_ms / 1000.0);
+		leases_start_grace(s->leases);
 		break;
 	}
 }
 
-/* Reap every child that exited; the main one moves the state on. */
+/* Event rotation_due (--on-change exit): stop the command if it runs. */
 static void
-child_cb(struct ev_loop *loop, ev_child *w, int revents)
+on_rotation_due(struct sup *s)
 {
-	struct sup *s = w->data;
-	int code;
+	if (s->state == ST_RUNNING)
+		begin_stop(s, STOP_ROTATED);
+}
 
-	(void)loop;
-	(void)revents;
-	if (s->state == ST_DRAINING) {
-		drain_step(s);
+/* Event last_call: a credential ends soon and nothing replaced it. */
+static void
+on_last_call(struct cred *c)
+{
+	struct sup *s = c->sup;
+	double left = cred_deadline(c) - ev_now(s->loop);
+
+	if (c->has_next || sup_exiting(s) || s->state == ST_WAITING ||
+	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
+		return;		/* a restart onto new credentials is under way */
+	if ((cred_replacing(c) || cred_awaits_login(c)) &&
+	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
+		/* No time to wait for them with the command running. */
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, left), "credentials "
+		    "end in %.1f s; new ones are on their way: stopping the "
+		    "command until they come", left);
+		begin_stop(s, STOP_RESTART);
 		return;
 	}
-	if (w->rpid != s->child || s->child <= 0)
-		return;		/* an orphan or a failed exec: reaped */
-	code = child_exit_code(w->rstatus);
-	s->child = 0;
-	ev_timer_stop(s->loop, &s->kill_timer);
-	log_at(LOG_INFO, "child.exit", LF(.pid = w->rpid), "exited: code %d",
-	    code);
-	metrics_changed(s->metrics);
-	if (s->state != ST_STOPPING) {
-		child_exited_alone(s, code);
+	if (cred_replacing(c) && s->cfg->on_change == CHANGE_SIGNAL &&
+	    s->state == ST_RUNNING && left > 0.5) {
+		/* A signal applies them at once: wait for them a little more. */
+		cred_last_call_in(c, left - 0.5);
 		return;
 	}
+	if (s->cfg->on_expire == EXPIRE_WARN) {
+		log_at(LOG_WARN, "lease.expire", CRED_LF(c, left), "credentials "
+		    "end in %.1f s with no replacement; the command keeps them "
+		    "(--on-expire warn)", left);
+		return;
+	}
+	log_at(LOG_ERROR, "lease.expire", CRED_LF(c, left), "%s: credentials "
+	    "end in %.1f s and could not be replaced; stopping the command "
+	    "(exit %d)", c->path, left, LW_EXIT_EXPIRED);
+	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
+		begin_stop(s, STOP_EXPIRED);
+	else
+		fail(s, LW_EXIT_EXPIRED);
+}
+
+/* RUNNING -> BACKOFF or exit: the command exited on its own; --restart says which. */
+static void
+child_exited_alone(struct sup *s, int code)
+{
+	const struct config *cfg = s->cfg;
+	double ran = ev_now(s->loop) - s->child_started, delay;
+	int again;
+
+	again = !s->shutting_down && (cfg->restart == RESTART_ALWAYS ||
+	    (cfg->restart == RESTART_ON_FAILURE && code != 0));
+	if (again && ran >= LEASE_RESTART_RESET)
+		s->restarts = 0;
+	if (again && s->restarts >= cfg->max_restarts) {
+		log_error("child.restart", "the command exited %d times in a "
+		    "row; giving up (--max-restarts %d)", s->restarts + 1,
+		    cfg->max_restarts);
+		again = 0;
+	}
+	if (!again) {
+		fail(s, code);
+		return;
+	}
+	delay = lease_restart_delay(s->restarts);
+	s->restarts++;
+	log_warn("child.restart", "the command exited with %d; starting it "
+	    "again in %.0f s (restart %d of %d)", code, delay, s->restarts,
+	    cfg->max_restarts);
+	s->state = ST_BACKOFF;
+	timer_in(s, &s->backoff_timer, delay);
+}
+
+/* STOPPING -> RUNNING, WAITING or exit: the command stopped as asked. */
+static void
+child_stopped(struct sup *s, int code)
+{
 	switch (s->stop_reason) {
 	case STOP_RESTART:
-		if (s->shutting_down) {
-			s->exit_code = code;
-			shutdown_now(s);
-		} else if (rotation_pending(s)) {
+		if (s->shutting_down)
+			fail(s, code);
+		else if (creds_rotation_pending(s)) {
 			log_info("child.wait", "waiting for new credentials");
 			s->state = ST_WAITING;
 			timer_in(s, &s->backoff_timer,
@@ -139,27 +247,80 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			spawn_child(s, "rotation");
 		break;
 	case STOP_EXIT:
-		s->exit_code = code;
-		shutdown_now(s);
+		fail(s, code);
 		break;
 	case STOP_ROTATED:
-		s->exit_code = LW_EXIT_ROTATED;
-		shutdown_now(s);
+		fail(s, LW_EXIT_ROTATED);
 		break;
 	case STOP_EXPIRED:
-		s->exit_code = LW_EXIT_EXPIRED;
-		shutdown_now(s);
+		fail(s, LW_EXIT_EXPIRED);
 		break;
 	case STOP_TIMEOUT:
-		s->exit_code = LW_EXIT_TIMEOUT;
-		shutdown_now(s);
+		fail(s, LW_EXIT_TIMEOUT);
 		break;
 	}
 }
 
-/* All initial reads answered: start the child, or clean up after a failure. */
-void
-reads_settled(struct sup *s)
+/* Event reaped: the command (or an orphan, or a leftover) exited. */
+static void
+on_reaped(struct sup *s, pid_t pid, int status)
+{
+	int code;
+
+	if (s->state == ST_DRAINING) {
+		if (!signals_drain(s))
+			shutdown_now(s);	/* DRAINING -> REVOKING */
+		return;
+	}
+	if (pid != s->child || s->child <= 0)
+		return;		/* an orphan or a failed exec: reaped */
+	code = child_exit_code(status);
+	command_gone(s);
+	log_at(LOG_INFO, "child.exit", LF(.pid = pid), "exited: code %d",
+	    code);
+	metrics_changed(s->metrics);
+	if (s->state != ST_STOPPING)
+		child_exited_alone(s, code);
+	else
+		child_stopped(s, code);
+}
+
+/* BACKOFF -> RUNNING; WAITING -> exit: the backoff or the wait is over. */
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state == ST_WAITING) {
+		log_error("lease.expire", "no new credentials within "
+		    "--start-timeout; exiting (exit %d)", LW_EXIT_EXPIRED);
+		fail(s, LW_EXIT_EXPIRED);
+		return;
+	}
+	spawn_child(s, "exit");
+}
+
+/* --timeout passed: stop the command. */
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_error("child.timeout", "the command ran longer than --timeout; "
+	    "stopping it (exit %d)", LW_EXIT_TIMEOUT);
+	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
+		begin_stop(s, STOP_TIMEOUT);
+	else if (s->state == ST_BACKOFF || s->state == ST_WAITING)
+		fail(s, LW_EXIT_TIMEOUT);
+}
+
+/* Event reads_settled: once all initial reads answered, FETCHING -> RUNNING or exit. */
+static void
+on_reads_settled(struct sup *s)
 {
 	size_t i;
 
@@ -171,8 +332,7 @@ reads_settled(struct sup *s)
 	if (s->stop_signal != 0) {
 		log_info("fetch.abort", "signal %d before the command started; "
 		    "revoking and exiting", s->stop_signal);
-		s->exit_code = 128 + s->stop_signal;
-		shutdown_now(s);
+		fail(s, 128 + s->stop_signal);
 		return;
 	}
 	for (i = 0; i < s->ncreds; i++)
@@ -180,147 +340,90 @@ reads_settled(struct sup *s)
 			log_at(LOG_ERROR, "fetch", LF(.path = s->creds[i].path,
 			    .status = s->creds[i].fail_status), "%s",
 			    s->creds[i].fail);
-			s->exit_code = s->creds[i].fail_code;
-			shutdown_now(s);
+			fail(s, s->creds[i].fail_code);
 			return;
 		}
 	if (s->cfg->check) {
-		s->exit_code = check_report(s);
-		shutdown_now(s);
+		fail(s, output_check_report(s));
 		return;
 	}
 	spawn_child(s, "initial");
 	if (s->state != ST_RUNNING)
 		return;
-	for (i = 0; i < s->ncreds; i++) {
-		ev_timer_stop(s->loop, &s->creds[i].timer);
-		ev_timer_init(&s->creds[i].timer, cred_timer_cb, 0., 0.);
-		s->creds[i].timer.data = &s->creds[i];
-		cred_schedule(&s->creds[i]);
-	}
+	creds_start_timers(s);
 	/*
 	 * Not on the start path: a second after the start, learn how long a
 	 * given token lives (a job done sooner never needs to know).
 	 */
-	if (s->ncreds > 0 && s->tok != NULL && !s->tok->known)
-		timer_in(s, &s->tok_timer, 1.0);
+	if (s->ncreds > 0)
+		tokens_look_up_later(s->tk, 1.0);
 }
 
-/* Stop everything that would act later, revoke every lease, then finish. */
-void
+/* -> DRAINING -> REVOKING: stop all that would act later, revoke every lease, then finish. */
+static void
 shutdown_now(struct sup *s)
 {
-	size_t i;
-
 	if (!s->drained && s->child <= 0) {
 		s->drained = 1;
 		s->state = ST_DRAINING;
 		ev_timer_stop(s->loop, &s->timeout_timer);
-		if (drain_step(s))
+		if (signals_drain(s))
 			return;		/* leftovers first, then the leases */
 	}
 	s->state = ST_REVOKING;
 	ev_timer_stop(s->loop, &s->timeout_timer);
 	ev_timer_stop(s->loop, &s->drain_timer);
-	/* Token lookups and renewals create nothing: no need to wait for them. */
-	vault_cancel(s->vault, token_cb);
-	vault_cancel(s->vault, renew_cb);
-	s->tok_busy = 0;
-	for (i = 0; i < s->ncreds; i++) {
-		ev_timer_stop(s->loop, &s->creds[i].timer);
-		ev_timer_stop(s->loop, &s->creds[i].expiry);
-	}
-	ev_timer_stop(s->loop, &s->tok_timer);
+	tokens_stop(s->tk);
+	creds_stop(s);
 	ev_timer_stop(s->loop, &s->backoff_timer);
-	ev_timer_stop(s->loop, &s->grace_timer);
 	s->revoke_deadline = ev_now(s->loop) + REVOKE_WINDOW;
-	if (s->cfg->no_revoke) {
-		if (s->nleases > 0)
-			log_info("lease.keep", "--no-revoke: leaving %zu "
-			    "lease(s)", s->nleases);
-		for (i = 0; i < s->nleases; i++)
-			s->leases[i]->state = LS_DONE;
-	} else {
-		for (i = 0; i < s->nleases; i++)
-			if (s->leases[i]->state == LS_ACTIVE ||
-			    s->leases[i]->state == LS_RETIRED)
-				revoke_one(s->leases[i]);
-			else if (s->leases[i]->state == LS_REVOKING &&
-			    ev_is_active(&s->leases[i]->retry)) {
-				ev_timer_stop(s->loop, &s->leases[i]->retry);
-				revoke_one(s->leases[i]);
-			}
-		for (i = 0; i < s->cfg->nenv_files; i++)
-			(void)unlink(s->cfg->env_files[i]);
-	}
-	maybe_finish(s);
+	leases_revoke_all(s->leases);
+	if (!s->cfg->no_revoke)
+		output_remove(s);
+	s->on->settled(s);
 }
 
-/* Exit once every lease is settled and no request is still out. */
-void
-maybe_finish(struct sup *s)
+/* Event settled: REVOKING -> DONE once every lease is settled and no request is out. */
+static void
+on_settled(struct sup *s)
 {
-	size_t i;
-
-	if (s->state != ST_REVOKING)
+	if (s->state != ST_REVOKING || !leases_settled(s->leases))
 		return;
-	for (i = 0; i < s->nleases; i++)
-		if (s->leases[i]->state != LS_DONE)
-			return;
 	if (s->vault != NULL && vault_pending(s->vault) > 0)
 		return;
-	if (revoke_login_tokens(s) > 0)
+	if (tokens_revoke_logins(s->tk) > 0)
 		return;
 	finish(s);
 }
 
-/* A stop signal ends the reads that are only waiting to be tried again. */
+/* Event signal: forward it to the child, or end a fetch, a backoff or a wait. */
 static void
-stop_retries(struct sup *s)
+on_signal(struct sup *s, int sig)
 {
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++)
-		if (ev_is_active(&s->creds[i].timer)) {
-			ev_timer_stop(s->loop, &s->creds[i].timer);
-			s->creds[i].done = 1;
-		}
-	reads_settled(s);
-}
-
-/* Forward a signal to the child, or end a fetch that is under way. */
-static void
-signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct sup *s = w->data;
-	int sig = w->signum;
-
-	(void)loop;
-	(void)revents;
 	switch (s->state) {
 	case ST_RUNNING:
 	case ST_STOPPING:
-		if (is_stop_signal(sig)) {
+		if (signals_is_stop(sig)) {
 			s->shutting_down = 1;
 			if (s->state == ST_STOPPING &&
 			    s->stop_reason == STOP_RESTART)
 				s->stop_reason = STOP_EXIT;
 		}
-		signal_child(s, sig);
+		command_signal(s, sig);
 		break;
 	case ST_BACKOFF:
 	case ST_WAITING:
-		if (is_stop_signal(sig)) {
-			s->exit_code = 128 + sig;
-			shutdown_now(s);
-		}
+		if (signals_is_stop(sig))
+			fail(s, 128 + sig);
 		break;
 	case ST_FETCHING:
-		if (is_stop_signal(sig) && s->stop_signal == 0) {
+		if (signals_is_stop(sig) && s->stop_signal == 0) {
 			log_info("signal", "signal %d while fetching secrets",
 			    sig);
 			s->stop_signal = sig;
-			stop_retries(s);
+			/* The reads only waiting to be tried again end now. */
+			(void)creds_stop_retries(s);
+			on_reads_settled(s);
 		}
 		break;
 	default:
@@ -329,21 +432,35 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
-/* Check the settings, get a token, and start reading. */
+/* Event token_moved: every credential's deadline moves with the token's. */
+static void
+on_token_moved(struct sup *s)
+{
+	creds_token_moved(s);
+}
+
+/* The table of events the modules report. */
+static const struct sup_events events = {
+	.reads_settled = on_reads_settled,
+	.creds_ready = on_creds_ready,
+	.last_call = on_last_call,
+	.rotation_due = on_rotation_due,
+	.logged_in = creds_read_all,
+	.token_moved = on_token_moved,
+	.settled = on_settled,
+	.fatal = fail,
+	.signal = on_signal,
+	.reaped = on_reaped,
+};
+
+/* The Vault client from the settings. */
 static int
-start_fetch(struct sup *s)
+vault_start(struct sup *s)
 {
 	const struct config *cfg = s->cfg;
 	struct vault_opts o;
 	char err[512];
-	int rc;
 
-	if ((rc = check_vault_settings(s)) != 0)
-		return rc;
-	if (cfg->auth == AUTH_TOKEN && load_token(s, err, sizeof(err)) == -1) {
-		log_error("auth", "%s", err);
-		return cfg->token_file != NULL ? LW_EXIT_CONFIG : LW_EXIT_NOPERM;
-	}
 	if (vault_global_init(err, sizeof(err)) == -1) {
 		log_error("internal", "%s", err);
 		return LW_EXIT_SOFTWARE;
@@ -365,68 +482,66 @@ start_fetch(struct sup *s)
 		log_error("config", "%s", err);
 		return LW_EXIT_CONFIG;
 	}
-	s->start_deadline = ev_now(s->loop) +
-	    (double)cfg->start_timeout_ms / 1000.0;
-	if (cfg->auth == AUTH_TOKEN) {
-		vault_set_token(s->vault, s->tok->value);
-		start_reads(s);
-	} else
-		login_start(s);
 	return 0;
 }
 
+/* Check the settings, get a token, and start reading. */
+static int
+start_fetch(struct sup *s)
+{
+	const struct config *cfg = s->cfg;
+	const char *event;
+	char err[512];
+	int rc;
+
+	if ((rc = preflight_check(cfg, &event, err, sizeof(err))) != 0) {
+		log_error(event, "%s", err);
+		return rc;
+	}
+	if (cfg->tls_skip_verify)
+		log_warn("tls", "NOT VERIFYING VAULT'S CERTIFICATE "
+		    "(VAULT_SKIP_VERIFY or --tls-skip-verify): anyone on the "
+		    "path can read the token and the secrets");
+	if (cfg->auth == AUTH_TOKEN &&
+	    tokens_load(s->tk, err, sizeof(err)) == -1) {
+		log_error("auth", "%s", err);
+		return cfg->token_file != NULL ? LW_EXIT_CONFIG : LW_EXIT_NOPERM;
+	}
+	if ((rc = vault_start(s)) != 0)
+		return rc;
+	s->start_deadline = ev_now(s->loop) +
+	    (double)cfg->start_timeout_ms / 1000.0;
+	tokens_start(s->tk);
+	if (cfg->auth == AUTH_TOKEN)
+		creds_read_all(s);
+	return 0;
+}
+
+/* Free everything the run holds. */
 static void
 sup_free(struct sup *s)
 {
-	struct tokgen *t, *tn;
-	size_t i;
-
 	vault_free(s->vault);
-	for (i = 0; i < s->ncreds; i++) {
-		ev_timer_stop(s->loop, &s->creds[i].timer);
-		ev_timer_stop(s->loop, &s->creds[i].expiry);
-		vj_secret_clear(&s->creds[i].cur);
-		vj_secret_clear(&s->creds[i].next);
-		free(s->creds[i].path);
-		free(s->creds[i].read_path);
-	}
-	free(s->creds);
-	for (i = 0; i < s->nleases; i++) {
-		ev_timer_stop(s->loop, &s->leases[i]->retry);
-		free(s->leases[i]->id);
-		free(s->leases[i]);
-	}
-	free(s->leases);
-	ev_timer_stop(s->loop, &s->tok_timer);
+	creds_free(s);
+	leases_free(s->leases);
+	tokens_free(s->tk);
 	ev_timer_stop(s->loop, &s->kill_timer);
 	ev_timer_stop(s->loop, &s->backoff_timer);
-	ev_timer_stop(s->loop, &s->grace_timer);
 	ev_timer_stop(s->loop, &s->timeout_timer);
-	ev_timer_stop(s->loop, &s->drain_timer);
-	free(s->drain_sent);
-	for (t = s->tokgens; t != NULL; t = tn) {
-		tn = t->next;
-		secret_free(t->value);
-		free(t);
-	}
-	secret_free(s->secret_id);
+	signals_stop(s);
 	if (s->vault != NULL)
 		vault_global_cleanup();
 }
 
-int
-supervisor_run(const struct config *cfg, char **envp)
+/* Set up the process and the run's watchers; 0 or an exit code. */
+static int
+sup_init(struct sup *s, const struct config *cfg, char **envp)
 {
-	struct sup s;
-	sigset_t set;
-	char err[512];
-	size_t i;
-	int rc;
-
-	memset(&s, 0, sizeof(s));
-	s.cfg = cfg;
-	s.envp_in = envp;
-	s.state = ST_FETCHING;
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->on = &events;
+	s->envp_in = envp;
+	s->state = ST_FETCHING;
 	/* Secrets must not end up in a core file or be readable via ptrace. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Orphans of the command are ours to reap, as with tini -s. */
@@ -434,58 +549,41 @@ supervisor_run(const struct config *cfg, char **envp)
 		(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
-	if ((s.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+	if ((s->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_error("internal", "cannot start the event loop");
 		return LW_EXIT_SOFTWARE;
 	}
-	for (i = 1; i < NSIG; i++) {
-		if (!is_forwarded((int)i))
-			continue;
-		ev_signal_init(&s.sigw[i], signal_cb, (int)i);
-		s.sigw[i].data = &s;
-		ev_signal_start(s.loop, &s.sigw[i]);
-	}
-	/* Writing a log line from the background must never stop us. */
-	signal(SIGTTOU, SIG_IGN);
-	signal(SIGTTIN, SIG_IGN);
-	ev_child_init(&s.childw, child_cb, 0, 0);
-	s.childw.data = &s;
-	ev_child_start(s.loop, &s.childw);
-	ev_child_init(&s.stopw, stop_cb, 0, 1);
-	s.stopw.data = &s;
-	ev_child_start(s.loop, &s.stopw);
-	ev_init(&s.kill_timer, kill_timer_cb);
-	s.kill_timer.data = &s;
-	ev_init(&s.backoff_timer, backoff_cb);
-	s.backoff_timer.data = &s;
-	ev_init(&s.grace_timer, grace_cb);
-	s.grace_timer.data = &s;
-	ev_init(&s.timeout_timer, timeout_cb);
-	s.timeout_timer.data = &s;
-	ev_init(&s.drain_timer, drain_timer_cb);
-	s.drain_timer.data = &s;
-	ev_init(&s.tok_timer, token_timer_cb);
-	s.tok_timer.data = &s;
-	/* Handlers are in place: let the signals blocked in main() through. */
-	handled_set(&set);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	s->tk = tokens_new(s);
+	s->leases = leases_new(s);
+	command_init(s);
+	ev_init(&s->backoff_timer, backoff_cb);
+	s->backoff_timer.data = s;
+	ev_init(&s->timeout_timer, timeout_cb);
+	s->timeout_timer.data = s;
+	signals_start(s);
+	return 0;
+}
 
-	if (!cfg->check && (cfg->metrics_file != NULL ||
-	    cfg->metrics_addr != NULL) && (s.metrics = metrics_new(s.loop,
-	    cfg->metrics_file, cfg->metrics_addr, metrics_gauges, &s, err,
-	    sizeof(err))) == NULL) {
+int
+supervisor_run(const struct config *cfg, char **envp)
+{
+	struct sup s;
+	char err[512];
+	int rc;
+
+	if ((rc = sup_init(&s, cfg, envp)) != 0)
+		return rc;
+	if (output_metrics_start(&s, err, sizeof(err)) == -1) {
 		log_error("config", "%s", err);
 		sup_free(&s);
 		return LW_EXIT_CONFIG;
 	}
-	metrics_zero(&s);
-
 	/* A stop signal that came during start-up ends us before any read. */
 	ev_run(s.loop, EVRUN_NOWAIT);
 	if (s.state == ST_DONE)
 		;
 	else if (cfg->nspecs == 0)
-		reads_settled(&s);
+		on_reads_settled(&s);
 	else if ((rc = start_fetch(&s)) != 0) {
 		metrics_free(s.metrics);
 		sup_free(&s);
@@ -495,11 +593,6 @@ supervisor_run(const struct config *cfg, char **envp)
 		ev_run(s.loop, 0);
 	rc = s.exit_code;
 	metrics_free(s.metrics);	/* the file's last write sees the end */
-	for (i = 1; i < NSIG; i++)
-		if (is_forwarded((int)i))
-			ev_signal_stop(s.loop, &s.sigw[i]);
-	ev_child_stop(s.loop, &s.childw);
-	ev_child_stop(s.loop, &s.stopw);
 	sup_free(&s);
 	return rc;
 }

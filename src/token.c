@@ -1,6 +1,6 @@
 /* token.c: the tokens leasewrap uses: load, lookup, renew, login, unwrap, revoke-self. */
 #define _GNU_SOURCE
-#include "sup.h"
+#include "token.h"
 #include "auth.h"
 #include "config.h"
 #include "exitcodes.h"
@@ -8,22 +8,47 @@
 #include "log.h"
 #include "metrics.h"
 #include "secret.h"
+#include "sup.h"
 #include "util.h"
 #include "vault.h"
 #include "vault_json.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+/* One token leasewrap used: the one it was given, or one per login. */
+struct tokgen {
+	struct sup	*sup;
+	struct secret	*value;
+	int		 login;		/* from a login: revoke it at exit */
+	int		 known;		/* its TTL is known */
+	ev_tstamp	 deadline;	/* 0: never expires */
+	double		 duration;
+	int		 renewable;
+	int		 final;		/* cannot be renewed further */
+	int		 dead;		/* Vault no longer accepts it */
+	int		 revoked;	/* revoke-self done or not wanted */
+	struct tokgen	*next;
+};
+
+/* The token in use and every one before it. */
+struct tokens {
+	struct sup	*sup;
+	struct tokgen	*cur;		/* the token in use */
+	struct tokgen	*all;		/* every token, newest first */
+	int		 busy;		/* login, lookup or renewal out */
+	int		 attempts;	/* failures in a row */
+	ev_timer	 timer;		/* the next login, lookup or renewal */
+	struct secret	*secret_id;	/* unwrapped AppRole secret ID */
+};
+
+static void	login_start(struct sup *);
+static void	token_cb(const struct vault_resp *, void *);
 
 /* Make value the token in use; the older ones stay until exit. */
 static struct tokgen *
@@ -34,18 +59,18 @@ add_tokgen(struct sup *s, struct secret *value, int login)
 	t->sup = s;
 	t->value = value;
 	t->login = login;
-	t->next = s->tokgens;
-	s->tokgens = t;
-	s->tok = t;
+	t->next = s->tk->all;
+	s->tk->all = t;
+	s->tk->cur = t;
 	if (s->vault != NULL)
 		vault_set_token(s->vault, value);
 	return t;
 }
 
-/* The token: VAULT_TOKEN, else --token-file, else ~/.vault-token (the CLI's order). */
 int
-load_token(struct sup *s, char *err, size_t errlen)
+tokens_load(struct tokens *tk, char *err, size_t errlen)
 {
+	struct sup *s = tk->sup;
 	const char *v = NULL, *home = NULL, *path;
 	char buf[8192], homefile[4096];
 	size_t len;
@@ -100,33 +125,21 @@ load_token(struct sup *s, char *err, size_t errlen)
 }
 
 /* Can leasewrap get itself a new token when this one ends? */
-int
+static int
 can_login(const struct sup *s)
 {
 	return s->cfg->auth != AUTH_TOKEN;
-}
-
-/* The token's deadline moved: every credential's deadline moves with it. */
-static void
-token_changed(struct sup *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++)
-		if (s->creds[i].op == OP_NONE && !s->creds[i].has_next &&
-		    s->creds[i].done)
-			cred_schedule(&s->creds[i]);
 }
 
 /* Arm the token's timer for its next step (lease_token_plan()). */
 static void
 token_schedule(struct sup *s)
 {
-	struct tokgen *t = s->tok;
+	struct tokgen *t = s->tk->cur;
 	struct token_facts f;
 	double in = 0;
 
-	ev_timer_stop(s->loop, &s->tok_timer);
+	ev_timer_stop(s->loop, &s->tk->timer);
 	if (t == NULL || !t->known || t->deadline <= 0)
 		return;
 	f.remaining = t->deadline - ev_now(s->loop);
@@ -137,7 +150,7 @@ token_schedule(struct sup *s)
 	f.kill_timeout = (double)s->cfg->kill_timeout_ms / 1000.0;
 	f.r = rnd();
 	if (lease_token_plan(&f, &in) != TSTEP_NONE)
-		timer_in(s, &s->tok_timer, in);
+		timer_in(s, &s->tk->timer, in);
 }
 
 /* Take a token's life from an answer; a renewal shorter than asked is its max TTL. */
@@ -169,10 +182,10 @@ token_retry(struct sup *s)
 {
 	double delay;
 
-	s->tok_attempts++;
-	delay = lease_retry_delay(s->tok_attempts, s->state == ST_FETCHING,
+	s->tk->attempts++;
+	delay = lease_retry_delay(s->tk->attempts, s->state == ST_FETCHING,
 	    rnd());
-	timer_in(s, &s->tok_timer, delay);
+	timer_in(s, &s->tk->timer, delay);
 	return delay;
 }
 
@@ -180,7 +193,7 @@ token_retry(struct sup *s)
 static void
 token_learned(struct sup *s, struct tokgen *t, int was_renew)
 {
-	s->tok_attempts = 0;
+	s->tk->attempts = 0;
 	if (t->deadline > 0)
 		log_at(LOG_INFO, "token", LF(LF_TTL(t->deadline -
 		    ev_now(s->loop))), "token %s: %.0f s left%s",
@@ -190,11 +203,11 @@ token_learned(struct sup *s, struct tokgen *t, int was_renew)
 		    "further)" : t->renewable ? ", renewable" :
 		    ", not renewable");
 	token_schedule(s);
-	token_changed(s);
+	s->on->token_moved(s);
 }
 
 /* lookup-self or renew-self answered: learn the token's life. */
-void
+static void
 token_cb(const struct vault_resp *resp, void *arg)
 {
 	struct tokgen *t = arg;
@@ -203,9 +216,9 @@ token_cb(const struct vault_resp *resp, void *arg)
 	char why[320];
 	int was_renew = t->known;
 
-	s->tok_busy = 0;
+	s->tk->busy = 0;
 	if (sup_exiting(s)) {
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	if (was_renew)
@@ -231,7 +244,7 @@ token_cb(const struct vault_resp *resp, void *arg)
 		}
 		t->final = 1;
 		token_schedule(s);
-		token_changed(s);
+		s->on->token_moved(s);
 		return;
 	}
 	log_at(LOG_WARN, "token", LF(.status = resp->status),
@@ -271,15 +284,14 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 {
 	char msg[1200];
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
-	double delay = lease_retry_delay(s->tok_attempts + 1, 1, rnd());
+	double delay = lease_retry_delay(s->tk->attempts + 1, 1, rnd());
 
 	if (s->state == ST_FETCHING && (!vj_retryable(resp) ||
 	    s->stop_signal != 0 || ev_now(s->loop) + delay > s->start_deadline)) {
-		s->tok_attempts++;
+		s->tk->attempts++;
 		log_at(LOG_ERROR, "auth", LF(.status = resp->status), "%s",
 		    msg);
-		s->exit_code = s->stop_signal ? 128 + s->stop_signal : code;
-		shutdown_now(s);
+		s->on->fatal(s, s->stop_signal ? 128 + s->stop_signal : code);
 		return;
 	}
 	/* Starting: retry within --start-timeout; running: keep trying. */
@@ -296,7 +308,7 @@ login_cb(const struct vault_resp *resp, void *arg)
 	struct vj_token v = { 0 };
 	struct tokgen *t;
 
-	s->tok_busy = 0;
+	s->tk->busy = 0;
 	if (resp->status == 200)
 		(void)vj_parse_auth(resp->body, resp->len, &v);
 	if (sup_exiting(s)) {
@@ -305,7 +317,7 @@ login_cb(const struct vault_resp *resp, void *arg)
 			token_take(s, add_tokgen(s, v.client_token, 1), &v, 0);
 		else
 			secret_free(v.client_token);
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	metrics_add(s->metrics, M_LOGINS, 1, "method",
@@ -317,16 +329,16 @@ login_cb(const struct vault_resp *resp, void *arg)
 	}
 	t = add_tokgen(s, v.client_token, 1);
 	token_take(s, t, &v, 0);
-	s->tok_attempts = 0;
+	s->tk->attempts = 0;
 	log_at(LOG_INFO, "auth.login", LF(LF_TTL(t->duration)),
 	    "logged in with %s: token for %.0f s%s",
 	    config_auth_name(s->cfg->auth), t->duration,
 	    t->renewable ? ", renewable" : "");
 	token_schedule(s);
 	if (s->state == ST_FETCHING)
-		start_reads(s);
+		s->on->logged_in(s);
 	else
-		token_changed(s);
+		s->on->token_moved(s);
 }
 
 /* sys/wrapping/unwrap answered: keep the secret ID for every login. */
@@ -335,13 +347,13 @@ unwrap_cb(const struct vault_resp *resp, void *arg)
 {
 	struct sup *s = arg;
 
-	s->tok_busy = 0;
+	s->tk->busy = 0;
 	if (sup_exiting(s)) {
-		maybe_finish(s);
+		s->on->settled(s);
 		return;
 	}
 	if (resp->status != 200 ||
-	    vj_parse_unwrap(resp->body, resp->len, &s->secret_id) == -1) {
+	    vj_parse_unwrap(resp->body, resp->len, &s->tk->secret_id) == -1) {
 		login_retry_or_fail(s, resp, 1);
 		return;
 	}
@@ -353,27 +365,26 @@ unwrap_cb(const struct vault_resp *resp, void *arg)
 static void
 login_not_sent(struct sup *s, const char *err)
 {
-	s->tok_busy = 0;
+	s->tk->busy = 0;
 	log_error("auth", "%s", err);
 	if (s->state == ST_FETCHING) {
-		s->exit_code = LW_EXIT_CONFIG;
-		shutdown_now(s);
+		s->on->fatal(s, LW_EXIT_CONFIG);
 	} else
 		/* The files may come back (a projected token is rewritten). */
 		(void)token_retry(s);
 }
 
 /* Log in with the configured method, unwrapping the secret ID first if asked. */
-void
+static void
 login_start(struct sup *s)
 {
 	struct secret *body = NULL, *wrapping = NULL;
 	char err[512], warn[512], path[256];
 	int rc;
 
-	s->tok_busy = 1;
+	s->tk->busy = 1;
 	warn[0] = '\0';
-	if (s->cfg->secret_id_wrapped && s->secret_id == NULL) {
+	if (s->cfg->secret_id_wrapped && s->tk->secret_id == NULL) {
 		/*
 		 * The wrapping token goes as the request's own token with an
 		 * empty body, never also in the body, which would revoke it
@@ -393,7 +404,7 @@ login_start(struct sup *s)
 		secret_free(wrapping);	/* the request holds its own copy */
 		return;
 	}
-	rc = auth_login_body(s->cfg, s->secret_id, &body, warn, sizeof(warn),
+	rc = auth_login_body(s->cfg, s->tk->secret_id, &body, warn, sizeof(warn),
 	    err, sizeof(err));
 	if (warn[0] != '\0')
 		log_warn("auth", "%s", warn);
@@ -411,17 +422,17 @@ login_start(struct sup *s)
 static void
 token_step(struct sup *s)
 {
-	struct tokgen *t = s->tok;
+	struct tokgen *t = s->tk->cur;
 	char body[64];
 
-	if (s->tok_busy || sup_exiting(s))
+	if (s->tk->busy || sup_exiting(s))
 		return;
 	if (t == NULL || ((t->final || t->dead || !t->renewable) &&
 	    t->known && can_login(s))) {
 		login_start(s);
 		return;
 	}
-	s->tok_busy = 1;
+	s->tk->busy = 1;
 	if (!t->known) {
 		vault_request(s->vault, "GET", "auth/token/lookup-self", NULL,
 		    token_cb, t);
@@ -432,7 +443,8 @@ token_step(struct sup *s)
 	    t);
 }
 
-void
+/* The token's timer: its next step is due. */
+static void
 token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sup *s = w->data;
@@ -457,20 +469,17 @@ revoke_token_cb(const struct vault_resp *resp, void *arg)
 		    "could not revoke the login token (%s); it expires on its "
 		    "own", why);
 	}
-	maybe_finish(t->sup);
+	t->sup->on->settled(t->sup);
 }
 
-/*
- * At exit, after the leases: revoke-self every token leasewrap logged in
- * for (a token the user gave is never revoked).  Returns how many went out.
- */
 int
-revoke_login_tokens(struct sup *s)
+tokens_revoke_logins(struct tokens *tk)
 {
+	struct sup *s = tk->sup;
 	struct tokgen *t;
 	int n = 0;
 
-	for (t = s->tokgens; t != NULL; t = t->next) {
+	for (t = tk->all; t != NULL; t = t->next) {
 		if (!t->login || t->revoked)
 			continue;
 		t->revoked = 1;
@@ -482,4 +491,87 @@ revoke_login_tokens(struct sup *s)
 		n++;
 	}
 	return n;
+}
+
+struct tokens *
+tokens_new(struct sup *s)
+{
+	struct tokens *tk = xcalloc(1, sizeof(*tk));
+
+	tk->sup = s;
+	ev_init(&tk->timer, token_timer_cb);
+	tk->timer.data = s;
+	return tk;
+}
+
+void
+tokens_free(struct tokens *tk)
+{
+	struct tokgen *t, *tn;
+
+	if (tk == NULL)
+		return;
+	ev_timer_stop(tk->sup->loop, &tk->timer);
+	for (t = tk->all; t != NULL; t = tn) {
+		tn = t->next;
+		secret_free(t->value);
+		free(t);
+	}
+	secret_free(tk->secret_id);
+	free(tk);
+}
+
+void
+tokens_start(struct tokens *tk)
+{
+	if (tk->sup->cfg->auth == AUTH_TOKEN)
+		vault_set_token(tk->sup->vault, tk->cur->value);
+	else
+		login_start(tk->sup);
+}
+
+void
+tokens_look_up_later(struct tokens *tk, double delay)
+{
+	if (tk->cur != NULL && !tk->cur->known)
+		timer_in(tk->sup, &tk->timer, delay);
+}
+
+void
+tokens_stop(struct tokens *tk)
+{
+	/* Lookups and renewals create nothing: no need to wait for them. */
+	vault_cancel(tk->sup->vault, token_cb);
+	tk->busy = 0;
+	ev_timer_stop(tk->sup->loop, &tk->timer);
+}
+
+int
+tokens_can_login(const struct tokens *tk)
+{
+	return can_login(tk->sup);
+}
+
+struct tokgen *
+tokens_current(const struct tokens *tk)
+{
+	return tk->cur;
+}
+
+double
+token_deadline(const struct tokgen *t)
+{
+	return t != NULL ? t->deadline : 0;
+}
+
+int
+token_ends_for_good(const struct tokgen *t)
+{
+	return t->final || t->dead || !t->renewable;
+}
+
+int
+token_dead(const struct tokgen *t)
+{
+	return t->dead;
 }

@@ -436,11 +436,8 @@ vault_request_with(struct vault *v, const struct secret *token,
 	if (v->connect_to != NULL)
 		curl_easy_setopt(r->easy, CURLOPT_CONNECT_TO, v->connect_to);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "leasewrap/" LW_VERSION);
-	/*
-	 * A Vault Agent or Proxy listener with require_request_header answers
-	 * 412 without it (hashicorp/vault command/agent.go,
-	 * verifyRequestHeader); the Go client always sends it (api/client.go).
-	 */
+	/* An Agent/Proxy with require_request_header answers 412 without it */
+	/* (hashicorp/vault command/agent.go, verifyRequestHeader). */
 	r->headers = curl_slist_append(r->headers, "X-Vault-Request: true");
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	if (v->ns_header != NULL)

@@ -26,6 +26,7 @@ int	vj_parse_secret(const char *path, const char *body, size_t len,
 /* The field as a secret: strings as they are, other JSON as compact JSON. */
 int	vj_field(const struct vj_secret *, const char *field,
 	    struct secret **val, char *err, size_t errlen);
+/* Wipe and release a parsed read; it reads as empty afterwards. */
 void	vj_secret_clear(struct vj_secret *);
 
 /* The first of Vault's {"errors":[...]} messages, folded to one line. */
