@@ -32,7 +32,8 @@ LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
 
 UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child \
-	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics
+	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics \
+	   tests/unit/test_engines
 
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \

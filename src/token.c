@@ -174,17 +174,16 @@ token_take(struct sup *s, struct tokgen *t, const struct vj_token *v,
 
 /*
  * The one retry policy of the token: count the attempt and wait the
- * backoff (capped at 10 s while the first start waits, else 30 s).
- * Returns the delay.
+ * backoff (capped at 10 s while the first start waits, else 30 s), or
+ * delay when it is not negative.  Returns the wait.
  */
 static double
-token_retry(struct sup *s)
+token_retry(struct sup *s, double delay)
 {
-	double delay;
-
 	s->tk->attempts++;
-	delay = lease_retry_delay(s->tk->attempts, s->state == ST_FETCHING,
-	    rnd());
+	if (delay < 0)
+		delay = lease_retry_delay(s->tk->attempts,
+		    s->state == ST_FETCHING, rnd());
 	timer_in(s, &s->tk->timer, delay);
 	return delay;
 }
@@ -250,7 +249,7 @@ token_cb(const struct vault_resp *resp, void *arg)
 	log_at(LOG_WARN, "token", LF(.status = resp->status),
 	    "%s failed (%s); retrying", was_renew ? "renewing the token" :
 	    "looking up the token", why);
-	(void)token_retry(s);
+	(void)token_retry(s, -1);
 }
 
 /* Turn a failed login or unwrap into a message and an exit code. */
@@ -295,7 +294,7 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 		return;
 	}
 	/* Starting: retry within --start-timeout; running: keep trying. */
-	delay = token_retry(s);
+	delay = token_retry(s, s->state == ST_FETCHING ? delay : -1);
 	log_at(LOG_WARN, "auth.retry", LF(.status = resp->status), "%s; "
 	    "retrying in %.1f s", msg, delay);
 }
@@ -371,7 +370,7 @@ login_not_sent(struct sup *s, const char *err)
 		s->on->fatal(s, LW_EXIT_CONFIG);
 	} else
 		/* The files may come back (a projected token is rewritten). */
-		(void)token_retry(s);
+		(void)token_retry(s, -1);
 }
 
 /* Log in with the configured method, unwrapping the secret ID first if asked. */
