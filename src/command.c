@@ -92,11 +92,11 @@ command_stop(struct sup *s, int expiring, const char *why)
 
 	if (expiring)
 		/* SIGKILL before the credentials die, not after. */
-		for (i = 0; i < s->ncreds; i++) {
-			double left = cred_deadline(&s->creds[i]) -
-			    ev_now(s->loop) - 0.25;
+		for (i = 0; i < creds_count(s); i++) {
+			double end = cred_deadline(creds_at(s, i));
+			double left = end - ev_now(s->loop) - 0.25;
 
-			if (s->creds[i].lease_end > 0 && left < kt)
+			if (end > 0 && left < kt)
 				kt = left > 0 ? left : 0;
 		}
 	log_at(LOG_INFO, "child.stop", LF(.pid = (int)s->child), "sending "

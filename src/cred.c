@@ -21,6 +21,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum op { OP_NONE, OP_READ, OP_RENEW };
+enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
+
+/* One Vault path: read once however many names use it. */
+struct cred {
+	struct sup		*sup;
+	char			*path;		/* as the user wrote it */
+	char			*read_path;	/* after KV v2 resolution */
+	const struct engine	*eng;		/* its kind (engines.h) */
+	int			 resolved;	/* mount lookup already tried */
+	int			 done;		/* the initial read settled */
+	int			 fail_code;	/* exit code if it failed */
+	long			 fail_status;	/* Vault's HTTP status then */
+	char			 fail[384];
+	enum op			 op;		/* request in flight */
+	enum purpose		 purpose;	/* of the read in flight */
+	int			 attempts;
+	struct vj_secret	 cur;		/* the values in use */
+	struct lease		*lease;		/* cur's lease, or NULL */
+	struct tokgen		*tg;		/* the token cur's lease has (leases die with it) */
+	double			 duration;	/* cur's lease as issued, s */
+	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
+	int			 renewable;
+	int			 final;		/* cannot be extended further */
+	double			 jitter;	/* in [0, 1), per lease */
+	ev_tstamp		 issued;	/* when cur's lease began */
+	double			 learned_max;	/* the path's max TTL, once seen */
+	struct vj_secret	 next;		/* fetched, not yet applied */
+	struct lease		*next_lease;
+	struct tokgen		*next_tg;
+	int			 has_next;
+	int			 doomed_logged;
+	ev_timer		 timer;		/* renew, rotate, refresh, retry */
+	ev_timer		 expiry;	/* last call before the deadline */
+};
+
+/* Log fields for c's current lease, with a TTL. */
+#define CRED_LF(c, t)	LF(.path = (c)->path, .lease = lease_id((c)->lease), \
+			    LF_TTL(t))
+
 static void	cred_due(struct cred *);
 static void	cred_read(struct cred *, enum purpose);
 
@@ -260,7 +300,7 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	c->sup->on->last_call(c);
+	c->sup->on->last_call(c->sup, c);
 }
 
 int
@@ -698,5 +738,79 @@ creds_find(const struct sup *s, const char *path)
 	for (i = 0; i < s->ncreds; i++)
 		if (strcmp(s->creds[i].path, path) == 0)
 			return &s->creds[i];
+	return NULL;
+}
+
+size_t
+creds_count(const struct sup *s)
+{
+	return s->ncreds;
+}
+
+struct cred *
+creds_at(const struct sup *s, size_t i)
+{
+	return &s->creds[i];
+}
+
+const char *
+cred_path(const struct cred *c)
+{
+	return c->path;
+}
+
+const struct vj_secret *
+cred_values(const struct cred *c)
+{
+	return &c->cur;
+}
+
+struct lease *
+cred_lease(const struct cred *c)
+{
+	return c->lease;
+}
+
+double
+cred_duration(const struct cred *c)
+{
+	return c->duration;
+}
+
+int
+cred_renewable(const struct cred *c)
+{
+	return c->renewable;
+}
+
+int
+cred_has_next(const struct cred *c)
+{
+	return c->has_next;
+}
+
+int
+creds_settled(const struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (!s->creds[i].done)
+			return 0;
+	return 1;
+}
+
+const struct cred *
+creds_failed(const struct sup *s, int *code, long *status, const char **msg)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].fail_code != 0) {
+			*code = s->creds[i].fail_code;
+			*status = s->creds[i].fail_status;
+			*msg = s->creds[i].fail;
+			return &s->creds[i];
+		}
 	return NULL;
 }

@@ -1,13 +1,16 @@
 /*
  * cred.h: one credential per Vault path: read, KV v2 mount lookup, renew,
- * rotate, refresh, the current and next values, the last call.  struct
- * cred itself is in sup.h: output.c reads its values.
+ * rotate, refresh, the current and next values, the last call.
  */
 #ifndef LW_CRED_H
 #define LW_CRED_H
 
+#include <stddef.h>
+
 struct cred;
+struct lease;
 struct sup;
+struct vj_secret;
 
 /* Group the requested names by path (one read, one lease per path) and send every read at once. */
 void		 creds_read_all(struct sup *);
@@ -37,5 +40,26 @@ void		 creds_stop(struct sup *);
 void		 creds_free(struct sup *);
 /* The credential read for path (NULL if none). */
 const struct cred *creds_find(const struct sup *, const char *path);
+/* How many credentials (distinct paths) there are. */
+size_t		 creds_count(const struct sup *);
+/* The i-th of them. */
+struct cred	*creds_at(const struct sup *, size_t i);
+/* Its path as the user wrote it. */
+const char	*cred_path(const struct cred *);
+/* The values in use. */
+const struct vj_secret *cred_values(const struct cred *);
+/* Their lease, or NULL (leases.h). */
+struct lease	*cred_lease(const struct cred *);
+/* The lease's duration as issued, in seconds. */
+double		 cred_duration(const struct cred *);
+/* Can the lease be renewed? */
+int		 cred_renewable(const struct cred *);
+/* Are new values fetched and not yet in use? */
+int		 cred_has_next(const struct cred *);
+/* Has every initial read settled? */
+int		 creds_settled(const struct sup *);
+/* The first credential whose initial read failed, with its exit code, HTTP status and message; NULL if none. */
+const struct cred *creds_failed(const struct sup *, int *code, long *status,
+		    const char **msg);
 
 #endif

@@ -31,14 +31,15 @@ metrics_gauges(void *arg)
 	const struct tokgen *t = tokens_current(s->tk);
 	size_t i;
 
-	for (i = 0; i < s->ncreds; i++) {
-		const struct cred *c = &s->creds[i];
+	for (i = 0; i < creds_count(s); i++) {
+		const struct cred *c = creds_at(s, i);
 
-		if (!lease_active(c->lease) || (d = cred_deadline(c)) <= 0)
+		if (!lease_active(cred_lease(c)) || (d = cred_deadline(c)) <= 0)
 			continue;
-		metrics_set(s->metrics, M_DEADLINE, d - now, "path", c->path);
+		metrics_set(s->metrics, M_DEADLINE, d - now, "path",
+		    cred_path(c));
 		metrics_set(s->metrics, M_DEADLINE_TS, (double)(long long)d, "path",
-		    c->path);
+		    cred_path(c));
 	}
 	metrics_set(s->metrics, M_LEASES, (double)leases_held(s->leases), NULL,
 	    NULL);
@@ -92,8 +93,9 @@ env_deadline(const struct sup *s)
 	ev_tstamp d, min = 0;
 	size_t i;
 
-	for (i = 0; i < s->ncreds; i++)
-		if ((d = cred_deadline(&s->creds[i])) > 0 && (min == 0 || d < min))
+	for (i = 0; i < creds_count(s); i++)
+		if ((d = cred_deadline(creds_at(s, i))) > 0 &&
+		    (min == 0 || d < min))
 			min = d;
 	return (long long)min;
 }
@@ -116,7 +118,7 @@ build_env(struct sup *s, size_t *nvars)
 		const struct spec *sp = &s->cfg->specs[i];
 		struct secret *val = NULL;
 
-		if (vj_field(&creds_find(s, sp->path)->cur, sp->field, &val, err,
+		if (vj_field(cred_values(creds_find(s, sp->path)), sp->field, &val, err,
 		    sizeof(err)) == -1) {
 			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
 			    "secret \"%s\" %s; check the part after \"#\"",
@@ -210,7 +212,8 @@ output_check_report(struct sup *s)
 
 		c = creds_find(s, sp->path);
 		val = NULL;
-		if (vj_field(&c->cur, sp->field, &val, err, sizeof(err)) == -1) {
+		if (vj_field(cred_values(c), sp->field, &val, err,
+		    sizeof(err)) == -1) {
 			printf("%-16s %s#%s  MISSING: %s\n", sp->name, sp->path,
 			    sp->field, err);
 			log_at(LOG_ERROR, "check", LF(.path = sp->path), "%s: "
@@ -220,15 +223,15 @@ output_check_report(struct sup *s)
 			continue;
 		}
 		secret_free(val);
-		util_format_duration((long long)(c->duration * 1000), dur,
+		util_format_duration((long long)(cred_duration(c) * 1000), dur,
 		    sizeof(dur));
-		if (c->lease != NULL)
+		if (cred_lease(c) != NULL)
 			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
-			    sp->path, sp->field, dur, c->renewable ?
+			    sp->path, sp->field, dur, cred_renewable(c) ?
 			    " renewable" : ", not renewable");
 		else
 			printf("%-16s %s#%s  ok, no lease (%s)\n", sp->name,
-			    sp->path, sp->field, c->cur.kv2 ? "KV v2" :
+			    sp->path, sp->field, cred_values(c)->kv2 ? "KV v2" :
 			    "re-read on --refresh-interval");
 	}
 	fflush(stdout);

@@ -2,7 +2,8 @@
  * sup.h: the state one run shares between supervisor.c (the state machine,
  * the only one to change .state) and the modules it drives: signals.c,
  * token.c, leases.c, cred.c, command.c, output.c.  Modules report up
- * through struct sup_events.  Private to those files.
+ * through struct sup_events.  Private to those files; the modules' own
+ * structs (struct cred, struct tokens, struct leases) are opaque here.
  */
 #ifndef LW_SUP_H
 #define LW_SUP_H
@@ -15,6 +16,7 @@
 #include "vault_json.h"
 
 struct config;
+struct cred;
 struct engine;
 struct lease;
 struct leases;
@@ -47,50 +49,6 @@ enum stop_reason {
 	STOP_TIMEOUT,	/* --timeout */
 };
 
-enum op { OP_NONE, OP_READ, OP_RENEW };
-enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
-
-/*
- * One Vault path: read once however many names use it.  Owned by cred.c;
- * output.c reads cur (the values in use) and lease, supervisor.c the
- * initial read's outcome (done, fail_code, fail).
- */
-struct cred {
-	struct sup		*sup;
-	char			*path;		/* as the user wrote it */
-	char			*read_path;	/* after KV v2 resolution */
-	const struct engine	*eng;		/* its kind (engines.h) */
-	int			 resolved;	/* mount lookup already tried */
-	int			 done;		/* the initial read settled */
-	int			 fail_code;	/* exit code if it failed */
-	long			 fail_status;	/* Vault's HTTP status then */
-	char			 fail[384];
-	enum op			 op;		/* request in flight */
-	enum purpose		 purpose;	/* of the read in flight */
-	int			 attempts;
-	struct vj_secret	 cur;		/* the values in use */
-	struct lease		*lease;		/* cur's lease, or NULL */
-	struct tokgen		*tg;		/* the token cur's lease has (leases die with it) */
-	double			 duration;	/* cur's lease as issued, s */
-	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
-	int			 renewable;
-	int			 final;		/* cannot be extended further */
-	double			 jitter;	/* in [0, 1), per lease */
-	ev_tstamp		 issued;	/* when cur's lease began */
-	double			 learned_max;	/* the path's max TTL, once seen */
-	struct vj_secret	 next;		/* fetched, not yet applied */
-	struct lease		*next_lease;
-	struct tokgen		*next_tg;
-	int			 has_next;
-	int			 doomed_logged;
-	ev_timer		 timer;		/* renew, rotate, refresh, retry */
-	ev_timer		 expiry;	/* last call before the deadline */
-};
-
-/* Log fields for c's current lease, with a TTL. */
-#define CRED_LF(c, t)	LF(.path = (c)->path, .lease = lease_id((c)->lease), \
-			    LF_TTL(t))
-
 struct sup;
 
 /* What the modules report up to the state machine (supervisor.c). */
@@ -100,7 +58,7 @@ struct sup_events {
 	/* New credentials were fetched for a credential in use. */
 	void	(*creds_ready)(struct sup *);
 	/* A credential ends soon and nothing replaced it: the last call. */
-	void	(*last_call)(struct cred *);
+	void	(*last_call)(struct sup *, struct cred *);
 	/* --on-change exit: a credential ends soon. */
 	void	(*rotation_due)(struct sup *);
 	/* The first login's token is in hand: read the secrets. */
@@ -131,7 +89,7 @@ struct sup {
 	struct metrics		*metrics;	/* or NULL: not exporting */
 	struct tokens		*tk;		/* token.c */
 	struct leases		*leases;	/* leases.c */
-	struct cred		*creds;		/* cred.c */
+	struct cred		*creds;		/* cred.c: one per path */
 	size_t			 ncreds;
 	ev_tstamp		 start_deadline;
 	ev_tstamp		 revoke_deadline;

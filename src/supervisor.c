@@ -159,20 +159,23 @@ on_rotation_due(struct sup *s)
 		begin_stop(s, STOP_ROTATED);
 }
 
+/* Log fields for a credential at its last call, left seconds before its end. */
+#define LAST_LF(c, left)	LF(.path = cred_path(c), \
+			    .lease = lease_id(cred_lease(c)), LF_TTL(left))
+
 /* Event last_call: a credential ends soon and nothing replaced it. */
 static void
-on_last_call(struct cred *c)
+on_last_call(struct sup *s, struct cred *c)
 {
-	struct sup *s = c->sup;
 	double left = cred_deadline(c) - ev_now(s->loop);
 
-	if (c->has_next || sup_exiting(s) || s->state == ST_WAITING ||
+	if (cred_has_next(c) || sup_exiting(s) || s->state == ST_WAITING ||
 	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
 		return;		/* a restart onto new credentials is under way */
 	if ((cred_replacing(c) || cred_awaits_login(c)) &&
 	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
 		/* No time to wait for them with the command running. */
-		log_at(LOG_WARN, "lease.expire", CRED_LF(c, left), "credentials "
+		log_at(LOG_WARN, "lease.expire", LAST_LF(c, left), "credentials "
 		    "end in %.1f s; new ones are on their way: stopping the "
 		    "command until they come", left);
 		begin_stop(s, STOP_RESTART);
@@ -185,14 +188,14 @@ on_last_call(struct cred *c)
 		return;
 	}
 	if (s->cfg->on_expire == EXPIRE_WARN) {
-		log_at(LOG_WARN, "lease.expire", CRED_LF(c, left), "credentials "
+		log_at(LOG_WARN, "lease.expire", LAST_LF(c, left), "credentials "
 		    "end in %.1f s with no replacement; the command keeps them "
 		    "(--on-expire warn)", left);
 		return;
 	}
-	log_at(LOG_ERROR, "lease.expire", CRED_LF(c, left), "%s: credentials "
+	log_at(LOG_ERROR, "lease.expire", LAST_LF(c, left), "%s: credentials "
 	    "end in %.1f s and could not be replaced; stopping the command "
-	    "(exit %d)", c->path, left, LW_EXIT_EXPIRED);
+	    "(exit %d)", cred_path(c), left, LW_EXIT_EXPIRED);
 	if (s->state == ST_RUNNING || s->state == ST_STOPPING)
 		begin_stop(s, STOP_EXPIRED);
 	else
@@ -322,27 +325,25 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 on_reads_settled(struct sup *s)
 {
-	size_t i;
+	const struct cred *c;
+	const char *msg;
+	long status;
+	int code;
 
-	if (s->state != ST_FETCHING)
+	if (s->state != ST_FETCHING || !creds_settled(s))
 		return;
-	for (i = 0; i < s->ncreds; i++)
-		if (!s->creds[i].done)
-			return;
 	if (s->stop_signal != 0) {
 		log_info("fetch.abort", "signal %d before the command started; "
 		    "revoking and exiting", s->stop_signal);
 		fail(s, 128 + s->stop_signal);
 		return;
 	}
-	for (i = 0; i < s->ncreds; i++)
-		if (s->creds[i].fail_code != 0) {
-			log_at(LOG_ERROR, "fetch", LF(.path = s->creds[i].path,
-			    .status = s->creds[i].fail_status), "%s",
-			    s->creds[i].fail);
-			fail(s, s->creds[i].fail_code);
-			return;
-		}
+	if ((c = creds_failed(s, &code, &status, &msg)) != NULL) {
+		log_at(LOG_ERROR, "fetch", LF(.path = cred_path(c),
+		    .status = status), "%s", msg);
+		fail(s, code);
+		return;
+	}
 	if (s->cfg->check) {
 		fail(s, output_check_report(s));
 		return;
@@ -355,7 +356,7 @@ on_reads_settled(struct sup *s)
 	 * Not on the start path: a second after the start, learn how long a
 	 * given token lives (a job done sooner never needs to know).
 	 */
-	if (s->ncreds > 0)
+	if (creds_count(s) > 0)
 		tokens_look_up_later(s->tk, 1.0);
 }
 
