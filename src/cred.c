@@ -184,7 +184,7 @@ cred_schedule(struct cred *c)
 
 /*
  * sys/leases/renew answered: the lease's new TTL, shorter than asked once
- * its max TTL caps it (hashicorp/vault vault/expiration.go, RenewLease;
+ * its max TTL caps it (hashicorp/vault vault/expiration.go, Renew;
  * sdk/framework/lease.go, CalculateTTL).
  */
 static void

@@ -6,7 +6,7 @@
 
 /*
  * A plain read: a lease when Vault made one (dynamic secrets:
- * hashicorp/vault sdk/logical/response.go, Secret.LeaseID), else values
+ * hashicorp/vault sdk/logical/secret.go, Secret.LeaseID), else values
  * to read again on a schedule (KV v1 and v2 make no lease:
  * hashicorp/vault-plugin-secrets-kv path_data.go, pathDataRead).
  */
