@@ -22,11 +22,13 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # only their headers are needed to build.
 LIBS	 = $$(pkg-config --libs jansson) -lev -lm
 
-SRCS	 = src/main.c src/config.c src/spec.c src/log.c src/util.c \
+SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c \
+	   src/util.c \
 	   src/secret.c src/env.c src/child.c src/vault.c src/vault_json.c \
-	   src/supervisor.c src/lease.c src/envfile.c src/auth.c src/metrics.c \
-	   src/dl.c src/preflight.c src/runas.c src/capath.c src/addr.c \
-	   src/tokenfile.c
+	   src/supervisor.c src/signals.c src/token.c src/leases.c src/cred.c \
+	   src/command.c src/output.c src/preflight.c src/lease.c src/envfile.c \
+	   src/auth.c src/metrics.c src/dl.c src/engines.c src/runas.c \
+	   src/capath.c src/addr.c src/tokenfile.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -35,7 +37,7 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child \
 	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics \
 	   tests/unit/test_preflight tests/unit/test_log tests/unit/test_runas \
-	   tests/unit/test_addr
+	   tests/unit/test_addr tests/unit/test_engines
 
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \
@@ -166,6 +168,7 @@ lint:
 	@if grep -nE '\b(atoi|sprintf|strcpy|strcat|gets|vsprintf|system|popen)\(' \
 	    src/*.c | grep -v 'lint-ok'; then \
 	    echo "lint: banned function above"; exit 1; fi
+	@awk -f tests/sizes.awk src/*.c
 	@echo "lint: ok"
 
 demo: test-deps leasewrap

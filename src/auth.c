@@ -1,9 +1,14 @@
-/* auth.c: login requests for AppRole, Kubernetes, JWT and cert (vault-api.md §4). */
+/*
+ * auth.c: login requests for AppRole, Kubernetes, JWT and cert: PUT
+ * auth/MOUNT/login with the method's fields (hashicorp/vault
+ * builtin/credential/approle/path_login.go pathLoginUpdate; the
+ * vault-plugin-auth-kubernetes and vault-plugin-auth-jwt path_login.go;
+ * builtin/credential/cert/path_login.go).  Errors and warnings go back in
+ * the caller's buffers; the caller logs and picks the exit code.
+ */
 #define _GNU_SOURCE
 #include "auth.h"
 #include "config.h"
-#include "exitcodes.h"
-#include "log.h"
 #include "secret.h"
 #include "util.h"
 
@@ -17,8 +22,8 @@
 #include <unistd.h>
 
 int
-auth_read_file(const char *path, const char *what, int warn_mode,
-    struct secret **out, char *err, size_t errlen)
+auth_read_file(const char *path, const char *what, struct secret **out,
+    char *warn, size_t warnlen, char *err, size_t errlen)
 {
 	char buf[16384];
 	struct stat st;
@@ -29,9 +34,9 @@ auth_read_file(const char *path, const char *what, int warn_mode,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return errf(err, errlen, "%s file \"%s\": %s; check the path",
 		    what, path, strerror(errno));
-	if (warn_mode && fstat(fd, &st) == 0 && (st.st_mode & 0004))
-		log_warn("auth", "%s file \"%s\" can be read by every user; "
-		    "chmod 600 it", what, path);
+	if (warn != NULL && fstat(fd, &st) == 0 && (st.st_mode & 0004))
+		snprintf(warn, warnlen, "%s file \"%s\" can be read by every "
+		    "user; chmod 600 it", what, path);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
@@ -69,12 +74,12 @@ auth_check(const struct config *cfg, char *err, size_t errlen)
 		if (cfg->role_id == NULL && cfg->role_id_file == NULL) {
 			errf(err, errlen, "--auth approle needs --role-id or "
 			    "--role-id-file");
-			return LW_EXIT_USAGE;
+			return -1;
 		}
 		if (cfg->secret_id_wrapped && cfg->secret_id_file == NULL) {
 			errf(err, errlen, "--secret-id-wrapped needs "
 			    "--secret-id-file with the wrapping token");
-			return LW_EXIT_USAGE;
+			return -1;
 		}
 		break;
 	case AUTH_KUBERNETES:
@@ -82,11 +87,11 @@ auth_check(const struct config *cfg, char *err, size_t errlen)
 		if (cfg->auth_role == NULL && cfg->auth == AUTH_KUBERNETES) {
 			errf(err, errlen, "--auth kubernetes needs --auth-role, "
 			    "the Vault role bound to this service account");
-			return LW_EXIT_USAGE;
+			return -1;
 		}
 		if (cfg->auth == AUTH_JWT && cfg->jwt_file == NULL) {
 			errf(err, errlen, "--auth jwt needs --jwt-file");
-			return LW_EXIT_USAGE;
+			return -1;
 		}
 		break;
 	case AUTH_CERT:
@@ -94,7 +99,7 @@ auth_check(const struct config *cfg, char *err, size_t errlen)
 			errf(err, errlen, "--auth cert needs --client-cert and "
 			    "--client-key (or VAULT_CLIENT_CERT and "
 			    "VAULT_CLIENT_KEY)");
-			return LW_EXIT_USAGE;
+			return -1;
 		}
 		break;
 	default:
@@ -120,7 +125,7 @@ json_secret(json_t *o)
 
 int
 auth_login_body(const struct config *cfg, const struct secret *secret_id,
-    struct secret **body, char *err, size_t errlen)
+    struct secret **body, char *warn, size_t warnlen, char *err, size_t errlen)
 {
 	struct secret *role_id = NULL, *sid = NULL, *jwt = NULL;
 	json_t *o = json_object();
@@ -131,17 +136,17 @@ auth_login_body(const struct config *cfg, const struct secret *secret_id,
 	case AUTH_APPROLE:
 		if (cfg->role_id != NULL)
 			role_id = secret_new(cfg->role_id, strlen(cfg->role_id));
-		else if (auth_read_file(cfg->role_id_file, "role ID", 0,
-		    &role_id, err, errlen) == -1) {
-			rc = LW_EXIT_CONFIG;
+		else if (auth_read_file(cfg->role_id_file, "role ID",
+		    &role_id, NULL, 0, err, errlen) == -1) {
+			rc = -1;
 			break;
 		}
 		json_object_set_new(o, "role_id",
 		    json_string(secret_str(role_id)));
 		if (secret_id == NULL && cfg->secret_id_file != NULL) {
-			if (auth_read_file(cfg->secret_id_file, "secret ID", 1,
-			    &sid, err, errlen) == -1) {
-				rc = LW_EXIT_CONFIG;
+			if (auth_read_file(cfg->secret_id_file, "secret ID",
+			    &sid, warn, warnlen, err, errlen) == -1) {
+				rc = -1;
 				break;
 			}
 			secret_id = sid;
@@ -154,9 +159,9 @@ auth_login_body(const struct config *cfg, const struct secret *secret_id,
 	case AUTH_JWT:
 		jwt_path = cfg->jwt_file != NULL ? cfg->jwt_file :
 		    AUTH_K8S_JWT_FILE;
-		if (auth_read_file(jwt_path, "JWT", cfg->jwt_file != NULL, &jwt,
-		    err, errlen) == -1) {
-			rc = LW_EXIT_CONFIG;
+		if (auth_read_file(jwt_path, "JWT", &jwt, cfg->jwt_file !=
+		    NULL ? warn : NULL, warnlen, err, errlen) == -1) {
+			rc = -1;
 			break;
 		}
 		if (cfg->auth_role != NULL)
@@ -173,8 +178,7 @@ auth_login_body(const struct config *cfg, const struct secret *secret_id,
 		break;
 	}
 	if (rc == 0 && (*body = json_secret(o)) == NULL) {
-		errf(err, errlen, "cannot encode the login request");
-		rc = LW_EXIT_SOFTWARE;
+		rc = errf(err, errlen, "cannot encode the login request");
 	}
 	json_decref(o);		/* jansson's allocator wipes what it frees */
 	secret_free(role_id);

@@ -1,6 +1,7 @@
 /* config.c: command line, environment and JSON config file into one config. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "config_opts.h"
 #include "envfile.h"
 #include "exitcodes.h"
 #include "log.h"
@@ -26,43 +27,6 @@
 #define DEFAULT_MAX_RESTARTS		10
 #define DEFAULT_REVOKE_GRACE_MS		(30 * 1000)
 
-/*
- * Every option once: its flag, its config-file key (NULL: flag only) and
- * how its value is read.  The command line and the file share set_value().
- */
-enum opt_id {
-	O_SECRET, O_CONFIG, O_VAULT_ADDR, O_NAMESPACE, O_TOKEN_FILE,
-	O_NO_REVOKE, O_PASS_TOKEN, O_NO_ENV_REFS, O_LOG_LEVEL,
-	O_REQUEST_TIMEOUT, O_CONNECT_TIMEOUT, O_START_TIMEOUT,
-	O_ON_CHANGE, O_KILL_SIGNAL, O_KILL_TIMEOUT, O_ROTATE_BEFORE,
-	O_REFRESH_INTERVAL, O_RESTART, O_MAX_RESTARTS, O_ON_EXPIRE,
-	O_ENV_FILE, O_REVOKE_GRACE, O_AUTH, O_AUTH_MOUNT, O_AUTH_ROLE,
-	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
-	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
-	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
-	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
-	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
-	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS,
-	O_HELP, O_VERSION, O_COUNT
-};
-
-enum opt_kind {
-	K_VALUE,	/* takes a string, parsed by set_value() */
-	K_STRING,	/* takes a string, kept as it is at field */
-	K_LIST,		/* repeatable value; an array in the file */
-	K_FLAG,		/* no value; a boolean in the file */
-	K_NEGFLAG,	/* "--no-x"; the file's "x": false */
-	K_SPECIAL,	/* handled by its own code */
-};
-
-struct optdef {
-	const char	*name;		/* long flag without "--" */
-	int		 shortopt;	/* 0: none */
-	enum opt_kind	 kind;
-	const char	*key;		/* config-file key, NULL: flag only */
-	size_t		 field;		/* K_STRING: offset of its char * */
-};
-
 #define STR(f)	K_STRING, #f, offsetof(struct config, f)
 
 /* config.from_file has a bit per option. */
@@ -76,7 +40,7 @@ _Static_assert(O_COUNT <= 64, "struct config's from_file needs a wider type");
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wmissing-field-initializers"
 #endif
-static const struct optdef opts[O_COUNT] = {
+const struct optdef config_opts[O_COUNT] = {
 	[O_SECRET] =		{ "secret", 's', K_SPECIAL, "secret" },
 	[O_CONFIG] =		{ "config", 'c', K_SPECIAL, NULL },
 	[O_VAULT_ADDR] =	{ "vault-addr", 'a', STR(vault_addr) },
@@ -131,45 +95,11 @@ static const struct optdef opts[O_COUNT] = {
 #pragma clang diagnostic pop
 #endif
 
-/* Options whose value is a file or folder: relative in the config file means beside it. */
-static const int path_opts[] = {
-	O_TOKEN_FILE, O_ENV_FILE, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_JWT_FILE,
-	O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY, O_METRICS_FILE,
-};
-
-/* Is option id a path? */
-static int
-is_path_opt(int id)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(path_opts) / sizeof(path_opts[0]); i++)
-		if (path_opts[i] == id)
-			return 1;
-	return 0;
-}
-
-/*
- * A path value v of the config file at cfgpath, as leasewrap opens it:
- * absolute as it is, relative against the file's folder (as nginx -c and
- * most tools with a config file do), not against the working directory.
- */
-static const char *
-file_path(const char *cfgpath, int id, const char *v, char *buf, size_t len)
-{
-	const char *slash = strrchr(cfgpath, '/');
-
-	if (!is_path_opt(id) || v[0] == '/' || slash == NULL)
-		return v;	/* a file in "." already resolves against "." */
-	snprintf(buf, len, "%.*s/%s", (int)(slash - cfgpath), cfgpath, v);
-	return buf;
-}
-
-/* getopt_long's table, built from opts[]; val is the opt_id + 256. */
+/* getopt_long's table, built from config_opts[]; val is the opt_id + 256. */
 static struct option longopts[O_COUNT + 1];
 static char shortopts[64];
 
-/* Fill longopts[] and shortopts[] from opts[] once. */
+/* Fill longopts[] and shortopts[] from config_opts[] once. */
 static void
 build_getopt_tables(void)
 {
@@ -181,15 +111,16 @@ build_getopt_tables(void)
 	shortopts[n++] = '+';
 	shortopts[n++] = ':';
 	for (i = 0; i < O_COUNT; i++) {
-		int takes = opts[i].kind == K_VALUE || opts[i].kind == K_STRING ||
-		    opts[i].kind == K_LIST || i == O_SECRET || i == O_CONFIG;
+		enum opt_kind k = config_opts[i].kind;
+		int takes = k == K_VALUE || k == K_STRING || k == K_LIST ||
+		    i == O_SECRET || i == O_CONFIG;
 
-		longopts[i].name = opts[i].name;
+		longopts[i].name = config_opts[i].name;
 		longopts[i].has_arg = takes ? required_argument : no_argument;
 		longopts[i].flag = NULL;
 		longopts[i].val = 256 + i;
-		if (opts[i].shortopt != 0) {
-			shortopts[n++] = (char)opts[i].shortopt;
+		if (config_opts[i].shortopt != 0) {
+			shortopts[n++] = (char)config_opts[i].shortopt;
 			if (takes)
 				shortopts[n++] = ':';
 		}
@@ -321,13 +252,10 @@ config_usage(FILE *f)
 }
 
 /* Which settings the command line already fixed, so the file cannot undo them. */
-struct seen {
-	int	set[O_COUNT];
-};
 
 /* Add sp to the list, replacing an entry of the same name when replace is set. */
-static int
-add_spec(struct config *cfg, struct spec *sp, int replace, char *err,
+int
+config_add_spec(struct config *cfg, struct spec *sp, int replace, char *err,
     size_t errlen)
 {
 	size_t i;
@@ -360,133 +288,6 @@ set_str(char **dst, const char *src)
 {
 	free(*dst);
 	*dst = xstrdup(src);
-}
-
-/* Levenshtein distance, to suggest the key a typo meant. */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[64], prev, tmp;
-
-	if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = prev + (a[i - 1] != b[j - 1]);
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (tmp + 1 < row[j])
-				row[j] = tmp + 1;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
-/* Read a string value of the config file or say which type was expected. */
-static int
-file_str(const char *path, const char *key, json_t *v, const char **out,
-    char *err, size_t errlen)
-{
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return errf(err, errlen, "config \"%s\": \"%s\": expected a "
-		    "non-empty string", path, key);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int
-file_bool(const char *path, const char *key, json_t *v, int *out, char *err,
-    size_t errlen)
-{
-	if (!json_is_boolean(v))
-		return errf(err, errlen, "config \"%s\": \"%s\": expected true "
-		    "or false", path, key);
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* The "secret" key: an array of "NAME=PATH#FIELD" or an object NAME -> "PATH#FIELD". */
-static int
-file_secrets(struct config *cfg, const char *path, json_t *v, char *err,
-    size_t errlen)
-{
-	char sub[512];
-	struct spec sp;
-	const char *k;
-	json_t *e;
-	size_t i;
-
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e))
-				return errf(err, errlen, "config \"%s\": "
-				    "\"secret\"[%zu]: expected a string like "
-				    "\"PGUSER=database/creds/ro#username\"",
-				    path, i);
-			if (spec_parse(json_string_value(e), &sp, sub,
-			    sizeof(sub)) == -1)
-				return errf(err, errlen, "config \"%s\": %s",
-				    path, sub);
-			if (add_spec(cfg, &sp, 0, err, errlen) == -1)
-				return -1;
-		}
-		return 0;
-	}
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, e) {
-			if (!json_is_string(e))
-				return errf(err, errlen, "config \"%s\": "
-				    "\"secret\".\"%s\": expected a string like "
-				    "\"database/creds/ro#username\"", path, k);
-			if (!util_valid_env_name(k, strlen(k)))
-				return errf(err, errlen, "config \"%s\": "
-				    "\"secret\": \"%s\" is not a valid variable "
-				    "name", path, k);
-			if (spec_parse_ref(k, json_string_value(e), &sp, sub,
-			    sizeof(sub)) == -1)
-				return errf(err, errlen, "config \"%s\": "
-				    "\"secret\".\"%s\": %s", path, k, sub);
-			sp.from_env = 0;
-			if (add_spec(cfg, &sp, 0, err, errlen) == -1)
-				return -1;
-		}
-		return 0;
-	}
-	return errf(err, errlen, "config \"%s\": \"secret\": expected an array "
-	    "of \"NAME=PATH#FIELD\" or an object of NAME: \"PATH#FIELD\"", path);
-}
-
-/* The "command" key: the command to run when none follows "--". */
-static int
-file_command(struct config *cfg, const char *path, json_t *v, char *err,
-    size_t errlen)
-{
-	size_t i, n;
-	json_t *e;
-
-	if (!json_is_array(v) || json_array_size(v) == 0)
-		return errf(err, errlen, "config \"%s\": \"command\": expected "
-		    "a non-empty array of strings", path);
-	n = json_array_size(v);
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e))
-			return errf(err, errlen, "config \"%s\": \"command\"[%zu]:"
-			    " expected a string", path, i);
-	if (cfg->argv != NULL)
-		return 0;	/* the command line wins */
-	cfg->argv = xcalloc(n + 1, sizeof(char *));
-	json_array_foreach(v, i, e)
-		cfg->argv[i] = xstrdup(json_string_value(e));
-	cfg->argc = (int)n;
-	cfg->argv_owned = 1;
-	return 0;
 }
 
 const char *
@@ -561,20 +362,86 @@ list_add(char ***list, size_t *n, const char *v)
 	*list = l;
 }
 
+/* --auth and --auth-mount. */
+static int
+set_auth(struct config *cfg, int id, const char *v, char *err, size_t errlen)
+{
+	size_t n;
+	int x;
+
+	if (id == O_AUTH) {
+		for (x = AUTH_TOKEN; x <= AUTH_NONE; x++)
+			if (strcmp(v, config_auth_name(x)) == 0) {
+				cfg->auth = x;
+				return 0;
+			}
+		return errf(err, errlen, "expected token, approle, kubernetes, "
+		    "jwt, cert or none");
+	}
+	while (*v == '/')
+		v++;
+	if (*v == '\0')
+		return errf(err, errlen, "expected a mount path like "
+		    "\"approle\"");
+	set_str(&cfg->auth_mount, v);
+	n = strlen(cfg->auth_mount);
+	while (n > 0 && cfg->auth_mount[n - 1] == '/')
+		cfg->auth_mount[--n] = '\0';
+	return 0;
+}
+
+/* The options that take a duration. */
+static int
+set_duration(struct config *cfg, int id, const char *v, char *err,
+    size_t errlen)
+{
+	long long ms;
+
+	if ((ms = util_parse_duration_ms(v)) <= 0)
+		return errf(err, errlen, "expected a duration like \"30s\", "
+		    "\"5m\" or \"1h\"");
+	switch (id) {
+	case O_REQUEST_TIMEOUT:
+		cfg->request_timeout_ms = ms;
+		break;
+	case O_CONNECT_TIMEOUT:
+		cfg->connect_timeout_ms = ms;
+		break;
+	case O_START_TIMEOUT:
+		cfg->start_timeout_ms = ms;
+		break;
+	case O_KILL_TIMEOUT:
+		cfg->kill_timeout_ms = ms;
+		break;
+	case O_REFRESH_INTERVAL:
+		cfg->refresh_interval_ms = ms;
+		break;
+	case O_REVOKE_GRACE:
+		cfg->revoke_grace_ms = ms;
+		break;
+	case O_TIMEOUT:
+		cfg->timeout_ms = ms;
+		break;
+	default:
+		return errf(err, errlen, "internal error: option %d", id);
+	}
+	return 0;
+}
+
 /*
  * Set option id from its string value v.  Returns -1 with what was
  * expected in err; the caller says where the value came from.
  */
-static int
-set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
+int
+config_set_value(struct config *cfg, int id, const char *v, char *err,
+    size_t errlen)
 {
-	long long ms;
 	char *end;
 	long n;
 	int x;
 
-	if (opts[id].kind == K_STRING) {
-		set_str((char **)(void *)((char *)cfg + opts[id].field), v);
+	if (config_opts[id].kind == K_STRING) {
+		set_str((char **)(void *)((char *)cfg + config_opts[id].field), v);
 		return 0;
 	}
 	switch (id) {
@@ -587,24 +454,8 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 		cfg->env_file_format = x;
 		return 0;
 	case O_AUTH:
-		for (x = AUTH_TOKEN; x <= AUTH_NONE; x++)
-			if (strcmp(v, config_auth_name(x)) == 0) {
-				cfg->auth = x;
-				return 0;
-			}
-		return errf(err, errlen, "expected token, approle, kubernetes, "
-		    "jwt, cert or none");
 	case O_AUTH_MOUNT:
-		while (*v == '/')
-			v++;
-		if (*v == '\0')
-			return errf(err, errlen, "expected a mount path like "
-			    "\"approle\"");
-		set_str(&cfg->auth_mount, v);
-		n = (long)strlen(cfg->auth_mount);
-		while (n > 0 && cfg->auth_mount[n - 1] == '/')
-			cfg->auth_mount[--n] = '\0';
-		return 0;
+		return set_auth(cfg, id, v, err, errlen);
 	case O_LOG_LEVEL:
 		if ((x = log_parse_level(v)) == -1)
 			return errf(err, errlen, "expected debug, info, warn, "
@@ -669,41 +520,12 @@ set_value(struct config *cfg, int id, const char *v, char *err, size_t errlen)
 	default:
 		break;
 	}
-	/* The rest are durations. */
-	if ((ms = util_parse_duration_ms(v)) <= 0)
-		return errf(err, errlen, "expected a duration like \"30s\", "
-		    "\"5m\" or \"1h\"");
-	switch (id) {
-	case O_REQUEST_TIMEOUT:
-		cfg->request_timeout_ms = ms;
-		break;
-	case O_CONNECT_TIMEOUT:
-		cfg->connect_timeout_ms = ms;
-		break;
-	case O_START_TIMEOUT:
-		cfg->start_timeout_ms = ms;
-		break;
-	case O_KILL_TIMEOUT:
-		cfg->kill_timeout_ms = ms;
-		break;
-	case O_REFRESH_INTERVAL:
-		cfg->refresh_interval_ms = ms;
-		break;
-	case O_REVOKE_GRACE:
-		cfg->revoke_grace_ms = ms;
-		break;
-	case O_TIMEOUT:
-		cfg->timeout_ms = ms;
-		break;
-	default:
-		return errf(err, errlen, "internal error: option %d", id);
-	}
-	return 0;
+	return set_duration(cfg, id, v, err, errlen);
 }
 
 /* Set a K_FLAG or K_NEGFLAG option to on (the flag's sense). */
-static void
-set_flag(struct config *cfg, int id, int on)
+void
+config_set_flag(struct config *cfg, int id, int on)
 {
 	switch (id) {
 	case O_NO_REVOKE:
@@ -735,182 +557,9 @@ set_flag(struct config *cfg, int id, int on)
 	}
 }
 
-/* Suggest the nearest known key for an unknown one. */
-static int
-unknown_key(const char *path, const char *key, char *err, size_t errlen)
-{
-	const char *best = NULL;
-	size_t d, bestd = 3;
-	int i;
-
-	for (i = 0; i < O_COUNT; i++)
-		if (opts[i].key != NULL &&
-		    (d = distance(key, opts[i].key)) < bestd) {
-			bestd = d;
-			best = opts[i].key;
-		}
-	if (distance(key, "command") < bestd)
-		best = "command";
-	if (best != NULL)
-		return errf(err, errlen, "config \"%s\": unknown key \"%.40s\"; "
-		    "did you mean \"%s\"?", path, key, best);
-	return errf(err, errlen, "config \"%s\": unknown key \"%.40s\"; see "
-	    "leasewrap(1) for the keys", path, key);
-}
-
-/* Set list option id from the config file at cfgpath (its values are paths). */
-static void
-file_set(struct config *cfg, const char *cfgpath, int id, const char *v)
-{
-	char full[4096], why[256];
-
-	if (set_value(cfg, id, file_path(cfgpath, id, v, full, sizeof(full)),
-	    why, sizeof(why)) == 0)
-		cfg->from_file |= 1ULL << id;
-}
-
-const char *
-config_origin(const struct config *cfg, const char *flag, const char *usual,
-    char *buf, size_t len)
-{
-	int id;
-
-	for (id = 0; id < O_COUNT; id++)
-		if (strcmp(opts[id].name, flag) == 0)
-			break;
-	if (id == O_COUNT || opts[id].key == NULL || cfg->config_path == NULL ||
-	    !(cfg->from_file & (1ULL << id)))
-		return usual;
-	snprintf(buf, len, "\"%s\" in config \"%s\"", opts[id].key,
-	    cfg->config_path);
-	return buf;
-}
-
-/* Apply one key of the config file unless the command line set it. */
-static int
-file_key(struct config *cfg, const struct seen *seen, const char *path,
-    const char *key, json_t *v, char *err, size_t errlen)
-{
-	char sub[256];
-	const char *s = NULL;
-	json_t *e;
-	size_t i;
-	int id, b = 0;
-
-	if (strcmp(key, "secret") == 0)
-		return file_secrets(cfg, path, v, err, errlen);
-	if (strcmp(key, "command") == 0)
-		return file_command(cfg, path, v, err, errlen);
-	for (id = 0; id < O_COUNT; id++)
-		if (opts[id].key != NULL && strcmp(opts[id].key, key) == 0)
-			break;
-	if (id == O_COUNT)
-		return unknown_key(path, key, err, errlen);
-	switch (opts[id].kind) {
-	case K_FLAG:
-	case K_NEGFLAG:
-		if (file_bool(path, key, v, &b, err, errlen) == -1)
-			return -1;
-		if (!seen->set[id])
-			set_flag(cfg, id, opts[id].kind == K_FLAG ? b : !b);
-		return 0;
-	case K_LIST:
-		if (json_is_string(v)) {
-			if (file_str(path, key, v, &s, err, errlen) == -1)
-				return -1;
-			if (!seen->set[id])
-				file_set(cfg, path, id, s);
-			return 0;
-		}
-		if (!json_is_array(v))
-			return errf(err, errlen, "config \"%s\": \"%s\": expected "
-			    "a string or an array of strings", path, key);
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e) || json_string_length(e) == 0)
-				return errf(err, errlen, "config \"%s\": "
-				    "\"%s\"[%zu]: expected a non-empty string",
-				    path, key, i);
-			if (!seen->set[id])
-				file_set(cfg, path, id, json_string_value(e));
-		}
-		return 0;
-	default:
-		break;
-	}
-	/* K_VALUE: a string, or a number for counts. */
-	if (id == O_MAX_RESTARTS && json_is_integer(v)) {
-		snprintf(sub, sizeof(sub), "%lld",
-		    (long long)json_integer_value(v));
-		s = sub;
-	} else if (file_str(path, key, v, &s, err, errlen) == -1)
-		return -1;
-	{
-		struct config scratch, *dst = cfg;
-		char why[256], full[4096];
-		int rc;
-
-		/* A value the command line overrides must still be valid. */
-		if (seen->set[id]) {
-			memset(&scratch, 0, sizeof(scratch));
-			dst = &scratch;
-		}
-		rc = set_value(dst, id, file_path(path, id, s, full,
-		    sizeof(full)), why, sizeof(why));
-		if (dst == &scratch)
-			config_free(&scratch);
-		else if (rc == 0)
-			cfg->from_file |= 1ULL << id;
-		if (rc == -1)
-			return errf(err, errlen, "config \"%s\": \"%s\": "
-			    "\"%.40s\": %s", path, key, s, why);
-	}
-	return 0;
-}
-
-/* Load the JSON config file over what the command line left unset. */
-static int
-load_file(struct config *cfg, const struct seen *seen, const char *path,
-    char *err, size_t errlen)
-{
-	json_error_t jerr;
-	const char *key;
-	json_t *root, *v;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return errf(err, errlen, "config \"%s\": %s; check the path "
-		    "given to -c", path, strerror(errno));
-	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-	if (ferror(f)) {
-		/* A directory opens but cannot be read. */
-		int e = errno;
-
-		fclose(f);
-		json_decref(root);
-		return errf(err, errlen, "config \"%s\": %s; check the path "
-		    "given to -c", path, strerror(e));
-	}
-	fclose(f);
-	if (root == NULL)
-		return errf(err, errlen, "config \"%s\": line %d: not valid "
-		    "JSON: %s", path, jerr.line, jerr.text);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return errf(err, errlen, "config \"%s\": expected a JSON object "
-		    "at the top, like {\"secret\": [...]}", path);
-	}
-	json_object_foreach(root, key, v) {
-		if (file_key(cfg, seen, path, key, v, err, errlen) == -1) {
-			json_decref(root);
-			return -1;
-		}
-	}
-	json_decref(root);
-	return 0;
-}
-
 /*
- * The Vault CLI's variables that stand for an option (vault-api.md §9.1),
+ * The Vault CLI's variables that stand for an option (hashicorp/vault
+ * api/client.go, ReadEnvironment),
  * and leasewrap's own for its logs (set in a container's environment).
  */
 static const struct { const char *name; int id; } env_opts[] = {
@@ -1000,44 +649,17 @@ env_refs(struct config *cfg, size_t nflags, char **envp, char *err,
 			cfg->specs[i] = sp;
 			continue;
 		}
-		if (add_spec(cfg, &sp, 0, err, errlen) == -1)
+		if (config_add_spec(cfg, &sp, 0, err, errlen) == -1)
 			return -1;
 	}
 	return 0;
 }
 
-/* Resolve --user: root only (the outputs are checked by preflight.c). */
-static int
-check_outputs(struct config *cfg, char *err, size_t errlen)
+/* Every setting's default, before any source is read. */
+static void
+set_defaults(struct config *cfg)
 {
-	if (cfg->user != NULL) {
-		if (geteuid() != 0) {
-			errf(err, errlen, "--user \"%.40s\": leasewrap runs as "
-			    "uid %ld, and only root can run the command as "
-			    "another user; drop --user or start leasewrap as "
-			    "root", cfg->user, (long)geteuid());
-			return LW_EXIT_NOPERM;
-		}
-		if (runas_resolve(cfg->user, &cfg->runas, err, errlen) == -1)
-			return LW_EXIT_USAGE;
-	}
-	return 0;
-}
-
-int
-config_load(struct config *cfg, int argc, char **argv, char **envp,
-    char *err, size_t errlen)
-{
-	struct seen seen;
-	const char *v;
-	struct spec sp;
-	const char *cur;
-	char why[256];
-	size_t nflags;
-	int c, id, dashdash;
-
 	memset(cfg, 0, sizeof(*cfg));
-	memset(&seen, 0, sizeof(seen));
 	cfg->env_refs = 1;
 	cfg->log_level = LOG_WARN;
 	cfg->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
@@ -1053,13 +675,72 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	cfg->max_restarts = DEFAULT_MAX_RESTARTS;
 	cfg->on_expire = EXPIRE_EXIT;
 	cfg->revoke_grace_ms = DEFAULT_REVOKE_GRACE_MS;
-	build_getopt_tables();
-	/* "leasewrap check [OPTIONS]": the pre-flight check of a configuration. */
-	if (argc > 1 && strcmp(argv[1], "check") == 0) {
-		cfg->check = 1;
-		argv++;
-		argc--;
+}
+
+/* Apply one command-line option; -1 with a message. */
+static int
+apply_flag(struct config *cfg, int id, char *err, size_t errlen)
+{
+	char why[256];
+	struct spec sp;
+
+	switch (id) {
+	case O_SECRET:
+		if (spec_parse(optarg, &sp, err, errlen) == -1 ||
+		    config_add_spec(cfg, &sp, 1, err, errlen) == -1)
+			return -1;
+		break;
+	case O_CONFIG:
+		set_str(&cfg->config_path, optarg);
+		break;
+	case O_HELP:
+		cfg->help = 1;
+		break;
+	case O_VERSION:
+		cfg->version = 1;
+		break;
+	default:
+		if (config_opts[id].kind == K_FLAG ||
+		    config_opts[id].kind == K_NEGFLAG)
+			config_set_flag(cfg, id, 1);
+		else if (config_set_value(cfg, id, optarg, why,
+		    sizeof(why)) == -1)
+			return errf(err, errlen, "--%s \"%.40s\": %s",
+			    config_opts[id].name, optarg, why);
+		break;
 	}
+	return 0;
+}
+
+/* The option a getopt_long answer stands for; -1 with a message if none. */
+static int
+flag_id(int c, const char *cur, char *err, size_t errlen)
+{
+	int i, id = c >= 256 ? c - 256 : -1;
+
+	if (c == ':')
+		return errf(err, errlen, "option \"%s\" needs a value; see "
+		    "leasewrap --help", cur);
+	for (i = 0; id == -1 && i < O_COUNT; i++)
+		if (config_opts[i].shortopt != 0 && config_opts[i].shortopt == c)
+			id = i;
+	if (id >= 0 && id < O_COUNT)
+		return id;
+	/* glibc sets optopt to a long option's val when it was given a value it does not take. */
+	if (cur != NULL && strncmp(cur, "--", 2) == 0)
+		return errf(err, errlen, "unknown option \"%.40s\" (or one "
+		    "that takes no value); see leasewrap --help", cur);
+	return errf(err, errlen, "unknown option \"-%c\"; see leasewrap "
+	    "--help", optopt);
+}
+
+/* The command line: options, then "--" and the command.  0 or -1 with a message. */
+static int
+parse_flags(struct config *cfg, struct seen *seen, int argc, char **argv,
+    char *err, size_t errlen)
+{
+	const char *cur;
+	int c, id;
 
 	opterr = 0;
 	optind = 0;	/* glibc: 0 also drops a half-read "-hV" of a past call */
@@ -1069,106 +750,103 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		if ((c = getopt_long(argc, argv, shortopts, longopts,
 		    NULL)) == -1)
 			break;
-		if (c == ':') {
-			errf(err, errlen, "option \"%s\" needs a value; see "
-			    "leasewrap --help", argv[optind - 1]);
-			return LW_EXIT_USAGE;
-		}
-		/* Map a short option to its table entry. */
-		id = c >= 256 ? c - 256 : -1;
-		for (int i = 0; id == -1 && i < O_COUNT; i++)
-			if (opts[i].shortopt != 0 && opts[i].shortopt == c)
-				id = i;
-		if (id < 0 || id >= O_COUNT) {
-			/* glibc sets optopt to a long option's val when it
-			 * was given a value it does not take. */
-			if (cur != NULL && strncmp(cur, "--", 2) == 0)
-				errf(err, errlen, "unknown option \"%.40s\" (or "
-				    "one that takes no value); see leasewrap "
-				    "--help", cur);
-			else
-				errf(err, errlen, "unknown option \"-%c\"; see "
-				    "leasewrap --help", optopt);
-			return LW_EXIT_USAGE;
-		}
-		seen.set[id] = 1;
-		switch (id) {
-		case O_SECRET:
-			if (spec_parse(optarg, &sp, err, errlen) == -1 ||
-			    add_spec(cfg, &sp, 1, err, errlen) == -1)
-				return LW_EXIT_USAGE;
-			break;
-		case O_CONFIG:
-			set_str(&cfg->config_path, optarg);
-			break;
-		case O_HELP:
-			cfg->help = 1;
+		if ((id = flag_id(c, c == ':' ? argv[optind - 1] : cur, err,
+		    errlen)) == -1)
+			return -1;
+		seen->set[id] = 1;
+		if (apply_flag(cfg, id, err, errlen) == -1)
+			return -1;
+		if (cfg->help || cfg->version)
 			return 0;
-		case O_VERSION:
-			cfg->version = 1;
-			return 0;
-		default:
-			if (opts[id].kind == K_FLAG || opts[id].kind == K_NEGFLAG)
-				set_flag(cfg, id, 1);
-			else if (set_value(cfg, id, optarg, why,
-			    sizeof(why)) == -1) {
-				errf(err, errlen, "--%s \"%.40s\": %s",
-				    opts[id].name, optarg, why);
-				return LW_EXIT_USAGE;
-			}
-			break;
-		}
 	}
-	nflags = cfg->nspecs;
-	dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
-	if (optind < argc && !dashdash) {
-		errf(err, errlen, "missing \"--\" before the command \"%.40s\"; "
-		    "usage: leasewrap [OPTIONS] -- COMMAND [ARG...]",
+	if (optind < argc && (optind <= 1 ||
+	    strcmp(argv[optind - 1], "--") != 0))
+		return errf(err, errlen, "missing \"--\" before the command "
+		    "\"%.40s\"; usage: leasewrap [OPTIONS] -- COMMAND [ARG...]",
 		    argv[optind]);
-		return LW_EXIT_USAGE;
-	}
 	if (optind < argc) {
 		cfg->argv = argv + optind;
 		cfg->argc = argc - optind;
 	}
+	return 0;
+}
 
-	/* The environment, below the command line. */
-	if (!seen.set[O_VAULT_ADDR] &&
+/* The environment, below the command line.  0 or -1 with a message. */
+static int
+read_env(struct config *cfg, struct seen *seen, char **envp, char *err,
+    size_t errlen)
+{
+	char why[256];
+	const char *v;
+	size_t k;
+	int b;
+
+	if (!seen->set[O_VAULT_ADDR] &&
 	    (v = env_get(envp, "VAULT_ADDR")) != NULL && *v != '\0') {
 		set_str(&cfg->vault_addr, v);
-		seen.set[O_VAULT_ADDR] = 1;
+		seen->set[O_VAULT_ADDR] = 1;
 	}
-	for (size_t k = 0; k < sizeof(env_opts) / sizeof(env_opts[0]); k++)
-		if (!seen.set[env_opts[k].id] &&
+	for (k = 0; k < sizeof(env_opts) / sizeof(env_opts[0]); k++)
+		if (!seen->set[env_opts[k].id] &&
 		    (v = env_get(envp, env_opts[k].name)) != NULL && *v != '\0') {
-			if (set_value(cfg, env_opts[k].id, v, why,
-			    sizeof(why)) == -1) {
-				errf(err, errlen, "%s \"%.40s\": %s",
+			if (config_set_value(cfg, env_opts[k].id, v, why,
+			    sizeof(why)) == -1)
+				return errf(err, errlen, "%s \"%.40s\": %s",
 				    env_opts[k].name, v, why);
-				return LW_EXIT_CONFIG;
-			}
-			seen.set[env_opts[k].id] = 1;
+			seen->set[env_opts[k].id] = 1;
 		}
-	for (size_t k = 0; k < sizeof(env_bools) / sizeof(env_bools[0]); k++) {
-		if (seen.set[env_bools[k].id] || (v = env_get(envp,
+	for (k = 0; k < sizeof(env_bools) / sizeof(env_bools[0]); k++) {
+		if (seen->set[env_bools[k].id] || (v = env_get(envp,
 		    env_bools[k].name)) == NULL || *v == '\0')
 			continue;
-		if ((c = parse_bool(v)) == -1) {
-			errf(err, errlen, "%s \"%.20s\": expected true or false "
-			    "(or 1 or 0)", env_bools[k].name, v);
-			return LW_EXIT_CONFIG;
-		}
-		set_flag(cfg, env_bools[k].id, c);
-		seen.set[env_bools[k].id] = 1;
+		if ((b = parse_bool(v)) == -1)
+			return errf(err, errlen, "%s \"%.20s\": expected true or "
+			    "false (or 1 or 0)", env_bools[k].name, v);
+		config_set_flag(cfg, env_bools[k].id, b);
+		seen->set[env_bools[k].id] = 1;
 	}
+	return 0;
+}
 
+int
+config_load(struct config *cfg, int argc, char **argv, char **envp,
+    char *err, size_t errlen)
+{
+	struct seen seen;
+	size_t nflags;
+
+	set_defaults(cfg);
+	memset(&seen, 0, sizeof(seen));
+	build_getopt_tables();
+	/* "leasewrap check [OPTIONS]": the pre-flight check of a configuration. */
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		cfg->check = 1;
+		argv++;
+		argc--;
+	}
+	if (parse_flags(cfg, &seen, argc, argv, err, errlen) == -1)
+		return LW_EXIT_USAGE;
+	if (cfg->help || cfg->version)
+		return 0;
+	nflags = cfg->nspecs;
+	if (read_env(cfg, &seen, envp, err, errlen) == -1)
+		return LW_EXIT_CONFIG;
 	if (cfg->config_path != NULL &&
-	    load_file(cfg, &seen, cfg->config_path, err, errlen) == -1)
+	    config_load_file(cfg, &seen, cfg->config_path, err, errlen) == -1)
 		return LW_EXIT_CONFIG;
 	if (cfg->env_refs && env_refs(cfg, nflags, envp, err, errlen) == -1)
 		return LW_EXIT_USAGE;
-	if ((c = check_outputs(cfg, err, errlen)) != 0)
-		return c;
+	/* --user: root only (the outputs are checked by preflight.c). */
+	if (cfg->user != NULL && geteuid() != 0) {
+		errf(err, errlen, "--user \"%.40s\": leasewrap runs as uid %ld, "
+		    "and only root can run the command as another user; drop "
+		    "--user or start leasewrap as root", cfg->user,
+		    (long)geteuid());
+		return LW_EXIT_NOPERM;
+	}
+	if (cfg->user != NULL &&
+	    runas_resolve(cfg->user, &cfg->runas, err, errlen) == -1)
+		return LW_EXIT_USAGE;
 	/* The Go client's NewClient: the Agent's address wins. */
 	if (cfg->agent_addr != NULL)
 		set_str(&cfg->vault_addr, cfg->agent_addr);
@@ -1202,8 +880,8 @@ config_free(struct config *cfg)
 		free(cfg->argv);
 	}
 	for (i = 0; i < O_COUNT; i++)
-		if (opts[i].kind == K_STRING)
-			free(*(char **)(void *)((char *)cfg + opts[i].field));
+		if (config_opts[i].kind == K_STRING)
+			free(*(char **)(void *)((char *)cfg + config_opts[i].field));
 	free(cfg->config_path);
 	free(cfg->auth_mount);
 	for (i = 0; i < cfg->nenv_files; i++)

@@ -1,4 +1,4 @@
-/* lease.c: renewal and rotation timing, kept free of I/O and clocks. */
+/* lease.c: the timing of renewals, rotations, logins, retries and restarts; no I/O, no clock. */
 #include "lease.h"
 
 double
@@ -40,7 +40,118 @@ lease_backoff(int attempts, double cap, double r)
 }
 
 double
-lease_retry_delay(double backoff, double retry_after)
+lease_retry_delay(int attempts, int urgent, double retry_after, double r)
 {
-	return retry_after > backoff ? retry_after : backoff;
+	double d = lease_backoff(attempts, urgent ? LEASE_URGENT_CAP :
+	    LEASE_RETRY_CAP, r);
+
+	return retry_after > d ? retry_after : d;
+}
+
+double
+lease_restart_delay(int restarts)
+{
+	double delay = 1.0;
+	int i;
+
+	for (i = 0; i < restarts && delay < LEASE_RESTART_CAP; i++)
+		delay *= 2;
+	return delay > LEASE_RESTART_CAP ? LEASE_RESTART_CAP : delay;
+}
+
+double
+lease_stop_time(double duration, double kill_timeout)
+{
+	double kt = kill_timeout;
+
+	if (duration > 0 && kt > duration / 4)
+		kt = duration / 4;
+	return kt + 0.5;
+}
+
+/* No lease: re-read every --refresh-interval (or 90 % of a TTL it names), +-10 %. */
+static void
+plan_refresh(const struct lease_facts *f, struct lease_plan *p)
+{
+	double interval = f->refresh_interval;
+
+	if (f->ttl_hint > 0 && f->ttl_hint * 0.9 < interval)
+		interval = f->ttl_hint * 0.9;
+	p->step = LSTEP_REFRESH;
+	p->in = interval * (0.9 + 0.2 * f->r);
+	p->last_call = -1;
+}
+
+/* Renew well before the last call; rotate instead once the max TTL is known to come first. */
+static void
+plan_renew(const struct lease_facts *f, double st, struct lease_plan *p)
+{
+	double d = lease_renew_delay(f->lease_end - f->now,
+	    lease_grace(f->duration, f->jitter));
+	double max_end;
+
+	if (d > (f->deadline - st - f->now) * 2.0 / 3.0)
+		d = (f->deadline - st - f->now) * 2.0 / 3.0;
+	p->step = LSTEP_RENEW;
+	p->in = d;
+	/*
+	 * Leases of one path share a max TTL: once a capped renewal showed
+	 * it, rotate on time instead of finding out late.
+	 */
+	if (f->learned_max > 0) {
+		p->lead = lease_rotate_lead(f->duration, f->rotate_before,
+		    f->rotate_pct, st + 1.0, f->jitter);
+		max_end = f->issued + f->learned_max;
+		if (max_end - p->lead - f->now <= d) {
+			p->step = LSTEP_ROTATE;
+			p->capped = 1;
+			p->in = max_end - p->lead - f->now;
+		}
+	}
+}
+
+void
+lease_plan(const struct lease_facts *f, struct lease_plan *p)
+{
+	double st;
+
+	p->lead = 0;
+	p->capped = 0;
+	if (f->lease_end <= 0) {
+		plan_refresh(f, p);
+		return;
+	}
+	st = lease_stop_time(f->duration, f->kill_timeout);
+	p->last_call = f->deadline - st - f->now;
+	if (f->renewable) {
+		plan_renew(f, st, p);
+		return;
+	}
+	if (f->doomed) {
+		p->step = LSTEP_WAIT;
+		p->in = -1;
+		return;
+	}
+	p->lead = lease_rotate_lead(f->duration, f->rotate_before, f->rotate_pct,
+	    st + 1.0, f->jitter);
+	p->step = LSTEP_ROTATE;
+	p->in = f->deadline - p->lead - f->now;
+}
+
+enum token_step
+lease_token_plan(const struct token_facts *f, double *in)
+{
+	double d, last, lead;
+
+	if (f->renewable && !f->dead) {
+		d = lease_renew_delay(f->remaining, lease_grace(f->duration, f->r));
+		last = (f->remaining - lease_stop_time(0, f->kill_timeout)) *
+		    2.0 / 3.0;
+		*in = d < last ? d : last;
+		return TSTEP_RENEW;
+	}
+	lead = lease_rotate_lead(f->duration, 0, 0.2,
+	    lease_stop_time(f->duration, f->kill_timeout) + 2.0, f->r);
+	*in = f->dead ? 0 : f->remaining - 2 * lead;
+	return f->can_login ? TSTEP_LOGIN : TSTEP_NONE;
 }

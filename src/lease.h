@@ -1,9 +1,22 @@
-/* lease.h: the timing of renewals, rotations and retries; pure arithmetic. */
+/*
+ * lease.h: the timing of renewals, rotations, refreshes, logins, retries and
+ * restarts.  Pure: every clock reading and random number is passed in.
+ */
 #ifndef LW_LEASE_H
 #define LW_LEASE_H
 
+/* The longest wait between retries while nothing waits on them (running). */
+#define LEASE_RETRY_CAP		30.0
+/* The longest wait between retries while the start or the exit waits. */
+#define LEASE_URGENT_CAP	10.0
+/* Restarts of a crashing command: 1 s doubling, at most this. */
+#define LEASE_RESTART_CAP	30.0
+/* A command that ran this long has not crash-looped: reset the backoff. */
+#define LEASE_RESTART_RESET	60.0
+
 /*
- * The grace period of Vault's LifetimeWatcher (vault-api.md §8.1): between
+ * The grace period of Vault's LifetimeWatcher (hashicorp/vault
+ * api/lifetime_watcher.go, doRenewWithOptions and calculateGrace): between
  * 10 % and 20 % of the lease; r is a random number in [0, 1).
  */
 double	lease_grace(double duration, double r);
@@ -20,9 +33,85 @@ double	lease_rotate_lead(double duration, double rotate_before, double pct,
 /* Exponential backoff with jitter: 250 ms doubling, at most cap, each in [1/2, 1]. */
 double	lease_backoff(int attempts, double cap, double r);
 /*
- * The delay before a retry: the backoff, but never less than the server's
- * Retry-After (seconds, 0 if none), so a fleet waits as long as Vault asks.
+ * The one retry wait: lease_backoff capped at 10 s when urgent, else 30 s,
+ * but never less than the server's Retry-After (seconds, 0 if none), so a
+ * fleet waits as long as Vault asks.
  */
-double	lease_retry_delay(double backoff, double retry_after);
+double	lease_retry_delay(int attempts, int urgent, double retry_after,
+	    double r);
+/* The wait before restart number restarts + 1 of a crashed command: 1 s doubling, at most 30 s. */
+double	lease_restart_delay(int restarts);
+/*
+ * Time to stop the command: at most kill_timeout, at most a quarter of a
+ * short lease, plus half a second.  A credential is acted on this long
+ * before it dies.
+ */
+double	lease_stop_time(double duration, double kill_timeout);
+
+/* A credential's next step. */
+enum lease_step {
+	LSTEP_REFRESH,	/* no lease (KV): read again on a schedule */
+	LSTEP_RENEW,	/* renew the lease */
+	LSTEP_ROTATE,	/* read a replacement */
+	LSTEP_WAIT,	/* doomed with its token: only the last call is left */
+};
+
+/* The facts a credential's plan is made from; times in seconds on one clock. */
+struct lease_facts {
+	double	now;
+	double	lease_end;	/* 0: no lease */
+	double	deadline;	/* the lease's end, or its token's when sooner */
+	double	duration;	/* the lease as issued */
+	double	issued;		/* when the lease began */
+	double	learned_max;	/* the path's max TTL once a renewal showed it; 0 */
+	double	ttl_hint;	/* a lease-less answer's lease_duration; 0 */
+	int	renewable;	/* renewable, not final, not bound to a dying token */
+	int	doomed;		/* bound to the token in use, which ends for good */
+	double	refresh_interval;	/* --refresh-interval, s */
+	double	rotate_before;	/* --rotate-before, s */
+	double	rotate_pct;	/* --rotate-before as a fraction; 0 */
+	double	kill_timeout;	/* --kill-timeout, s */
+	double	jitter;		/* per lease, in [0, 1) */
+	double	r;		/* a fresh random number in [0, 1) */
+};
+
+/* What to do and when. */
+struct lease_plan {
+	enum lease_step	step;
+	double		in;		/* the step is due in this many s; <= 0: now */
+	double		last_call;	/* the last call in this many s; < 0: none */
+	double		lead;		/* a rotation: this long before the deadline */
+	int		capped;		/* a rotation before the learned max TTL */
+};
+
+/* Plan a credential's next step and its last call from the facts. */
+void	lease_plan(const struct lease_facts *, struct lease_plan *);
+
+/* A token's next step. */
+enum token_step {
+	TSTEP_NONE,	/* nothing to do: it lives on, or nothing can replace it */
+	TSTEP_RENEW,	/* renew-self */
+	TSTEP_LOGIN,	/* log in again */
+};
+
+/* The facts about a token whose end is known. */
+struct token_facts {
+	double	remaining;	/* seconds until it ends */
+	double	duration;	/* its TTL as issued */
+	int	renewable;	/* renewable, not final, not dead */
+	int	dead;		/* Vault no longer accepts it */
+	int	can_login;	/* a login can replace it */
+	double	kill_timeout;	/* --kill-timeout, s */
+	double	r;		/* a fresh random number in [0, 1) */
+};
+
+/*
+ * Plan a token's next step: renew at two thirds of its life, before the
+ * last call of the credentials it carries; else log in early enough for
+ * them to be replaced under the new token.  *in is when, in seconds; for
+ * TSTEP_NONE of a token that ends, when a replacement would be due (a
+ * rotated --token-file is re-read then).
+ */
+enum token_step	lease_token_plan(const struct token_facts *, double *in);
 
 #endif

@@ -26,9 +26,11 @@ struct log_fields {
 
 /* Parse "debug", "info", "warn", "error" or "off"; -1 if unknown. */
 int	log_parse_level(const char *);
+/* Print messages at this level and above. */
 void	log_set_level(enum log_level);
 /* Text lines (default) or one JSON object a line. */
 void	log_set_json(int);
+/* Would a message at this level be printed? */
 int	log_enabled(enum log_level);
 /*
  * One line.  Text: "<time> leasewrap: <level>: <event>: <message> k=v ...";

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "signals.h"
 #include "supervisor.h"
 
 #include <stdio.h>
@@ -19,9 +20,9 @@ main(int argc, char **argv)
 	const char *v;
 	int rc;
 
-	/* Before anything slow: a signal sent now must not be lost (pid1.md §0). */
+	/* Before anything slow: a signal sent now stays pending, never lost. */
 	child_init();
-	supervisor_block_signals();
+	signals_block();
 
 	if ((rc = config_load(&cfg, argc, argv, environ, err,
 	    sizeof(err))) != 0) {

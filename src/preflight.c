@@ -1,6 +1,8 @@
-/* preflight.c: local mistakes found before the first Vault request, not after the lease. */
+/* preflight.c: what is refused before the first Vault request: bad settings, and local mistakes that would otherwise cost a lease. */
 #define _GNU_SOURCE
 #include "preflight.h"
+#include "addr.h"
+#include "auth.h"
 #include "child.h"
 #include "envfile.h"
 #include "exitcodes.h"
@@ -132,4 +134,47 @@ preflight_run(const struct config *cfg)
 			return LW_EXIT_CONFIG;
 		}
 	return check_outputs(cfg);
+}
+
+int
+preflight_check(const struct config *cfg, const char **event, char *err,
+    size_t errlen)
+{
+	char where[512];
+	int rc;
+
+	*event = "config";
+	if (cfg->vault_addr == NULL) {
+		errf(err, errlen, "VAULT_ADDR is not set; set it or give "
+		    "--vault-addr, like https://vault.example.com:8200");
+		return LW_EXIT_CONFIG;
+	}
+	if ((rc = addr_check(cfg->vault_addr, cfg->insecure_http, err,
+	    errlen)) != 0) {
+		if (rc != LW_EXIT_CONFIG)
+			*event = "internal";
+		return rc;
+	}
+	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) == -1) {
+		errf(err, errlen, "CA file \"%s\": %s; check %s", cfg->ca_cert,
+		    strerror(errno), config_origin(cfg, "ca-cert",
+		    "VAULT_CACERT or --ca-cert", where, sizeof(where)));
+		return LW_EXIT_CONFIG;
+	}
+	if (cfg->ca_path != NULL && access(cfg->ca_path, R_OK | X_OK) == -1) {
+		errf(err, errlen, "CA folder \"%s\": %s; check %s", cfg->ca_path,
+		    strerror(errno), config_origin(cfg, "ca-path",
+		    "VAULT_CAPATH or --ca-path", where, sizeof(where)));
+		return LW_EXIT_CONFIG;
+	}
+	if ((cfg->client_cert == NULL) != (cfg->client_key == NULL)) {
+		errf(err, errlen, "a client certificate needs both "
+		    "--client-cert and --client-key (VAULT_CLIENT_CERT and "
+		    "VAULT_CLIENT_KEY)");
+		return LW_EXIT_CONFIG;
+	}
+	*event = "auth";
+	if (auth_check(cfg, err, errlen) == -1)
+		return LW_EXIT_USAGE;
+	return 0;
 }

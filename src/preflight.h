@@ -9,8 +9,9 @@
  * resolves to an executable file (the PATH search execvpe(3) makes), every
  * --env-file and --metrics-file folder can take a new file.  Logs the same
  * one-line message the later failure would, and returns its exit code (126,
- * 127, 78), or 0.  Nothing is checked when nothing is leased (no secret, or
- * "leasewrap check", which runs no command and writes no file).
+ * 127, 78), or 0.  "leasewrap check" runs no command and writes no file:
+ * nothing is checked for it.  Output folders are checked (and our stale
+ * temporaries swept) even when no secret is requested.
  */
 int	preflight_run(const struct config *cfg);
 /*
@@ -19,5 +20,13 @@ int	preflight_run(const struct config *cfg);
  * path is the search path (NULL: the default, as glibc's "/bin:/usr/bin").
  */
 int	preflight_exec_errno(const char *argv0, const char *path);
+/*
+ * Refuse Vault settings that would leak the token or cannot work (no or a
+ * bad VAULT_ADDR, plain http:// to another machine, unreadable CA files, half
+ * a client certificate, login flags): 0, or an exit code with the message in
+ * err and its log event ("config", "auth", "internal").
+ */
+int	preflight_check(const struct config *, const char **event, char *err,
+	    size_t errlen);
 
 #endif

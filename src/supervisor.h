@@ -6,7 +6,5 @@ struct config;
 
 /* Run the whole life of one leasewrap invocation; returns the exit code. */
 int	supervisor_run(const struct config *, char **envp);
-/* Block the signals leasewrap forwards; first thing in main(). */
-void	supervisor_block_signals(void);
 
 #endif

@@ -27,7 +27,8 @@ reread(struct tokenfile *tf)
 	struct secret *v = NULL;
 	char err[512];
 
-	if (auth_read_file(tf->path, "token", 0, &v, err, sizeof(err)) == -1 ||
+	if (auth_read_file(tf->path, "token", &v, NULL, 0, err,
+	    sizeof(err)) == -1 ||
 	    memchr(secret_str(v), '\n', secret_len(v)) != NULL) {
 		/* Mid-rotation, or gone: keep the token in use, say so once. */
 		if (!tf->warned)

@@ -16,9 +16,13 @@ char		*util_format_duration(long long ms, char *buf, size_t len);
 int		 util_valid_env_name(const char *s, size_t len);
 /* malloc/calloc/realloc/strdup that abort with a message instead of returning NULL. */
 void		*xmalloc(size_t);
+/* calloc or abort. */
 void		*xcalloc(size_t, size_t);
+/* realloc or abort. */
 void		*xrealloc(void *, size_t);
+/* strdup or abort. */
 char		*xstrdup(const char *);
+/* strndup or abort. */
 char		*xstrndup(const char *, size_t);
 /*
  * Replace path with len bytes of buf: a temporary "path.XXXXXX" beside it

@@ -572,6 +572,38 @@ vault_request(struct vault *v, const char *method, const char *path,
 	vault_request_with(v, v->token, method, path, body, cb, arg);
 }
 
+/* How a transfer reaches Vault: multiplexing, trust, client certificate, socket or proxy. */
+static void
+set_transport(struct vault *v, CURL *easy)
+{
+	/*
+	 * Only HTTPS can multiplex (HTTP/2 chosen by ALPN): there a request
+	 * waits for the connection being set up rather than opening its own.
+	 * Plain HTTP/1.1 never multiplexes, so waiting would only serialise.
+	 */
+	curl_easy_setopt(easy, CURLOPT_PIPEWAIT, v->https ? 1L : 0L);
+	set_trust(v, easy);
+	if (v->o.client_cert != NULL)
+		curl_easy_setopt(easy, CURLOPT_SSLCERT, v->o.client_cert);
+	if (v->o.client_key != NULL)
+		curl_easy_setopt(easy, CURLOPT_SSLKEY, v->o.client_key);
+	if (v->o.tls_skip_verify) {
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (v->connect_to != NULL)
+		curl_easy_setopt(easy, CURLOPT_CONNECT_TO, v->connect_to);
+	if (v->socket != NULL) {
+		/* A unix socket is local: no proxy (ParseAddress dials it). */
+		curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, v->socket);
+		curl_easy_setopt(easy, CURLOPT_PROXY, "");
+	} else if (v->o.proxy != NULL) {
+		/* As VAULT_PROXY_ADDR in the Go client: every request, no no_proxy. */
+		curl_easy_setopt(easy, CURLOPT_PROXY, v->o.proxy);
+		curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+	}
+}
+
 void
 vault_request_with(struct vault *v, const struct secret *token,
     const char *method, const char *path, const char *body, vault_cb cb,
@@ -611,34 +643,10 @@ vault_request_with(struct vault *v, const struct secret *token,
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	/*
-	 * Only HTTPS can multiplex (HTTP/2 chosen by ALPN): there a request
-	 * waits for the connection being set up rather than opening its own.
-	 * Plain HTTP/1.1 never multiplexes, so waiting would only serialise.
-	 */
-	curl_easy_setopt(r->easy, CURLOPT_PIPEWAIT, v->https ? 1L : 0L);
-	set_trust(v, r->easy);
-	if (v->o.client_cert != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, v->o.client_cert);
-	if (v->o.client_key != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, v->o.client_key);
-	if (v->o.tls_skip_verify) {
-		curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (v->connect_to != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_CONNECT_TO, v->connect_to);
-	if (v->socket != NULL) {
-		/* A unix socket is local: no proxy (ParseAddress dials it). */
-		curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, v->socket);
-		curl_easy_setopt(r->easy, CURLOPT_PROXY, "");
-	} else if (v->o.proxy != NULL) {
-		/* As VAULT_PROXY_ADDR in the Go client: every request, no no_proxy. */
-		curl_easy_setopt(r->easy, CURLOPT_PROXY, v->o.proxy);
-		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "");
-	}
+	set_transport(v, r->easy);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "leasewrap/" LW_VERSION);
-	/* Vault Agent/Proxy listeners demand this header (vault-api.md §1.2). */
+	/* An Agent/Proxy with require_request_header answers 412 without it */
+	/* (hashicorp/vault command/agent.go, verifyRequestHeader). */
 	r->headers = curl_slist_append(r->headers, "X-Vault-Request: true");
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	if (v->ns_header != NULL)

@@ -72,6 +72,7 @@ void		 vault_free(struct vault *);
  * once, first.  0, or -1 with a one-line message in err.
  */
 int		 vault_global_init(char *err, size_t errlen);
+/* Undo vault_global_init() once the last client is freed. */
 void		 vault_global_cleanup(void);
 
 #endif

@@ -1,8 +1,16 @@
-/* vault_json.c: parse Vault's envelope (vault-api.md §1.3, §1.4, §7). */
+/*
+ * vault_json.c: Vault's answers into structs and decisions.  The envelope
+ * is hashicorp/vault sdk/logical/translate_response.go (HTTPResponse), the
+ * errors sdk/logical/response_util.go (RespondError: {"errors":[...]},
+ * empty for a bare 404), KV v2's data.data and data.metadata
+ * hashicorp/vault-plugin-secrets-kv path_data.go (pathDataRead).
+ */
 #define _GNU_SOURCE	/* strptime, timegm */
 #include "vault_json.h"
 #include "secret.h"
 #include "util.h"
+#include "vault.h"
+#include "exitcodes.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -409,4 +417,227 @@ vj_namespace_hint(const char *path, const char *ns, char *out, size_t outlen)
 	    "renew, revoke) go to the root namespace; set VAULT_NAMESPACE="
 	    "admin and drop the prefix", path);
 	return 1;
+}
+
+int
+vj_retryable(const struct vault_resp *r)
+{
+	if (r->too_big || r->tls_error || r->fatal)
+		return 0;
+	return r->status == 0 || r->status == 412 || r->status == 429 ||
+	    (r->status >= 500 && r->status != 501);
+}
+
+void
+vj_reason(const struct vault_resp *r, char *out, size_t len)
+{
+	char verr[256];
+
+	vj_error_text(r->body, r->len, verr, sizeof(verr));
+	if (verr[0] == '\0' && r->error != NULL)
+		snprintf(verr, sizeof(verr), "%s", r->error);
+	snprintf(out, len, "%ld%s%s", r->status, verr[0] ? ": " : "", verr);
+}
+
+/* No HTTP answer: a configuration mistake, too large, TLS, or unreachable. */
+static int
+transport_failure(const struct vault_resp *r, const struct vj_what *w,
+    char *msg, size_t len)
+{
+	static const char *const verbs[] = { "reading", "logging in at",
+	    "unwrapping at" };
+
+	if (r->fatal) {
+		/* A configuration mistake vault.c has put in words (a redirect, plain HTTP). */
+		snprintf(msg, len, "%s", r->error);
+		return LW_EXIT_CONFIG;
+	}
+	if (r->too_big) {
+		snprintf(msg, len, "%s \"%s\": Vault's answer is larger than %zu "
+		    "bytes; is VAULT_ADDR a Vault server?", verbs[w->op],
+		    w->path, w->max_response);
+		return LW_EXIT_DATAERR;
+	}
+	if (r->tls_error) {
+		snprintf(msg, len, "TLS with Vault at %s failed: %s; set "
+		    "VAULT_CACERT (--ca-cert) to the CA of its certificate, or "
+		    "VAULT_TLS_SERVER_NAME to the name in it", w->vault_addr,
+		    r->error);
+		return LW_EXIT_CONFIG;
+	}
+	snprintf(msg, len, "cannot reach Vault at %s: %s; check VAULT_ADDR and "
+	    "that Vault is up", w->vault_addr, r->error);
+	return LW_EXIT_UNAVAILABLE;
+}
+
+/* A read that Vault answered with an error. */
+static int
+read_failure(const struct vault_resp *r, const struct vj_what *w,
+    const char *verr, char *msg, size_t len)
+{
+	const char *sep = verr[0] ? ": " : "";
+	char gone[256];
+
+	/*
+	 * logical.ErrInvalidToken ("invalid token", sdk/logical/error.go) is
+	 * what vault/request_handling.go CheckToken answers for a token it does
+	 * not know: expired or revoked, not a policy matter.
+	 */
+	if (r->status == 403 && strstr(verr, "invalid token") != NULL) {
+		snprintf(msg, len, "the token is invalid or expired: Vault "
+		    "refused it reading \"%s\" (403: invalid token); see \"vault "
+		    "token lookup\", then set VAULT_TOKEN or log in again",
+		    w->path);
+		return LW_EXIT_NOPERM;
+	}
+	if (r->status == 403) {
+		snprintf(msg, len, "permission denied reading \"%s\" (403); "
+		    "check the token's policies", w->path);
+		return LW_EXIT_NOPERM;
+	}
+	if (r->status == 404 && vj_kv2_gone(r->body, r->len, gone,
+	    sizeof(gone))) {
+		snprintf(msg, len, "secret \"%s\" has no current version "
+		    "(404): %s", w->path, gone);
+		return LW_EXIT_DATAERR;
+	}
+	if (r->status == 404) {
+		snprintf(msg, len, "no secret at \"%s\" (404); check the path",
+		    w->path);
+		return LW_EXIT_DATAERR;
+	}
+	/* 412: a performance standby not yet caught up (ErrMissingRequiredState). */
+	if (r->status == 412 || r->status == 429 || r->status >= 500) {
+		snprintf(msg, len, "Vault is unavailable reading \"%s\" "
+		    "(%ld%s%s); try again later", w->path, r->status, sep, verr);
+		return LW_EXIT_UNAVAILABLE;
+	}
+	snprintf(msg, len, "Vault refused to read \"%s\" (%ld%s%s)", w->path,
+	    r->status, sep, verr);
+	return LW_EXIT_DATAERR;
+}
+
+/* A login or an unwrap that Vault answered with an error. */
+static int
+login_failure(const struct vault_resp *r, const struct vj_what *w,
+    const char *verr, char *msg, size_t len)
+{
+	const char *sep = verr[0] ? ": " : "";
+
+	if (r->status == 429 || r->status >= 500) {
+		snprintf(msg, len, "Vault is unavailable for %s (%ld%s%s)",
+		    w->op == VJ_UNWRAP ? "sys/wrapping/unwrap" : w->path,
+		    r->status, sep, verr);
+		return LW_EXIT_UNAVAILABLE;
+	}
+	if (w->op == VJ_UNWRAP &&
+	    strstr(verr, "wrapping token is not valid") != NULL)
+		snprintf(msg, len, "the wrapped secret ID in \"%s\" was already "
+		    "unwrapped or has expired (400: %s): someone may have "
+		    "intercepted it; issue a new one", w->file, verr);
+	else if (w->op == VJ_UNWRAP)
+		snprintf(msg, len, "cannot unwrap the secret ID in \"%s\" "
+		    "(%ld%s%s)", w->file, r->status, sep, verr);
+	else
+		snprintf(msg, len, "%s login at %s was refused (%ld%s%s); check "
+		    "%s", w->method, w->path, r->status, sep, verr, w->check);
+	return LW_EXIT_NOPERM;
+}
+
+int
+vj_failure(const struct vault_resp *r, const struct vj_what *w, char *msg,
+    size_t len)
+{
+	char verr[256];
+
+	if (r->status == 0)
+		return transport_failure(r, w, msg, len);
+	vj_error_text(r->body, r->len, verr, sizeof(verr));
+	if (w->op == VJ_READ)
+		return read_failure(r, w, verr, msg, len);
+	return login_failure(r, w, verr, msg, len);
+}
+
+/* Parse an answer; NULL if it is not JSON. */
+static json_t *
+load(const char *body, size_t len)
+{
+	return json_loadb(body, len, 0, NULL);
+}
+
+int
+vj_parse_lookup(const char *body, size_t len, struct vj_token *t)
+{
+	json_t *root = load(body, len), *d;
+
+	memset(t, 0, sizeof(*t));
+	if (root == NULL)
+		return -1;
+	d = json_object_get(root, "data");
+	t->ttl = vj_seconds(json_object_get(d, "ttl"));
+	t->renewable = json_is_true(json_object_get(d, "renewable"));
+	t->creation_ttl = vj_seconds(json_object_get(d, "creation_ttl"));
+	if (t->creation_ttl <= 0)
+		t->creation_ttl = t->ttl;
+	vj_wipe_decref(root);
+	return 0;
+}
+
+int
+vj_parse_auth(const char *body, size_t len, struct vj_token *t)
+{
+	json_t *root = load(body, len), *a, *ct;
+
+	memset(t, 0, sizeof(*t));
+	if (root == NULL)
+		return -1;
+	a = json_object_get(root, "auth");
+	ct = json_object_get(a, "client_token");
+	if (json_is_string(ct))
+		t->client_token = secret_new(json_string_value(ct),
+		    json_string_length(ct));
+	t->ttl = vj_seconds(json_object_get(a, "lease_duration"));
+	t->creation_ttl = t->ttl;
+	t->renewable = json_is_true(json_object_get(a, "renewable"));
+	vj_wipe_decref(root);
+	return 0;
+}
+
+int
+vj_parse_renewal(const char *body, size_t len, double *ttl, int *renewable)
+{
+	json_t *root = load(body, len);
+
+	if (root == NULL)
+		return -1;
+	*ttl = vj_seconds(json_object_get(root, "lease_duration"));
+	*renewable = json_is_true(json_object_get(root, "renewable"));
+	vj_wipe_decref(root);
+	return 0;
+}
+
+int
+vj_parse_unwrap(const char *body, size_t len, struct secret **out)
+{
+	json_t *root = load(body, len), *sid;
+
+	*out = NULL;
+	sid = json_object_get(json_object_get(root, "data"), "secret_id");
+	if (json_is_string(sid))
+		*out = secret_new(json_string_value(sid),
+		    json_string_length(sid));
+	vj_wipe_decref(root);
+	return *out != NULL ? 0 : -1;
+}
+
+char *
+vj_lease_body(const char *lease_id, long long increment)
+{
+	json_t *body = increment >= 0 ? json_pack("{s:s,s:I}", "lease_id",
+	    lease_id, "increment", (json_int_t)increment) :
+	    json_pack("{s:s}", "lease_id", lease_id);
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	return text;
 }

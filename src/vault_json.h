@@ -1,4 +1,4 @@
-/* vault_json.h: Vault responses into plain structs; pure, no I/O. */
+/* vault_json.h: Vault responses into plain structs and decisions; pure, no I/O. */
 #ifndef LW_VAULT_JSON_H
 #define LW_VAULT_JSON_H
 
@@ -27,6 +27,7 @@ int	vj_parse_secret(const char *path, const char *body, size_t len,
 /* The field as a secret: strings as they are, other JSON as compact JSON. */
 int	vj_field(const struct vj_secret *, const char *field,
 	    struct secret **val, char *err, size_t errlen);
+/* Wipe and release a parsed read; it reads as empty afterwards. */
 void	vj_secret_clear(struct vj_secret *);
 
 /* The first of Vault's {"errors":[...]} messages, folded to one line. */
@@ -91,6 +92,71 @@ int	vj_kv2_gone(const char *body, size_t len, char *out, size_t outlen);
  */
 int	vj_namespace_hint(const char *path, const char *ns, char *out,
 	    size_t outlen);
+
+/* ---- answers: one retry rule, one message builder ---------------------- */
+
+struct vault_resp;
+
+/*
+ * Is a failed request worth trying again?  Like Vault's own client
+ * (hashicorp/vault api/client.go, DefaultRetryPolicy, over
+ * hashicorp/go-retryablehttp client.go, baseRetryPolicy): transport
+ * errors, 412, 429 and every 5xx but 501; never a TLS verification
+ * failure, nor an answer too large to be Vault's.
+ */
+int	vj_retryable(const struct vault_resp *);
+/*
+ * "STATUS: reason" for a log line: Vault's first error, else the
+ * transport's error text, else the status alone.
+ */
+void	vj_reason(const struct vault_resp *, char *out, size_t len);
+
+/* What a failed request was for. */
+enum vj_op {
+	VJ_READ,	/* a secret's read */
+	VJ_LOGIN,	/* a login */
+	VJ_UNWRAP,	/* unwrapping the secret ID */
+};
+
+/* What a failure message names (borrowed strings). */
+struct vj_what {
+	enum vj_op	 op;
+	const char	*path;		/* the path read, or the login path */
+	const char	*vault_addr;
+	size_t		 max_response;
+	const char	*method;	/* a login's method, like "approle" */
+	const char	*check;		/* a refused login: what to check */
+	const char	*file;		/* an unwrap: the secret ID file */
+};
+
+/*
+ * The one-line message for a failed read, login or unwrap, holding no
+ * value; returns the exit code it calls for (exitcodes.h).
+ */
+int	vj_failure(const struct vault_resp *, const struct vj_what *,
+	    char *msg, size_t len);
+
+/* ---- tokens, renewals, unwrapping -------------------------------------- */
+
+/* A token's life, from lookup-self or an auth block. */
+struct vj_token {
+	struct secret	*client_token;	/* a login's token; NULL if none */
+	double		 ttl;		/* seconds left; 0: never expires */
+	double		 creation_ttl;	/* the TTL it was made with */
+	int		 renewable;
+};
+
+/* lookup-self: data.ttl, data.creation_ttl (else ttl), data.renewable.  -1: not JSON. */
+int	vj_parse_lookup(const char *body, size_t len, struct vj_token *);
+/* A login or renew-self: auth.client_token, auth.lease_duration, auth.renewable.  -1: not JSON. */
+int	vj_parse_auth(const char *body, size_t len, struct vj_token *);
+/* sys/leases/renew: lease_duration and renewable.  -1: not JSON. */
+int	vj_parse_renewal(const char *body, size_t len, double *ttl,
+	    int *renewable);
+/* sys/wrapping/unwrap: data.secret_id as a secret.  -1 if there is none. */
+int	vj_parse_unwrap(const char *body, size_t len, struct secret **out);
+/* The body of sys/leases/renew and revoke: lease_id, and increment when >= 0 (free it). */
+char	*vj_lease_body(const char *lease_id, long long increment);
 
 /* Wipe every string in a jansson tree and release it. */
 void	vj_wipe_decref(void *json);

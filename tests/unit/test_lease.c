@@ -1,9 +1,12 @@
-/* test_lease.c: renewal, rotation and backoff timing. */
+/* test_lease.c: renewal, rotation, refresh, login, retry and restart timing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
 
 #include "lease.h"
 
@@ -57,12 +60,182 @@ test_retry_delay_is_at_least_retry_after(void **state)
 {
 	(void)state;
 	/* No Retry-After: the backoff as it is. */
-	assert_true(lease_retry_delay(0.2, 0) == 0.2);
+	assert_true(lease_retry_delay(1, 0, 0, 0) == lease_backoff(1, 30, 0));
 	/* Retry-After is the floor, whatever the backoff drew. */
-	assert_true(lease_retry_delay(0.2, 4) == 4);
-	assert_true(lease_retry_delay(lease_backoff(1, 30, 0.999), 1) == 1);
+	assert_true(lease_retry_delay(1, 0, 4, 0) == 4);
+	assert_true(lease_retry_delay(1, 1, 1, 0.999) == 1);
 	/* A longer backoff is kept: Retry-After never shortens a wait. */
-	assert_true(lease_retry_delay(15, 4) == 15);
+	assert_true(lease_retry_delay(50, 0, 4, 0) == 15);
+}
+
+/* Equal but for rounding. */
+static int
+near(double a, double b)
+{
+	return fabs(a - b) < 1e-9;
+}
+
+/* Facts for a 100 s renewable lease issued at 1000, read at 1000. */
+static struct lease_facts
+facts(void)
+{
+	struct lease_facts f;
+
+	memset(&f, 0, sizeof(f));
+	f.now = 1000;
+	f.lease_end = 1100;
+	f.deadline = 1100;
+	f.duration = 100;
+	f.issued = 1000;
+	f.renewable = 1;
+	f.refresh_interval = 300;
+	f.rotate_pct = 0.2;
+	f.kill_timeout = 10;
+	return f;
+}
+
+static void
+test_plan_refresh_without_lease(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	f.lease_end = 0;
+	f.r = 0.5;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_REFRESH);
+	assert_true(near(p.in, 300));	/* the interval, +-10 % around r = 0.5 */
+	assert_true(p.last_call < 0);
+	/* A TTL in the answer shortens it to 90 % of that. */
+	f.ttl_hint = 100;
+	f.r = 0;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 100 * 0.9 * 0.9));
+}
+
+static void
+test_plan_renew_two_thirds_and_last_call(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_RENEW);
+	/* Stop time: a quarter of 100 s caps the 10 s kill timeout, + 0.5. */
+	assert_true(near(p.last_call, 100 - 10.5));
+	/* 2/3 of 100 + a third of 10 % grace = 70, capped at 2/3 of 89.5. */
+	assert_true(near(p.in, 89.5 * 2.0 / 3.0));
+	/* A long lease: still two thirds of the time to the last call. */
+	f.lease_end = f.deadline = 1000 + 3600;
+	f.duration = 3600;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, (3600 - 10.5) * 2.0 / 3.0));
+}
+
+static void
+test_plan_learned_max_rotates_before_it(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	/* The max TTL is far: renew as usual. */
+	f.learned_max = 1000;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_RENEW);
+	assert_false(p.capped);
+	/* The max TTL ends before the renewal would: rotate, lead before it. */
+	f.learned_max = 70;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_ROTATE);
+	assert_true(p.capped);
+	assert_true(near(p.lead, 20));	/* 20 % of 100 s, over the 11.5 s floor */
+	assert_true(near(p.in, 70 - 20));
+	/* Past it already: due now. */
+	f.now = 1070;
+	lease_plan(&f, &p);
+	assert_true(p.in <= 0);
+}
+
+static void
+test_plan_rotate_when_not_renewable(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	f.renewable = 0;
+	f.rotate_pct = 0;
+	f.rotate_before = 30;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_ROTATE);
+	assert_false(p.capped);
+	assert_true(near(p.lead, 30));
+	assert_true(near(p.in, 70));
+	/* Late: due now, and the last call now too. */
+	f.now = 1095;
+	lease_plan(&f, &p);
+	assert_true(p.in <= 0);
+	assert_true(p.last_call <= 0);
+}
+
+static void
+test_plan_wait_when_doomed_by_token(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	f.renewable = 0;
+	f.doomed = 1;
+	f.deadline = 1050;	/* the token ends first */
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_WAIT);
+	assert_true(near(p.last_call, 50 - 10.5));
+}
+
+static void
+test_token_plan_renew_login_none(void **state)
+{
+	struct token_facts f = { .remaining = 3600, .duration = 3600,
+	    .renewable = 1, .can_login = 1, .kill_timeout = 10, .r = 0 };
+	double in = -1;
+
+	(void)state;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_RENEW);
+	assert_true(near(in, (3600 - 10.5) * 2.0 / 3.0));
+	/* Short: before the last call of what it carries (2/3 of 10 - 10.5). */
+	f.remaining = 12;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_RENEW);
+	assert_true(near(in, (12 - 10.5) * 2.0 / 3.0));
+	/* Not renewable: log in twice the lead before its end. */
+	f.renewable = 0;
+	f.remaining = 3600;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
+	assert_true(near(in, 3600 - 2 * 720));
+	/* Dead: log in now. */
+	f.dead = 1;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
+	assert_true(near(in, 0));
+	/* A given token nothing can replace. */
+	f.can_login = 0;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_NONE);
+}
+
+static void
+test_retry_restart_and_stop_time(void **state)
+{
+	(void)state;
+	assert_true(lease_retry_delay(50, 1, 0, 0) == LEASE_URGENT_CAP / 2);
+	assert_true(lease_retry_delay(50, 0, 0, 0) == LEASE_RETRY_CAP / 2);
+	assert_true(lease_restart_delay(0) == 1);
+	assert_true(lease_restart_delay(3) == 8);
+	assert_true(lease_restart_delay(20) == LEASE_RESTART_CAP);
+	assert_true(lease_stop_time(0, 10) == 10.5);
+	assert_true(lease_stop_time(8, 10) == 2.5);
+	assert_true(lease_stop_time(3600, 10) == 10.5);
 }
 
 int
@@ -74,6 +247,13 @@ main(void)
 		cmocka_unit_test(test_rotate_lead_percentage_duration_and_floor),
 		cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),
 		cmocka_unit_test(test_retry_delay_is_at_least_retry_after),
+		cmocka_unit_test(test_plan_refresh_without_lease),
+		cmocka_unit_test(test_plan_renew_two_thirds_and_last_call),
+		cmocka_unit_test(test_plan_learned_max_rotates_before_it),
+		cmocka_unit_test(test_plan_rotate_when_not_renewable),
+		cmocka_unit_test(test_plan_wait_when_doomed_by_token),
+		cmocka_unit_test(test_token_plan_renew_login_none),
+		cmocka_unit_test(test_retry_restart_and_stop_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* test_vault_json.c: Vault response parsing (vault_json.c, vault-api.md §1.3, §1.4, §7). */
+/* test_vault_json.c: Vault answers into structs and decisions (vault_json.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitcodes.h"
 #include "secret.h"
+#include "vault.h"
 #include "vault_json.h"
 
-/* vault-api.md §1.3: a lease-bearing database read. */
+/* A lease-bearing database read (hashicorp/vault sdk/logical/translate_response.go). */
 static const char db_creds[] =
 "{\"request_id\":\"d6248a7d-85db-c989-53d6-37a52ddf98cc\","
 "\"lease_id\":\"database/creds/awesome-role/hbmpLDbXXJAH9Q23PdTYqIJX\","
@@ -23,12 +25,12 @@ static const char db_creds[] =
 "\"wrap_info\":null,\"warnings\":null,\"auth\":null,"
 "\"mount_type\":\"database\"}";
 
-/* vault-api.md §7.1: KV v1, advisory TTL, no lease. */
+/* KV v1: an advisory TTL, no lease (website/content/api-docs/secret/kv/kv-v1.mdx). */
 static const char kv1[] =
 "{\"auth\":null,\"data\":{\"foo\":\"bar\",\"ttl\":\"1h\"},"
 "\"lease_duration\":3600,\"lease_id\":\"\",\"renewable\":false}";
 
-/* vault-api.md §7.2: KV v2 current version. */
+/* KV v2, the current version (vault-plugin-secrets-kv path_data.go, pathDataRead). */
 static const char kv2[] =
 "{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
 "\"lease_duration\":0,\"data\":{\"data\":{\"foo\":\"bar\",\"api_key\":\"k-123\"},"
@@ -37,7 +39,7 @@ static const char kv2[] =
 "\"version\":2}},\"wrap_info\":null,\"warnings\":null,\"auth\":null,"
 "\"mount_type\":\"kv\"}";
 
-/* vault-api.md §7.2: a soft-deleted version, 404 with a full envelope. */
+/* KV v2, a soft-deleted version: 404 with a full envelope (path_data.go, pathDataRead). */
 static const char kv2_deleted[] =
 "{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
 "\"lease_duration\":0,\"data\":{\"data\":null,"
@@ -741,6 +743,239 @@ test_namespace_hint(void **state)
 	    sizeof(out)), 0);
 }
 
+/* A response with status and body (transport fields clear). */
+static struct vault_resp
+answer(long status, const char *body)
+{
+	struct vault_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.body = body;
+	r.len = body != NULL ? strlen(body) : 0;
+	r.error = "";
+	return r;
+}
+
+static void
+test_retryable_follows_vaults_client(void **state)
+{
+	struct vault_resp r = answer(0, NULL);
+
+	(void)state;
+	r.error = "Connection refused";
+	assert_true(vj_retryable(&r));
+	r.tls_error = 1;
+	assert_false(vj_retryable(&r));		/* a certificate will not change */
+	r.tls_error = 0;
+	r.too_big = 1;
+	assert_false(vj_retryable(&r));		/* not a Vault server */
+	r = answer(412, NULL);
+	assert_true(vj_retryable(&r));
+	r = answer(429, NULL);
+	assert_true(vj_retryable(&r));
+	r = answer(500, NULL);
+	assert_true(vj_retryable(&r));
+	r = answer(503, NULL);
+	assert_true(vj_retryable(&r));
+	r = answer(501, NULL);
+	assert_false(vj_retryable(&r));
+	r = answer(400, NULL);
+	assert_false(vj_retryable(&r));
+	r = answer(403, NULL);
+	assert_false(vj_retryable(&r));
+	r = answer(404, NULL);
+	assert_false(vj_retryable(&r));
+}
+
+static void
+test_reason_prefers_vaults_error(void **state)
+{
+	struct vault_resp r = answer(503, "{\"errors\":[\"Vault is sealed\"]}");
+	char out[128];
+
+	(void)state;
+	vj_reason(&r, out, sizeof(out));
+	assert_string_equal(out, "503: Vault is sealed");
+	r = answer(0, NULL);
+	r.error = "Connection refused";
+	vj_reason(&r, out, sizeof(out));
+	assert_string_equal(out, "0: Connection refused");
+	r = answer(502, "");
+	vj_reason(&r, out, sizeof(out));
+	assert_string_equal(out, "502");
+}
+
+static const struct vj_what read_what = { .op = VJ_READ, .path = "db/creds/x",
+    .vault_addr = "https://v:8200", .max_response = 1024 };
+
+/* The message and exit code for a read that came back as r. */
+static int
+read_failure(struct vault_resp *r, char *msg, size_t len)
+{
+	return vj_failure(r, &read_what, msg, len);
+}
+
+static void
+test_failure_of_reads(void **state)
+{
+	struct vault_resp r = answer(0, NULL);
+	char msg[512];
+
+	(void)state;
+	r.too_big = 1;
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_DATAERR);
+	assert_non_null(strstr(msg, "reading \"db/creds/x\": Vault's answer is "
+	    "larger than 1024 bytes"));
+	r.too_big = 0;
+	r.tls_error = 1;
+	r.error = "unknown CA";
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_CONFIG);
+	assert_non_null(strstr(msg, "TLS with Vault at https://v:8200 failed: "
+	    "unknown CA; set VAULT_CACERT"));
+	r.tls_error = 0;
+	r.error = "Connection refused";
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	assert_non_null(strstr(msg, "cannot reach Vault at https://v:8200"));
+	r = answer(403, "{\"errors\":[\"permission denied\",\"invalid token\"]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_NOPERM);
+	assert_non_null(strstr(msg, "the token is invalid or expired: Vault "
+	    "refused it reading \"db/creds/x\" (403: invalid token); see "
+	    "\"vault token lookup\""));
+	r = answer(403, "{\"errors\":[\"1 error occurred:\\n\\t* permission "
+	    "denied\\n\\n\"]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_NOPERM);
+	assert_non_null(strstr(msg, "permission denied reading \"db/creds/x\" "
+	    "(403); check the token's policies"));
+	r = answer(404, "{\"errors\":[]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_DATAERR);
+	assert_non_null(strstr(msg, "no secret at \"db/creds/x\" (404)"));
+	r = answer(503, "{\"errors\":[\"Vault is sealed\"]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	assert_non_null(strstr(msg, "Vault is unavailable reading \"db/creds/x\" "
+	    "(503: Vault is sealed); try again later"));
+	r = answer(429, "");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	/* A standby not caught up (ErrMissingRequiredState) is Vault unavailable. */
+	r = answer(412, "{\"errors\":[\"required index state not present\"]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	/* A transport mistake vault.c put in words: its message, exit 78. */
+	r = answer(0, "");
+	r.fatal = 1;
+	r.error = "the server answered plain HTTP; use http://";
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_CONFIG);
+	assert_string_equal(msg, "the server answered plain HTTP; use http://");
+	assert_false(vj_retryable(&r));
+	r = answer(400, "{\"errors\":[\"bad path\"]}");
+	assert_int_equal(read_failure(&r, msg, sizeof(msg)), LW_EXIT_DATAERR);
+	assert_string_equal(msg, "Vault refused to read \"db/creds/x\" (400: bad "
+	    "path)");
+	r = answer(400, "");
+	(void)read_failure(&r, msg, sizeof(msg));
+	assert_string_equal(msg, "Vault refused to read \"db/creds/x\" (400)");
+}
+
+static void
+test_failure_of_logins_and_unwraps(void **state)
+{
+	struct vj_what w = { .op = VJ_LOGIN, .path = "auth/approle/login",
+	    .vault_addr = "https://v:8200", .method = "approle",
+	    .check = "the role ID and secret ID", .file = "/run/sid" };
+	struct vault_resp r = answer(0, NULL);
+	char msg[512];
+
+	(void)state;
+	r.error = "Connection refused";
+	assert_int_equal(vj_failure(&r, &w, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	assert_non_null(strstr(msg, "cannot reach Vault at https://v:8200"));
+	r = answer(503, "{\"errors\":[\"sealed\"]}");
+	assert_int_equal(vj_failure(&r, &w, msg, sizeof(msg)),
+	    LW_EXIT_UNAVAILABLE);
+	assert_string_equal(msg, "Vault is unavailable for auth/approle/login "
+	    "(503: sealed)");
+	r = answer(400, "{\"errors\":[\"invalid role or secret ID\"]}");
+	assert_int_equal(vj_failure(&r, &w, msg, sizeof(msg)), LW_EXIT_NOPERM);
+	assert_string_equal(msg, "approle login at auth/approle/login was "
+	    "refused (400: invalid role or secret ID); check the role ID and "
+	    "secret ID");
+	w.op = VJ_UNWRAP;
+	r = answer(503, "");
+	(void)vj_failure(&r, &w, msg, sizeof(msg));
+	assert_string_equal(msg, "Vault is unavailable for sys/wrapping/unwrap "
+	    "(503)");
+	r = answer(400, "{\"errors\":[\"wrapping token is not valid or does "
+	    "not exist\"]}");
+	assert_int_equal(vj_failure(&r, &w, msg, sizeof(msg)), LW_EXIT_NOPERM);
+	assert_non_null(strstr(msg, "the wrapped secret ID in \"/run/sid\" was "
+	    "already unwrapped or has expired"));
+	r = answer(403, "{\"errors\":[\"permission denied\"]}");
+	assert_int_equal(vj_failure(&r, &w, msg, sizeof(msg)), LW_EXIT_NOPERM);
+	assert_string_equal(msg, "cannot unwrap the secret ID in \"/run/sid\" "
+	    "(403: permission denied)");
+}
+
+static void
+test_parse_token_answers(void **state)
+{
+	static const char lookup[] = "{\"data\":{\"ttl\":600,\"creation_ttl\":"
+	    "3600,\"renewable\":true}}";
+	static const char lookup_old[] = "{\"data\":{\"ttl\":600}}";
+	static const char login[] = "{\"auth\":{\"client_token\":\"hvs.TOKEN\","
+	    "\"lease_duration\":1200,\"renewable\":true}}";
+	struct vj_token t;
+
+	(void)state;
+	assert_int_equal(vj_parse_lookup(lookup, strlen(lookup), &t), 0);
+	assert_true(t.ttl == 600 && t.creation_ttl == 3600 && t.renewable);
+	assert_null(t.client_token);
+	assert_int_equal(vj_parse_lookup(lookup_old, strlen(lookup_old), &t), 0);
+	assert_true(t.creation_ttl == 600 && !t.renewable);
+	assert_int_equal(vj_parse_lookup("<html>", 6, &t), -1);
+	assert_int_equal(vj_parse_auth(login, strlen(login), &t), 0);
+	assert_non_null(t.client_token);
+	assert_string_equal(secret_str(t.client_token), "hvs.TOKEN");
+	assert_true(t.ttl == 1200 && t.creation_ttl == 1200 && t.renewable);
+	secret_free(t.client_token);
+	assert_int_equal(vj_parse_auth("{}", 2, &t), 0);
+	assert_null(t.client_token);
+	assert_int_equal(vj_parse_auth("nope", 4, &t), -1);
+}
+
+static void
+test_parse_renewal_unwrap_and_lease_body(void **state)
+{
+	static const char renewal[] = "{\"lease_id\":\"db/creds/x/1\","
+	    "\"renewable\":true,\"lease_duration\":1800}";
+	static const char unwrap[] = "{\"data\":{\"secret_id\":\"s-1\"}}";
+	struct secret *sid;
+	double ttl = 0;
+	int renewable = 0;
+	char *body;
+
+	(void)state;
+	assert_int_equal(vj_parse_renewal(renewal, strlen(renewal), &ttl,
+	    &renewable), 0);
+	assert_true(ttl == 1800 && renewable);
+	assert_int_equal(vj_parse_renewal("", 0, &ttl, &renewable), -1);
+	assert_int_equal(vj_parse_unwrap(unwrap, strlen(unwrap), &sid), 0);
+	assert_string_equal(secret_str(sid), "s-1");
+	secret_free(sid);
+	assert_int_equal(vj_parse_unwrap("{\"data\":null}", 13, &sid), -1);
+	assert_null(sid);
+	body = vj_lease_body("db/creds/x/1", 3600);
+	assert_string_equal(body, "{\"lease_id\":\"db/creds/x/1\","
+	    "\"increment\":3600}");
+	free(body);
+	body = vj_lease_body("db/creds/x/1", -1);
+	assert_string_equal(body, "{\"lease_id\":\"db/creds/x/1\"}");
+	free(body);
+}
+
 int
 main(void)
 {
@@ -776,6 +1011,12 @@ main(void)
 		cmocka_unit_test(test_login_mfa),
 		cmocka_unit_test(test_kv2_gone),
 		cmocka_unit_test(test_namespace_hint),
+		cmocka_unit_test(test_retryable_follows_vaults_client),
+		cmocka_unit_test(test_reason_prefers_vaults_error),
+		cmocka_unit_test(test_failure_of_reads),
+		cmocka_unit_test(test_failure_of_logins_and_unwraps),
+		cmocka_unit_test(test_parse_token_answers),
+		cmocka_unit_test(test_parse_renewal_unwrap_and_lease_body),
 	};
 
 	return cmocka_run_group_tests_name("vault_json", tests, NULL, NULL);

@@ -1,0 +1,113 @@
+/* command.c: the command: start it, signal it, stop it with the kill timer. */
+#define _GNU_SOURCE
+#include "command.h"
+#include "child.h"
+#include "config.h"
+#include "cred.h"
+#include "env.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "output.h"
+#include "sup.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <string.h>
+
+/* The kill timeout passed: SIGKILL the child. */
+static void
+kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->child > 0) {
+		log_at(LOG_WARN, "child.kill", LF(.pid = (int)s->child),
+		    "pid %d did not exit in time; SIGKILL", (int)s->child);
+		command_signal(s, SIGKILL);
+	}
+}
+
+void
+command_init(struct sup *s)
+{
+	ev_init(&s->kill_timer, kill_timer_cb);
+	s->kill_timer.data = s;
+}
+
+/*
+ * Send sig to the command, or with --process-group to its whole group; the
+ * pid itself when kill(-pid) fails with ESRCH: the child has not run its
+ * own setpgid() (child.c) yet.
+ */
+void
+command_signal(struct sup *s, int sig)
+{
+	if (s->child <= 0)
+		return;
+	if (s->cfg->process_group && kill(-s->child, sig) == 0)
+		return;
+	if (kill(s->child, sig) == -1)
+		log_at(LOG_DEBUG, "signal", LF(.pid = (int)s->child),
+		    "sending signal %d: %s", sig, strerror(errno));
+}
+
+int
+command_start(struct sup *s)
+{
+	char **envp;
+	int e, code;
+
+	if ((envp = output_build(s, 1, &code)) == NULL)
+		return code;
+	s->child = child_spawn(s->cfg->argv, envp, &e);
+	env_free(envp);
+	if (s->child == -1) {
+		log_error("child.start", "cannot start \"%s\": %s",
+		    s->cfg->argv[0], strerror(errno));
+		return LW_EXIT_OSERR;
+	}
+	if (e != 0) {
+		log_error("child.start", "cannot run \"%s\": %s%s",
+		    s->cfg->argv[0], strerror(e),
+		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
+		    "; check the command name and PATH" :
+		    "; check that it is an executable file");
+		s->child = -1;	/* it exits on its own; the reaper collects it */
+		return child_exec_exit_code(e);
+	}
+	s->child_started = ev_now(s->loop);
+	log_at(LOG_INFO, "child.start", LF(.pid = (int)s->child), "started %s",
+	    s->cfg->argv[0]);
+	return 0;
+}
+
+void
+command_stop(struct sup *s, int expiring, const char *why)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
+	size_t i;
+
+	if (expiring)
+		/* SIGKILL before the credentials die, not after. */
+		for (i = 0; i < creds_count(s); i++) {
+			double end = cred_deadline(creds_at(s, i));
+			double left = end - ev_now(s->loop) - 0.25;
+
+			if (end > 0 && left < kt)
+				kt = left > 0 ? left : 0;
+		}
+	log_at(LOG_INFO, "child.stop", LF(.pid = (int)s->child), "sending "
+	    "signal %d (%s)", s->cfg->kill_signal, why);
+	command_signal(s, s->cfg->kill_signal);
+	timer_in(s, &s->kill_timer, kt);
+}
+
+void
+command_gone(struct sup *s)
+{
+	s->child = 0;
+	ev_timer_stop(s->loop, &s->kill_timer);
+}

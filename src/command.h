@@ -1,0 +1,21 @@
+/* command.h: the command: start it, signal it, stop it with the kill timer. */
+#ifndef LW_COMMAND_H
+#define LW_COMMAND_H
+
+struct sup;
+
+/* Arm nothing yet: set up the kill timer. */
+void	command_init(struct sup *);
+/*
+ * Start the command with the credentials in use (its environment and the
+ * outputs); 0, or the exit code to leave with after a one-line error.
+ */
+int	command_start(struct sup *);
+/* Send sig to the command, or with --process-group to its whole group. */
+void	command_signal(struct sup *, int sig);
+/* Send --kill-signal; SIGKILL after --kill-timeout, or before the credentials die when they expire. */
+void	command_stop(struct sup *, int expiring, const char *why);
+/* The command exited: the kill timer is moot. */
+void	command_gone(struct sup *);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * config_opts.h: the option table shared by config.c (flags, environment)
+ * and config_file.c (the JSON file); private to those two.
+ */
+#ifndef LW_CONFIG_OPTS_H
+#define LW_CONFIG_OPTS_H
+
+#include <stddef.h>
+
+struct config;
+struct spec;
+
+/*
+ * Every option once: its flag, its config-file key (NULL: flag only) and
+ * how its value is read.  The command line and the file share set_value().
+ */
+enum opt_id {
+	O_SECRET, O_CONFIG, O_VAULT_ADDR, O_NAMESPACE, O_TOKEN_FILE,
+	O_NO_REVOKE, O_PASS_TOKEN, O_NO_ENV_REFS, O_LOG_LEVEL,
+	O_REQUEST_TIMEOUT, O_CONNECT_TIMEOUT, O_START_TIMEOUT,
+	O_ON_CHANGE, O_KILL_SIGNAL, O_KILL_TIMEOUT, O_ROTATE_BEFORE,
+	O_REFRESH_INTERVAL, O_RESTART, O_MAX_RESTARTS, O_ON_EXPIRE,
+	O_ENV_FILE, O_REVOKE_GRACE, O_AUTH, O_AUTH_MOUNT, O_AUTH_ROLE,
+	O_ROLE_ID, O_ROLE_ID_FILE, O_SECRET_ID_FILE, O_SECRET_ID_WRAPPED,
+	O_JWT_FILE, O_CA_CERT, O_CA_PATH, O_CLIENT_CERT, O_CLIENT_KEY,
+	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
+	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
+	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
+	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS,
+	O_HELP, O_VERSION, O_COUNT
+};
+
+enum opt_kind {
+	K_VALUE,	/* takes a string, parsed by set_value() */
+	K_STRING,	/* takes a string, kept as it is at field */
+	K_LIST,		/* repeatable value; an array in the file */
+	K_FLAG,		/* no value; a boolean in the file */
+	K_NEGFLAG,	/* "--no-x"; the file's "x": false */
+	K_SPECIAL,	/* handled by its own code */
+};
+
+struct optdef {
+	const char	*name;		/* long flag without "--" */
+	int		 shortopt;	/* 0: none */
+	enum opt_kind	 kind;
+	const char	*key;		/* config-file key, NULL: flag only */
+	size_t		 field;		/* K_STRING: offset of its char * */
+};
+
+/* Every option, indexed by enum opt_id. */
+extern const struct optdef config_opts[O_COUNT];
+
+/* Which options a higher source (the command line, the environment) set. */
+struct seen {
+	int	set[O_COUNT];
+};
+
+/* Add sp to the list, replacing an entry of the same name when replace is set. */
+int	config_add_spec(struct config *, struct spec *sp, int replace,
+	    char *err, size_t errlen);
+/* Set option id from its text value; -1 with what was expected. */
+int	config_set_value(struct config *, int id, const char *v, char *err,
+	    size_t errlen);
+/* Set a K_FLAG or K_NEGFLAG option to on (the flag's sense). */
+void	config_set_flag(struct config *, int id, int on);
+/* Load the JSON config file over what the command line left unset. */
+int	config_load_file(struct config *, const struct seen *seen,
+	    const char *path, char *err, size_t errlen);
+
+#endif

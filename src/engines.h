@@ -1,0 +1,41 @@
+/*
+ * engines.h: the kinds of secret leasewrap can hold, one row each: how to
+ * request it, how to read its answer, how to keep it fresh.  A new kind
+ * (a database static role, a PKI certificate, a write request) is one
+ * more row in engines.c.
+ */
+#ifndef LW_ENGINES_H
+#define LW_ENGINES_H
+
+#include <stddef.h>
+
+struct vj_secret;
+
+/* How the next step of a credential is planned (lease_plan()). */
+enum engine_timing {
+	TIMING_LEASE,	/* a lease: renew it, replace it before its end */
+	TIMING_REFRESH,	/* no lease: read it again every --refresh-interval */
+	/*
+	 * Room for: a static role's data.ttl (read again when the password
+	 * rotates), a certificate's data.expiration (issue anew before it).
+	 */
+};
+
+/* One kind of secret. */
+struct engine {
+	const char	*name;
+	const char	*method;	/* "GET", "PUT" */
+	/* The request's JSON body for path (free it), or NULL for none. */
+	char		*(*body)(const char *path);
+	/* A 200 answer's values; -1 with a message holding no value. */
+	int		 (*parse)(const char *path, const char *body,
+			    size_t len, struct vj_secret *out, char *err,
+			    size_t errlen);
+	/* How an answer is kept fresh; *ttl is how long its values hold (0: unknown). */
+	enum engine_timing (*timing)(const struct vj_secret *, double *ttl);
+};
+
+/* The kind a Vault path is read as. */
+const struct engine	*engine_for(const char *path);
+
+#endif

@@ -1,0 +1,283 @@
+/* leases.c: the leases leasewrap created and must revoke: retire, grace, revoke with retries. */
+#define _GNU_SOURCE
+#include "leases.h"
+#include "config.h"
+#include "lease.h"
+#include "log.h"
+#include "metrics.h"
+#include "sup.h"
+#include "util.h"
+#include "vault.h"
+#include "vault_json.h"
+
+#include <ev.h>
+#include <stdlib.h>
+
+enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
+
+/* A lease leasewrap created and must revoke. */
+struct lease {
+	struct leases		*ls;
+	char			*id;
+	enum lease_state	 state;
+	double			 retired_at;
+	int			 attempts;
+	ev_timer		 retry;
+};
+
+/* Every lease of the run. */
+struct leases {
+	struct sup		*sup;
+	struct lease		**v;
+	size_t			 n;
+	ev_timer		 grace;	/* signal mode: revoke the retired */
+};
+
+static void	revoke_one(struct lease *);
+
+/* The backoff is over: revoke again. */
+static void
+revoke_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	revoke_one(w->data);
+}
+
+/* A revocation answered: done, retried after a backoff, or reported. */
+static void
+revoke_cb(const struct vault_resp *resp, void *arg)
+{
+	struct lease *l = arg;
+	struct sup *s = l->ls->sup;
+	char why[320], quoted[512];
+	double delay;
+	int ok, again;
+
+	/* 204: revoked; 202: queued (sync=false); both are done for us. */
+	ok = resp->status == 204 || resp->status == 200 || resp->status == 202;
+	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", ok ? "ok" : "error",
+	    NULL, NULL);
+	if (ok)
+		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
+		    .status = resp->status), "revoked");
+	else {
+		vj_reason(resp, why, sizeof(why));
+		delay = lease_retry_delay(l->attempts, 1, resp->retry_after,
+		    rnd());
+		/*
+		 * A wrapped backend failure is a 400 and the lease stays
+		 * (vault/expiration.go revokeEntry); at exit every answer but
+		 * a settled one is tried again for the whole window.
+		 */
+		if (sup_exiting(s))
+			again = !vj_revoke_settled(resp->status) &&
+			    !resp->tls_error && !resp->fatal &&
+			    ev_now(s->loop) + delay <= s->revoke_deadline;
+		else
+			again = vj_retryable(resp) || vj_backend_failure(
+			    resp->status, resp->body, resp->len);
+		if (again) {
+			log_at(LOG_WARN, "lease.revoke", LF(.lease = l->id,
+			    .status = resp->status), "revoking failed (%s); "
+			    "retrying in %.1f s", why, delay);
+			timer_in(s, &l->retry, delay);
+			return;
+		}
+		util_shell_quote(l->id, quoted, sizeof(quoted));
+		log_at(LOG_ERROR, "lease.revoke", LF(.lease = l->id,
+		    .status = resp->status), "could not revoke the lease "
+		    "(%s); %s revoke it with: vault lease revoke %s", why,
+		    resp->status == 403 ? "grant \"update\" on "
+		    "sys/leases/revoke to the token's policy, and" : "", quoted);
+	}
+	l->state = LS_DONE;
+	s->on->settled(s);
+}
+
+/*
+ * PUT sys/leases/revoke for one lease: unknown or already revoked leases
+ * answer 204 too (hashicorp/vault vault/logical_system.go, handleRevoke;
+ * vault/expiration.go, revokeCommon).
+ */
+static void
+revoke_one(struct lease *l)
+{
+	char *text = vj_lease_body(l->id, -1);
+
+	l->state = LS_REVOKING;
+	l->attempts++;
+	vault_request(l->ls->sup->vault, "PUT", "sys/leases/revoke", text,
+	    revoke_cb, l);
+	free(text);
+}
+
+/* A lease leasewrap is done with: revoke it, or with --no-revoke let it be. */
+static void
+release_lease(struct lease *l)
+{
+	if (l->ls->sup->cfg->no_revoke)
+		l->state = LS_DONE;
+	else
+		revoke_one(l);
+}
+
+/* Signal mode: revoke the leases retired --revoke-grace ago; wait for the rest. */
+static void
+grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct leases *ls = w->data;
+	struct sup *s = ls->sup;
+	double grace = (double)s->cfg->revoke_grace_ms / 1000.0, next = -1;
+	ev_tstamp now = ev_now(s->loop);
+	size_t i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < ls->n; i++) {
+		struct lease *l = ls->v[i];
+		double left = l->retired_at + grace - now;
+
+		if (l->state != LS_RETIRED)
+			continue;
+		if (left <= 0.001)
+			release_lease(l);
+		else if (next < 0 || left < next)
+			next = left;
+	}
+	if (next >= 0)
+		timer_in(s, &ls->grace, next);
+}
+
+struct leases *
+leases_new(struct sup *s)
+{
+	struct leases *ls = xcalloc(1, sizeof(*ls));
+
+	ls->sup = s;
+	ev_init(&ls->grace, grace_cb);
+	ls->grace.data = ls;
+	return ls;
+}
+
+void
+leases_free(struct leases *ls)
+{
+	size_t i;
+
+	if (ls == NULL)
+		return;
+	for (i = 0; i < ls->n; i++) {
+		ev_timer_stop(ls->sup->loop, &ls->v[i]->retry);
+		free(ls->v[i]->id);
+		free(ls->v[i]);
+	}
+	ev_timer_stop(ls->sup->loop, &ls->grace);
+	free(ls->v);
+	free(ls);
+}
+
+struct lease *
+leases_add(struct leases *ls, const char *id)
+{
+	struct lease *l = xcalloc(1, sizeof(*l)), **v;
+
+	v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
+	if (v == NULL) {
+		log_error("internal", "out of memory");
+		abort();
+	}
+	ls->v = v;
+	l->ls = ls;
+	l->id = xstrdup(id);
+	l->state = LS_ACTIVE;
+	ev_timer_init(&l->retry, revoke_retry_cb, 0., 0.);
+	l->retry.data = l;
+	ls->v[ls->n++] = l;
+	/* A read that lands while exiting: revoke its lease at once. */
+	if (sup_exiting(ls->sup))
+		release_lease(l);
+	return l;
+}
+
+const char *
+lease_id(const struct lease *l)
+{
+	return l != NULL ? l->id : NULL;
+}
+
+int
+lease_active(const struct lease *l)
+{
+	return l != NULL && l->state == LS_ACTIVE;
+}
+
+void
+lease_retire(struct lease *l, double when)
+{
+	l->state = LS_RETIRED;
+	l->retired_at = when;
+}
+
+void
+leases_revoke_retired(struct leases *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state == LS_RETIRED)
+			release_lease(ls->v[i]);
+}
+
+void
+leases_start_grace(struct leases *ls)
+{
+	/* Old leases stay alive until the command has moved over. */
+	if (!ev_is_active(&ls->grace))
+		timer_in(ls->sup, &ls->grace,
+		    (double)ls->sup->cfg->revoke_grace_ms / 1000.0);
+}
+
+void
+leases_revoke_all(struct leases *ls)
+{
+	struct sup *s = ls->sup;
+	size_t i;
+
+	ev_timer_stop(s->loop, &ls->grace);
+	if (s->cfg->no_revoke) {
+		if (ls->n > 0)
+			log_info("lease.keep", "--no-revoke: leaving %zu "
+			    "lease(s)", ls->n);
+		for (i = 0; i < ls->n; i++)
+			ls->v[i]->state = LS_DONE;
+		return;
+	}
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state == LS_ACTIVE ||
+		    ls->v[i]->state == LS_RETIRED)
+			revoke_one(ls->v[i]);
+		else if (ls->v[i]->state == LS_REVOKING &&
+		    ev_is_active(&ls->v[i]->retry)) {
+			/* Waiting out a backoff: try at once, within the window. */
+			ev_timer_stop(s->loop, &ls->v[i]->retry);
+			revoke_one(ls->v[i]);
+		}
+}
+
+size_t
+leases_held(const struct leases *ls)
+{
+	size_t i, held = 0;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state != LS_DONE)
+			held++;
+	return held;
+}
+
+int
+leases_settled(const struct leases *ls)
+{
+	return leases_held(ls) == 0;
+}

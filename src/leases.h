@@ -1,0 +1,34 @@
+/* leases.h: the leases leasewrap created and must revoke: retire, grace, revoke with retries. */
+#ifndef LW_LEASES_H
+#define LW_LEASES_H
+
+#include <stddef.h>
+
+struct sup;
+struct lease;
+struct leases;
+
+/* An empty table of leases for s (its config, Vault client, metrics, events). */
+struct leases	*leases_new(struct sup *);
+/* Stop every timer and free the table; NULL is fine. */
+void		 leases_free(struct leases *);
+/* Remember a lease so that it is revoked at exit whatever happens next. */
+struct lease	*leases_add(struct leases *, const char *id);
+/* The lease's ID (never secret), or NULL for no lease. */
+const char	*lease_id(const struct lease *);
+/* Is it the one a credential uses (not retired, revoked or left)? */
+int		 lease_active(const struct lease *);
+/* The command stopped using it at when: revoke it at the next start or after the grace. */
+void		 lease_retire(struct lease *, double when);
+/* A new command started: revoke every retired lease now. */
+void		 leases_revoke_retired(struct leases *);
+/* Signal mode: revoke the retired leases once --revoke-grace has passed. */
+void		 leases_start_grace(struct leases *);
+/* Exiting: revoke every lease not revoked yet (--no-revoke: leave them). */
+void		 leases_revoke_all(struct leases *);
+/* How many leases are held (not revoked or left). */
+size_t		 leases_held(const struct leases *);
+/* Is every lease revoked, or given up on? */
+int		 leases_settled(const struct leases *);
+
+#endif
