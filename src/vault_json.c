@@ -322,7 +322,10 @@ vj_revoke_settled(long status)
 void
 vj_policy_hint(const char *path, char *out, size_t outlen)
 {
-	/* The default policy's rules for the token's own endpoints (§3.4). */
+	/*
+	 * The default policy's rules for the token's own endpoints
+	 * (hashicorp/vault vault/policy_store.go, defaultPolicy).
+	 */
 	const char *cap = strcmp(path, "auth/token/lookup-self") == 0 ?
 	    "read" : "update";
 

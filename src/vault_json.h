@@ -46,7 +46,7 @@ int	vj_parse_mount(const char *body, size_t len, char **mount_path,
  * Vault's lease_duration, ttl and creation_ttl fields: whole seconds of a
  * time.Duration (int64 nanoseconds), so never below 0 nor above VJ_TTL_MAX
  * (V:sdk/logical/translate_response.go LogicalResponseToHTTPResponse,
- * int(Secret.TTL.Seconds()), vault-api.md §1.3; V:vault/token_store.go
+ * int(Secret.TTL.Seconds()); V:vault/token_store.go
  * handleLookup, int64(TTL.Seconds())).
  */
 #define VJ_TTL_MAX	9223372036.0	/* (2^63 - 1) ns in seconds */
@@ -64,7 +64,8 @@ double	vj_seconds(const void *json);
 int	vj_backend_failure(long status, const char *body, size_t len);
 /*
  * A 403 "permission denied" without "invalid token": the token lives but a
- * policy denies the path (vault-api.md §1.5).  1 if so.
+ * policy denies the path (vault/request_handling.go checkToken appends
+ * logical.ErrPermissionDenied).  1 if so.
  */
 int	vj_policy_denied(long status, const char *body, size_t len);
 /* At exit: does this revocation answer end the attempts (2xx, or a 403)? */
