@@ -26,7 +26,7 @@ enum opt_id {
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
 	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
 	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
-	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS,
+	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS, O_TEMPLATE,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -58,6 +58,23 @@ struct seen {
 /* Add sp to the list, replacing an entry of the same name when replace is set. */
 int	config_add_spec(struct config *, struct spec *sp, int replace,
 	    char *err, size_t errlen);
+/*
+ * Add the template "NAME=TEXT" (-T; the file's array form) unless one of
+ * that name is there (an earlier source wins) or, for -T, refuse it;
+ * each placeholder becomes a spec.tmpl spec.  -1 with a message.
+ */
+int	config_add_template(struct config *, const char *arg, int replace,
+	    char *err, size_t errlen);
+/* The config file's "template": an array of "NAME=TEXT" or an object NAME -> TEXT. */
+int	config_file_templates(struct config *, const char *path, void *json,
+	    char *err, size_t errlen);
+/*
+ * Once every source is read: no template shares a name with a -s secret
+ * (an inherited "vault:" reference of that name gives way).  -1 with a message.
+ */
+int	config_check_templates(struct config *, char *err, size_t errlen);
+/* Free the templates. */
+void	config_free_templates(struct config *);
 /* Set option id from its text value; -1 with what was expected. */
 int	config_set_value(struct config *, int id, const char *v, char *err,
 	    size_t errlen);

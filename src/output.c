@@ -12,6 +12,7 @@
 #include "secret.h"
 #include "spec.h"
 #include "sup.h"
+#include "template.h"
 #include "token.h"
 #include "util.h"
 #include "vault_json.h"
@@ -100,6 +101,42 @@ env_deadline(const struct sup *s)
 	return (long long)min;
 }
 
+/* A template's placeholder: its field in the credential read for its path. */
+static int
+tmpl_value(void *arg, const struct spec *ref, struct secret **val, char *err,
+    size_t errlen)
+{
+	char why[256];
+
+	if (vj_field(cred_values(creds_find(arg, ref->path)), ref->field, val,
+	    why, sizeof(why)) == 0)
+		return 0;
+	return errf(err, errlen, "{{ %s#%s }}: secret \"%s\" %s; check the "
+	    "part after \"#\"", ref->path, ref->field, ref->path, why);
+}
+
+/* Render every template into vars[0..]; -1 (logged, nothing left allocated) if one fails. */
+static int
+render_templates(struct sup *s, struct env_var *vars)
+{
+	char err[512];
+	size_t i, j;
+
+	for (i = 0; i < s->cfg->ntemplates; i++) {
+		const struct ctemplate *ct = &s->cfg->templates[i];
+
+		vars[i].name = ct->name;
+		if ((vars[i].value = tmpl_render(&ct->t, tmpl_value, s, err,
+		    sizeof(err))) != NULL)
+			continue;
+		log_error("fetch", "template %s: %s", ct->name, err);
+		for (j = 0; j < i; j++)
+			secret_free((struct secret *)vars[j].value);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The child's environment from the credentials in use, with
  * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
@@ -111,26 +148,35 @@ build_env(struct sup *s, size_t *nvars)
 	struct env_var *vars;
 	char err[512], num[32], **envp;
 	long long deadline = env_deadline(s);
-	size_t i, j, n = s->cfg->nspecs;
+	size_t i, j, n = 0;
 
-	vars = xcalloc(n + 1, sizeof(*vars));
-	for (i = 0; i < n; i++) {
+	vars = xcalloc(s->cfg->nspecs + s->cfg->ntemplates + 1, sizeof(*vars));
+	for (i = 0; i < s->cfg->nspecs; i++) {
 		const struct spec *sp = &s->cfg->specs[i];
 		struct secret *val = NULL;
 
+		if (sp->tmpl)
+			continue;
 		if (vj_field(cred_values(creds_find(s, sp->path)), sp->field, &val, err,
 		    sizeof(err)) == -1) {
 			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
 			    "secret \"%s\" %s; check the part after \"#\"",
 			    sp->name, sp->path, err);
-			for (j = 0; j < i; j++)
+			for (j = 0; j < n; j++)
 				secret_free((struct secret *)vars[j].value);
 			free(vars);
 			return NULL;
 		}
-		vars[i].name = sp->name;
-		vars[i].value = val;
+		vars[n].name = sp->name;
+		vars[n++].value = val;
 	}
+	if (render_templates(s, vars + n) == -1) {
+		for (j = 0; j < n; j++)
+			secret_free((struct secret *)vars[j].value);
+		free(vars);
+		return NULL;
+	}
+	n += s->cfg->ntemplates;
 	if (deadline > 0) {
 		snprintf(num, sizeof(num), "%lld", deadline);
 		vars[n].name = "LEASEWRAP_DEADLINE";
@@ -206,6 +252,32 @@ output_build(struct sup *s, int starting, int *code)
 	return envp;
 }
 
+/* "check": one line per template, rendered and dropped; -1 if one cannot be. */
+static int
+check_templates(struct sup *s)
+{
+	char err[512];
+	struct secret *val;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->cfg->ntemplates; i++) {
+		const struct ctemplate *ct = &s->cfg->templates[i];
+
+		if ((val = tmpl_render(&ct->t, tmpl_value, s, err,
+		    sizeof(err))) == NULL) {
+			printf("%-16s (template)  FAILED: %s\n", ct->name, err);
+			log_error("check", "template %s: %s", ct->name, err);
+			rc = -1;
+			continue;
+		}
+		secret_free(val);
+		printf("%-16s (template)  ok, template %s (%zu field%s)\n",
+		    ct->name, ct->name, ct->t.nrefs, ct->t.nrefs == 1 ? "" : "s");
+	}
+	return rc;
+}
+
 int
 output_check_report(struct sup *s)
 {
@@ -242,6 +314,8 @@ output_check_report(struct sup *s)
 			    sp->path, sp->field, cred_values(c)->kv2 ? "KV v2" :
 			    "re-read on --refresh-interval");
 	}
+	if (check_templates(s) == -1)
+		rc = LW_EXIT_DATAERR;
 	fflush(stdout);
 	return rc;
 }

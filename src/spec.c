@@ -8,9 +8,8 @@
 
 #define SPEC_HINT "expected NAME=PATH#FIELD, like PGUSER=database/creds/ro#username"
 
-/* Split "PATH#FIELD" at its last '#', normalising a leading "/v1/". */
-static int
-parse_path_field(const char *pf, struct spec *sp, const char *what,
+int
+spec_parse_path(const char *pf, struct spec *sp, const char *what,
     char *err, size_t errlen)
 {
 	const char *hash;
@@ -87,7 +86,7 @@ spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen)
 	snprintf(what, sizeof(what), "-s \"%.60s\"", arg);
 	if (spec_check_name(arg, (size_t)(eq - arg), what, err, errlen) == -1)
 		return -1;
-	if (parse_path_field(eq + 1, sp, what, err, errlen) == -1)
+	if (spec_parse_path(eq + 1, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrndup(arg, (size_t)(eq - arg));
 	return 0;
@@ -103,7 +102,7 @@ spec_parse_ref(const char *name, const char *ref, struct spec *sp,
 	shown_name(name, strlen(name), shown, sizeof(shown));
 	snprintf(what, sizeof(what), "environment variable %s", shown);
 	if (spec_check_name(name, strlen(name), what, err, errlen) == -1 ||
-	    parse_path_field(ref, sp, what, err, errlen) == -1)
+	    spec_parse_path(ref, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrdup(name);
 	sp->from_env = 1;
