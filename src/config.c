@@ -89,6 +89,10 @@ const struct optdef config_opts[O_COUNT] = {
 	[O_PROXY_ADDR] =	{ "proxy-addr", 0, STR(proxy_addr) },
 	[O_DISABLE_REDIRECTS] =	{ "disable-redirects", 0, K_FLAG, "disable_redirects" },
 	[O_TEMPLATE] =		{ "template", 'T', K_SPECIAL, "template" },
+	[O_FILE] =		{ "file", 0, K_SPECIAL, "file" },
+	[O_FILE_TEMPLATE] =	{ "file-template", 0, K_SPECIAL, "file_template" },
+	[O_FILE_MODE] =		{ "file-mode", 0, STR(file_mode) },
+	[O_KEEP_FILES] =	{ "keep-files", 0, K_FLAG, "keep_files" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -114,7 +118,8 @@ build_getopt_tables(void)
 	for (i = 0; i < O_COUNT; i++) {
 		enum opt_kind k = config_opts[i].kind;
 		int takes = k == K_VALUE || k == K_STRING || k == K_LIST ||
-		    i == O_SECRET || i == O_CONFIG || i == O_TEMPLATE;
+		    i == O_SECRET || i == O_CONFIG || i == O_TEMPLATE ||
+		    i == O_FILE || i == O_FILE_TEMPLATE;
 
 		longopts[i].name = config_opts[i].name;
 		longopts[i].has_arg = takes ? required_argument : no_argument;
@@ -431,6 +436,9 @@ config_set_flag(struct config *cfg, int id, int on)
 	case O_DISABLE_REDIRECTS:
 		cfg->disable_redirects = on;
 		break;
+	case O_KEEP_FILES:
+		cfg->keep_files = on;
+		break;
 	default:
 		break;
 	}
@@ -571,7 +579,11 @@ apply_flag(struct config *cfg, int id, char *err, size_t errlen)
 			return -1;
 		break;
 	case O_TEMPLATE:
-		return config_add_template(cfg, optarg, 1, err, errlen);
+	case O_FILE:
+	case O_FILE_TEMPLATE:
+		return config_add_template(cfg, id == O_TEMPLATE ? TK_TEMPLATE :
+		    id == O_FILE ? TK_FILE : TK_FILE_TEMPLATE, optarg, 1, err,
+		    errlen);
 	case O_CONFIG:
 		set_str(&cfg->config_path, optarg);
 		break;

@@ -31,6 +31,11 @@ struct config {
 		struct tmpl	 t;
 	}		 *templates;
 	size_t		  ntemplates;
+	struct ctemplate *files;	/* --file, --file-template: name is DEST */
+	size_t		  nfiles;
+	char		 *file_mode;	/* --file-mode as given */
+	unsigned int	  file_perm;	/* its value; 0600 by default */
+	int		  keep_files;	/* --keep-files */
 	int		  no_revoke;
 	int		  pass_token;
 	int		  env_refs;

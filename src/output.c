@@ -9,6 +9,7 @@
 #include "leases.h"
 #include "log.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "secret.h"
 #include "spec.h"
 #include "sup.h"
@@ -211,10 +212,28 @@ write_env_files(struct sup *s, char **envp, size_t nvars)
 	return 0;
 }
 
+/* Rewrite every --file and --file-template from the credentials in use. */
+static int
+write_files(struct sup *s, char **envp, size_t nvars)
+{
+	char err[512];
+	size_t i;
+	int r;
+
+	(void)envp;
+	(void)nvars;
+	for (i = 0; i < s->cfg->nfiles; i++)
+		if ((r = outfile_write(s->cfg, &s->cfg->files[i], tmpl_value, s,
+		    err, sizeof(err))) != 0) {
+			log_error("file", "%s", err);
+			return r;	/* -2: a field is missing */
+		}
+	return 0;
+}
+
 /*
  * Where the credentials go besides the child's environment, one row each,
- * from leasewrap's variables (the last nvars of envp).  Room for a single
- * file per secret (--file) and templates.
+ * from leasewrap's variables (the last nvars of envp) or the credentials.
  */
 static const struct output {
 	const char	*name;
@@ -222,6 +241,7 @@ static const struct output {
 	int		 fail_code;	/* exit code when it fails at a start */
 } outputs[] = {
 	{ "env-file", write_env_files, LW_EXIT_CONFIG },
+	{ "file", write_files, LW_EXIT_CONFIG },
 };
 
 char **
@@ -252,28 +272,31 @@ output_build(struct sup *s, int starting, int *code)
 	return envp;
 }
 
-/* "check": one line per template, rendered and dropped; -1 if one cannot be. */
+/* "check": one line per template and file, rendered and dropped; -1 if one cannot be. */
 static int
 check_templates(struct sup *s)
 {
-	char err[512];
+	const struct config *cfg = s->cfg;
+	size_t i, n = cfg->ntemplates + cfg->nfiles;
 	struct secret *val;
-	size_t i;
+	char err[512];
 	int rc = 0;
 
-	for (i = 0; i < s->cfg->ntemplates; i++) {
-		const struct ctemplate *ct = &s->cfg->templates[i];
+	for (i = 0; i < n; i++) {
+		const struct ctemplate *ct = i < cfg->ntemplates ?
+		    &cfg->templates[i] : &cfg->files[i - cfg->ntemplates];
+		const char *kind = i < cfg->ntemplates ? "template" : "file";
 
 		if ((val = tmpl_render(&ct->t, tmpl_value, s, err,
 		    sizeof(err))) == NULL) {
-			printf("%-16s (template)  FAILED: %s\n", ct->name, err);
-			log_error("check", "template %s: %s", ct->name, err);
+			printf("%-16s (%s)  FAILED: %s\n", ct->name, kind, err);
+			log_error("check", "%s %s: %s", kind, ct->name, err);
 			rc = -1;
 			continue;
 		}
 		secret_free(val);
-		printf("%-16s (template)  ok, template %s (%zu field%s)\n",
-		    ct->name, ct->name, ct->t.nrefs, ct->t.nrefs == 1 ? "" : "s");
+		printf("%-16s (%s)  ok, %s %s (%zu field%s)\n", ct->name, kind,
+		    kind, ct->name, ct->t.nrefs, ct->t.nrefs == 1 ? "" : "s");
 	}
 	return rc;
 }
@@ -327,6 +350,8 @@ output_remove(struct sup *s)
 
 	for (i = 0; i < s->cfg->nenv_files; i++)
 		(void)unlink(s->cfg->env_files[i]);
+	for (i = 0; i < s->cfg->nfiles && !s->cfg->keep_files; i++)
+		(void)unlink(s->cfg->files[i].name);
 }
 
 int

@@ -134,6 +134,23 @@ fail:
 	return -1;
 }
 
+int
+tmpl_field(const char *pf, const char *what, struct tmpl *t, char *err,
+    size_t errlen)
+{
+	struct tmpl_part *part;
+
+	memset(t, 0, sizeof(*t));
+	part = add_part(t, "", 0);
+	if (spec_parse_path(pf, &part->ref, what, err, errlen) == -1) {
+		tmpl_free(t);
+		return -1;
+	}
+	t->nrefs = 1;
+	add_part(t, "", 0);
+	return 0;
+}
+
 /* Percent-encode every byte but A-Z a-z 0-9 - . _ ~ (RFC 3986, section 2.3). */
 static struct secret *
 url_encode(const unsigned char *v, size_t n)

@@ -43,6 +43,10 @@ struct tmpl {
 int	tmpl_parse(const char *text, size_t len, const char *what,
 	    struct tmpl *t, char *err, size_t errlen);
 
+/* The template of one whole field, "PATH#FIELD" (--file): its value as it is. */
+int	tmpl_field(const char *pf, const char *what, struct tmpl *t, char *err,
+	    size_t errlen);
+
 /* Where rendering finds a placeholder's value: 0 with *val (freed by the caller), or -1 with a message. */
 typedef int (*tmpl_lookup)(void *arg, const struct spec *ref,
 	    struct secret **val, char *err, size_t errlen);

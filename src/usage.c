@@ -29,6 +29,13 @@ static const char *const usage_text[] = {
 "                                0600, replaced atomically; repeatable)\n"
 "      --env-file-format FORMAT  dotenv (default), shell or json; a value the\n"
 "                                format cannot carry exactly is refused\n"
+"      --file DEST=PATH#FIELD    write FIELD, byte for byte, to the file DEST\n"
+"                                (0600, replaced atomically, removed at exit;\n"
+"                                repeatable)\n"
+"      --file-template DEST=SRC  write the template file SRC, its placeholders\n"
+"                                filled as for -T, to DEST (repeatable)\n"
+"      --file-mode MODE          the mode of those files (default 0600)\n"
+"      --keep-files              leave them in place at exit\n"
 "      --no-revoke               leave leases alive at exit\n"
 "\n",
 "Rotation:\n"
