@@ -565,12 +565,15 @@ static void
 cred_read(struct cred *c, enum purpose p)
 {
 	char *body = c->eng->body != NULL ? c->eng->body(c->read_path) : NULL;
+	char *to = c->eng->request_path != NULL ?
+	    c->eng->request_path(c->read_path) : NULL;
 
 	c->purpose = p;
 	c->op = OP_READ;
 	c->attempts++;
-	vault_request(c->sup->vault, c->eng->method, c->read_path, body,
-	    read_cb, c);
+	vault_request(c->sup->vault, c->eng->method, to != NULL ? to :
+	    c->read_path, body, read_cb, c);
+	free(to);
 	free(body);
 }
 

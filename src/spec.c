@@ -1,5 +1,6 @@
 /* spec.c: parse secret requests; the grammar is NAME=PATH#FIELD. */
 #include "spec.h"
+#include "params.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -12,8 +13,10 @@ int
 spec_parse_path(const char *pf, struct spec *sp, const char *what,
     char *err, size_t errlen)
 {
-	const char *hash;
-	size_t plen;
+	const char *hash, *q;
+	size_t plen, blen;
+	char *query, why[128];
+	int rc;
 
 	if (pf[0] == '/')
 		pf++;
@@ -23,18 +26,33 @@ spec_parse_path(const char *pf, struct spec *sp, const char *what,
 		return errf(err, errlen, "%s: no \"#FIELD\" after the path; %s",
 		    what, SPEC_HINT);
 	plen = (size_t)(hash - pf);
-	while (plen > 0 && pf[plen - 1] == '/')
-		plen--;
-	if (plen == 0)
+	q = memchr(pf, '?', plen);
+	blen = q != NULL ? (size_t)(q - pf) : plen;
+	while (blen > 0 && pf[blen - 1] == '/')
+		blen--;
+	if (blen == 0)
 		return errf(err, errlen, "%s: empty Vault path; %s", what,
 		    SPEC_HINT);
 	if (hash[1] == '\0')
 		return errf(err, errlen, "%s: empty field after \"#\"; %s",
 		    what, SPEC_HINT);
-	if (memchr(pf, '?', plen) != NULL || memchr(pf, ' ', plen) != NULL)
-		return errf(err, errlen, "%s: the path must not contain \"?\" "
-		    "or spaces; %s", what, SPEC_HINT);
-	sp->path = xstrndup(pf, plen);
+	if (memchr(pf, ' ', plen) != NULL)
+		return errf(err, errlen, "%s: the path must not contain "
+		    "spaces; %s", what, SPEC_HINT);
+	if (q != NULL) {
+		query = xstrndup(q + 1, plen - (size_t)(q + 1 - pf));
+		rc = params_check(query, why, sizeof(why));
+		free(query);
+		if (rc == -1)
+			return errf(err, errlen, "%s: %s (parameters are "
+			    "PATH?KEY=VALUE&KEY=VALUE); %s", what, why,
+			    SPEC_HINT);
+		sp->path = xmalloc(blen + (plen - (size_t)(q - pf)) + 1);
+		memcpy(sp->path, pf, blen);
+		memcpy(sp->path + blen, q, plen - (size_t)(q - pf));
+		sp->path[blen + plen - (size_t)(q - pf)] = '\0';
+	} else
+		sp->path = xstrndup(pf, blen);
 	sp->field = xstrdup(hash + 1);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "engines.h"
@@ -34,6 +35,28 @@ test_plain_read_is_a_get_without_body(void **state)
 	assert_non_null(e->timing);
 }
 
+/* A path with parameters is a PUT of them to the path before "?"; a KV v2 version stays a GET. */
+static void
+test_parameters_make_a_write(void **state)
+{
+	const char *p = "pki/issue/web?common_name=a.test&ttl=12s";
+	const struct engine *e = engine_for(p);
+	char *body, *to;
+
+	(void)state;
+	assert_string_equal(e->method, "PUT");
+	body = e->body(p);
+	to = e->request_path(p);
+	assert_string_equal(body, "{\"common_name\":\"a.test\",\"ttl\":\"12s\"}");
+	assert_string_equal(to, "pki/issue/web");
+	free(body);
+	free(to);
+	e = engine_for("secret/data/app?version=3");
+	assert_string_equal(e->method, "GET");
+	assert_null(e->body);
+	assert_null(e->request_path);
+}
+
 static void
 test_timing_lease_or_refresh(void **state)
 {
@@ -61,6 +84,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_read_is_a_get_without_body),
+		cmocka_unit_test(test_parameters_make_a_write),
 		cmocka_unit_test(test_timing_lease_or_refresh),
 	};
 
