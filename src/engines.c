@@ -3,7 +3,12 @@
 #include "params.h"
 #include "vault_json.h"
 
+#include <jansson.h>
 #include <stddef.h>
+#include <time.h>
+
+/* The longest a certificate's end is taken at (hostile numbers): ten years. */
+#define CERT_MAX_TTL	(10.0 * 365 * 86400)
 
 /*
  * A plain read: a lease when Vault made one (dynamic secrets:
@@ -14,8 +19,28 @@
 static enum engine_timing
 read_timing(const struct vj_secret *s, double *ttl)
 {
+	json_t *exp = s->data != NULL ? json_object_get(s->data, "expiration") :
+	    NULL;
+
 	*ttl = (double)s->lease_duration;
-	return s->lease_id != NULL ? TIMING_LEASE : TIMING_REFRESH;
+	if (s->lease_id != NULL)
+		return TIMING_LEASE;
+	/*
+	 * A certificate without a lease (pki/issue and pki/sign with the
+	 * role's default generate_lease false: builtin/logical/pki
+	 * path_issue_sign.go, pathIssueSignCert) ends at data.expiration,
+	 * its NotAfter in Unix seconds: held like a lease that cannot be
+	 * renewed, replaced --rotate-before ahead, never revoked.
+	 */
+	if (!s->kv2 && json_is_integer(exp) &&
+	    json_object_get(s->data, "serial_number") != NULL &&
+	    json_object_get(s->data, "certificate") != NULL) {
+		*ttl = (double)json_integer_value(exp) - (double)time(NULL);
+		if (*ttl > CERT_MAX_TTL)
+			*ttl = CERT_MAX_TTL;
+		return *ttl > 0 ? TIMING_LEASE : TIMING_REFRESH;
+	}
+	return TIMING_REFRESH;
 }
 
 /*

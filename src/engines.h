@@ -13,11 +13,11 @@ struct vj_secret;
 
 /* How the next step of a credential is planned (lease_plan()). */
 enum engine_timing {
-	TIMING_LEASE,	/* a lease: renew it, replace it before its end */
+	TIMING_LEASE,	/* a lease (or a certificate's end): renew it if it can be, replace it before its end */
 	TIMING_REFRESH,	/* no lease: read it again every --refresh-interval */
 	/*
 	 * Room for: a static role's data.ttl (read again when the password
-	 * rotates), a certificate's data.expiration (issue anew before it).
+	 * rotates).
 	 */
 };
 

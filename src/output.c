@@ -36,7 +36,9 @@ metrics_gauges(void *arg)
 	for (i = 0; i < creds_count(s); i++) {
 		const struct cred *c = creds_at(s, i);
 
-		if (!lease_active(cred_lease(c)) || (d = cred_deadline(c)) <= 0)
+		/* A certificate has an end and no lease. */
+		if ((cred_lease(c) != NULL && !lease_active(cred_lease(c))) ||
+		    (d = cred_deadline(c)) <= 0)
 			continue;
 		metrics_set(s->metrics, M_DEADLINE, d - now, "path",
 		    cred_path(c));
@@ -328,7 +330,10 @@ output_check_report(struct sup *s)
 		secret_free(val);
 		util_format_duration((long long)(cred_duration(c) * 1000), dur,
 		    sizeof(dur));
-		if (cred_lease(c) != NULL)
+		if (cred_lease(c) == NULL && cred_deadline(c) > 0)
+			printf("%-16s %s#%s  ok, certificate, expires in %s\n",
+			    sp->name, sp->path, sp->field, dur);
+		else if (cred_lease(c) != NULL)
 			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
 			    sp->path, sp->field, dur, cred_renewable(c) ?
 			    " renewable" : ", not renewable");

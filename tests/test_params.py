@@ -3,6 +3,7 @@
 of strings to PATH, one request for every use of the same string; a KV v2
 "?version=N" stays a read of that version."""
 import json
+import signal
 
 import lw
 
@@ -88,3 +89,51 @@ def test_a_write_vault_refuses_is_one_line_and_exit_65(vault):
                 "--", "true"], env=lw.base_env(vault))
     line = lw.one_line(r.stderr, level="error")
     assert (r.returncode, "unknown role: nope" in line) == (65, True), r.stderr
+
+
+def test_a_certificate_is_issued_anew_before_it_expires(vault, tmp_path):
+    """12 s certificates: each replaced (a new issue, a restart with both new
+    files) before the one in use expires; LEASEWRAP_DEADLINE is its
+    expiration; nothing revoked at exit, the files removed."""
+    from cryptography import x509
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    issue = "pki/issue/web?common_name=app.test&ttl=12s"
+    cert, key, log = tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "starts"
+    script = ('echo "$(date +%%s) $LEASEWRAP_DEADLINE $(cat %s | sha256sum)" '
+              '>> %s; exec sleep 1000' % (cert, log))
+    p = lw.start(["--kill-timeout", "1s",
+                  "--file", "%s=%s#certificate" % (cert, issue),
+                  "--file", "%s=%s#private_key" % (key, issue),
+                  "--", "sh", "-c", script], env=lw.base_env(vault))
+    issues = lambda: [e for e in vault.journal() if e.get("kind") == "pki"]  # noqa: E731
+    try:
+        lw.wait_for(lambda: len(issues()) >= 3 and log.exists() and
+                    len(log.read_text().splitlines()) >= 3, timeout=90,
+                    what="two replacements")
+        c = x509.load_pem_x509_certificate(cert.read_bytes())
+        assert c.subject.rfc4514_string() == "CN=app.test"
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    got = issues()
+    starts = [line.split() for line in log.read_text().splitlines()]
+    for prev, nxt in zip(got, got[1:]):
+        # Issued before the one in use ended, and not long before.
+        assert nxt["time"] < prev["expiration"], (prev, nxt)
+        assert prev["expiration"] - nxt["time"] < 12 * 0.5
+    # Each start had the deadline of the certificate it was given.
+    assert [int(s[1]) for s in starts] == [e["expiration"] for e in got][:len(starts)]
+    assert len({s[2] for s in starts}) == len(starts)
+    assert [e for e in vault.journal() if e.get("kind") == "request"
+            and "revoke" in (e.get("path") or "")] == []
+    assert not cert.exists() and not key.exists()
+
+
+def test_check_reports_a_certificate(vault):
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    r = lw.run(["check", "-s", "C=pki/issue/web?common_name=a.test&ttl=2h#certificate"],
+               env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    assert "ok, certificate, expires in 2h" in r.stdout or \
+        "ok, certificate, expires in 1h59m" in r.stdout, r.stdout

@@ -5,8 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engines.h"
 #include "vault_json.h"
@@ -79,12 +81,42 @@ test_timing_lease_or_refresh(void **state)
 	vj_secret_clear(&s);
 }
 
+/* A certificate without a lease is held until data.expiration; a past one, or one in KV, is not. */
+static void
+test_certificate_ends_at_its_expiration(void **state)
+{
+	const char *p = "pki/issue/web?common_name=a.test";
+	const struct engine *e = engine_for(p);
+	struct vj_secret s;
+	char body[512];
+	double ttl = -1;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"lease_id\":\"\",\"lease_duration\":0,"
+	    "\"data\":{\"certificate\":\"C\",\"serial_number\":\"01\","
+	    "\"expiration\":%lld}}", (long long)time(NULL) + 100);
+	parse(e, p, body, &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_LEASE);
+	assert_true(ttl > 90 && ttl <= 100);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"certificate\":\"C\","
+	    "\"serial_number\":\"01\",\"expiration\":1}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_REFRESH);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"certificate\":\"C\","
+	    "\"serial_number\":\"01\",\"expiration\":9223372036854775807}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_LEASE);
+	assert_true(ttl <= 10.0 * 365 * 86400);
+	vj_secret_clear(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_read_is_a_get_without_body),
 		cmocka_unit_test(test_parameters_make_a_write),
+		cmocka_unit_test(test_certificate_ends_at_its_expiration),
 		cmocka_unit_test(test_timing_lease_or_refresh),
 	};
 
