@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-/* The longest a certificate's end is taken at (hostile numbers): ten years. */
+/* The longest a certificate's end or a rotation is taken at (hostile numbers): ten years. */
 #define CERT_MAX_TTL	(10.0 * 365 * 86400)
 
 /*
@@ -16,6 +16,28 @@
  * to read again on a schedule (KV v1 and v2 make no lease:
  * hashicorp/vault-plugin-secrets-kv path_data.go, pathDataRead).
  */
+/*
+ * A database static role (builtin/logical/database path_creds_create.go,
+ * pathStaticCredsRead): no lease, data.ttl the seconds to the next
+ * password rotation, data.rotation_period or rotation_schedule.
+ */
+static enum engine_timing
+static_timing(const struct vj_secret *s, double *ttl)
+{
+	json_t *t = s->data != NULL ? json_object_get(s->data, "ttl") : NULL;
+
+	if (s->kv2 || !json_is_number(t) ||
+	    (json_object_get(s->data, "rotation_period") == NULL &&
+	    json_object_get(s->data, "rotation_schedule") == NULL))
+		return TIMING_REFRESH;
+	*ttl = json_number_value(t);
+	if (!(*ttl >= 0))
+		*ttl = 0;	/* negative, or NaN */
+	if (*ttl > CERT_MAX_TTL)
+		*ttl = CERT_MAX_TTL;
+	return TIMING_ROTATES;
+}
+
 static enum engine_timing
 read_timing(const struct vj_secret *s, double *ttl)
 {
@@ -40,7 +62,7 @@ read_timing(const struct vj_secret *s, double *ttl)
 			*ttl = CERT_MAX_TTL;
 		return *ttl > 0 ? TIMING_LEASE : TIMING_REFRESH;
 	}
-	return TIMING_REFRESH;
+	return static_timing(s, ttl);
 }
 
 /*

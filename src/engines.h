@@ -15,10 +15,7 @@ struct vj_secret;
 enum engine_timing {
 	TIMING_LEASE,	/* a lease (or a certificate's end): renew it if it can be, replace it before its end */
 	TIMING_REFRESH,	/* no lease: read it again every --refresh-interval */
-	/*
-	 * Room for: a static role's data.ttl (read again when the password
-	 * rotates).
-	 */
+	TIMING_ROTATES,	/* a static role: its values change in *ttl s; read again then */
 };
 
 /* One kind of secret. */

@@ -3,6 +3,7 @@
 #include "output.h"
 #include "config.h"
 #include "cred.h"
+#include "engines.h"
 #include "env.h"
 #include "envfile.h"
 #include "exitcodes.h"
@@ -307,6 +308,7 @@ int
 output_check_report(struct sup *s)
 {
 	char err[512], dur[32];
+	double ttl;
 	struct secret *val;
 	size_t i;
 	int rc = 0;
@@ -331,8 +333,10 @@ output_check_report(struct sup *s)
 		util_format_duration((long long)(cred_duration(c) * 1000), dur,
 		    sizeof(dur));
 		if (cred_lease(c) == NULL && cred_deadline(c) > 0)
-			printf("%-16s %s#%s  ok, certificate, expires in %s\n",
-			    sp->name, sp->path, sp->field, dur);
+			printf("%-16s %s#%s  ok, %s in %s\n", sp->name, sp->path,
+			    sp->field, engine_for(sp->path)->timing(cred_values(c),
+			    &ttl) == TIMING_ROTATES ? "static role, rotates" :
+			    "certificate, expires", dur);
 		else if (cred_lease(c) != NULL)
 			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
 			    sp->path, sp->field, dur, cred_renewable(c) ?

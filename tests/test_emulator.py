@@ -22,6 +22,7 @@ import pytest
 import requests
 
 import harness
+import lw
 from harness import wait_until
 
 ENVELOPE_KEYS = {"request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
@@ -1570,3 +1571,35 @@ def test_pki_issue_answers_a_real_certificate_without_a_lease(vault, client):
     status, body = vault.api("PUT", "pki/issue/web", {})
     assert status == 400 and "common_name" in body["errors"][0]
     assert vault.api("PUT", "pki/issue/nope", {"common_name": "x"})[0] == 400
+
+
+# Database static roles (builtin/logical/database path_creds_create.go
+# pathStaticCredsRead, rotation.go): a fixed user, its password rotated with ALTER
+# ROLE at creation and every rotation_period; static-creds answers no lease.
+def test_static_role_rotates_the_password_of_a_fixed_user(vault, pg, client):
+    pg.query('DROP ROLE IF EXISTS "lw_static_emu"')
+    pg.query('CREATE ROLE "lw_static_emu" LOGIN PASSWORD \'before-rotation\'')
+    try:
+        client.secrets.database.create_static_role(
+            name="app", db_name="pg", username="lw_static_emu",
+            rotation_statements=[], rotation_period=5)
+        assert not pg.can_login("lw_static_emu", "before-rotation")
+        r = client.secrets.database.get_static_credentials(name="app")
+        assert r["lease_id"] == "" and r["lease_duration"] == 0
+        d = r["data"]
+        assert set(d) >= {"username", "password", "ttl", "last_vault_rotation",
+                          "rotation_period"}
+        assert d["username"] == "lw_static_emu" and d["rotation_period"] == 5
+        assert 0 <= d["ttl"] <= 5
+        assert pg.can_login("lw_static_emu", d["password"])
+        first = d["password"]
+        lw.wait_for(lambda: client.secrets.database.get_static_credentials(
+            name="app")["data"]["password"] != first, timeout=30, what="a rotation")
+        d2 = client.secrets.database.get_static_credentials(name="app")["data"]
+        assert not pg.can_login("lw_static_emu", first)
+        assert pg.can_login("lw_static_emu", d2["password"])
+        assert d2["last_vault_rotation"] != d["last_vault_rotation"]
+        assert vault.api("GET", "database/static-creds/nope")[0] == 400
+    finally:
+        vault.api("DELETE", "database/static-roles/app")
+        pg.query('DROP ROLE IF EXISTS "lw_static_emu"')

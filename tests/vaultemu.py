@@ -1266,6 +1266,8 @@ class DatabaseEngine:
         self.mount_path = mount_path
         self.configs = {}
         self.roles = {}
+        self.static_roles = {}    # name -> static account (static-roles/<name>)
+        self.rotating = set()     # static roles being rotated now
 
     # True if the config or role named by the path exists.
     def exists(self, sub):
@@ -1296,6 +1298,12 @@ class DatabaseEngine:
             if ctx.op != "read":
                 raise VaultError(405, ["unsupported operation"])
             return self._creds(ctx, name)
+        if head == "static-roles":
+            return self._static_role(ctx, name)
+        if head == "static-creds":
+            if ctx.op != "read":
+                raise VaultError(405, ["unsupported operation"])
+            return self._static_creds(name)
         if head == "reset":
             if ctx.op != "update":
                 raise VaultError(405, ["unsupported operation"])
@@ -1404,6 +1412,90 @@ class DatabaseEngine:
         with self.core.lock:
             self.roles[name] = new
         return None
+
+    # POST static-roles/<name>: a fixed database user whose password Vault rotates
+    # every rotation_period, rotated once at creation (hashicorp/vault
+    # builtin/logical/database path_roles.go pathStaticRoleCreateUpdate, then
+    # setStaticAccount in rotation.go); GET reads it back, DELETE forgets it.
+    def _static_role(self, ctx, name):
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.static_roles.pop(name, None)
+            return None
+        if ctx.op == "read":
+            with self.core.lock:
+                sr = self.static_roles.get(name)
+                if sr is None:
+                    raise VaultError(404, [])
+                data = {"db_name": sr["db_name"], "username": sr["username"],
+                        "rotation_period": sr["rotation_period"],
+                        "last_vault_rotation": rfc3339(sr["last_rotation"])}
+            return Reply(200, envelope(data, mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        d = ctx.data
+        period = parse_duration(d.get("rotation_period", 0), "rotation_period")
+        if period < 5:
+            raise VaultError(400, ["rotation_period must be 5 seconds or more"])
+        if not d.get("username") or not d.get("db_name"):
+            raise VaultError(400, ["username and db_name are required"])
+        with self.core.lock:
+            self.static_roles[name] = {"db_name": d["db_name"], "username": d["username"],
+                                       "rotation_period": period, "password": None,
+                                       "last_rotation": None, "next_rotation": 0}
+        self.rotate_static(name)
+        return None
+
+    # Sets a new password on a static role's user (rotation.go setStaticAccount:
+    # ALTER ROLE through the plugin's UpdateUser), then its next rotation time.
+    def rotate_static(self, name):
+        with self.core.lock:
+            sr = self.static_roles.get(name)
+            cfg = self.configs.get(sr["db_name"]) if sr else None
+            if sr is None or cfg is None or name in self.rotating:
+                return
+            self.rotating.add(name)
+            cfg = dict(cfg)
+        password = make_password()
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        sql = 'ALTER ROLE "%s" WITH PASSWORD \'%s\';\n' % (sr["username"], password)
+        try:
+            self.core.remember_secrets([password])
+            self.core.run_psql(params, sql, hide=[password, cfg["password"]])
+            now = time.time()
+            with self.core.lock:
+                sr.update(password=password, last_rotation=now,
+                          next_rotation=now + sr["rotation_period"])
+            self.core.journal.add("static", event="rotate", role=name,
+                                  username=sr["username"], time_rotated=now)
+        except DBError as err:
+            with self.core.lock:
+                sr["next_rotation"] = time.time() + 1     # retried, as rotation.go's queue does
+            self.core.journal.add("static", event="rotate_failed", role=name, error=str(err))
+        finally:
+            with self.core.lock:
+                self.rotating.discard(name)
+
+    # Static roles whose rotation is due (called by the reaper).
+    def static_due(self, now):
+        with self.core.lock:
+            return [n for n, sr in self.static_roles.items()
+                    if sr["next_rotation"] and sr["next_rotation"] <= now and n not in self.rotating]
+
+    # GET static-creds/<name> (path_creds_create.go pathStaticCredsRead): no lease;
+    # ttl is the whole seconds to the next rotation (0 once it is due and not done).
+    def _static_creds(self, name):
+        with self.core.lock:
+            sr = self.static_roles.get(name)
+            if sr is None:
+                raise VaultError(400, ["unknown role: %s" % name])
+            if sr["password"] is None:
+                raise VaultError(500, ["static role %s has not been rotated yet" % name])
+            data = {"username": sr["username"], "password": sr["password"],
+                    "ttl": max(0, int(sr["next_rotation"] - time.time())),
+                    "last_vault_rotation": rfc3339(sr["last_rotation"]),
+                    "rotation_period": sr["rotation_period"]}
+        return Reply(200, envelope(data, mount_type=self.mount_type))
 
     # GET creds/<name>: creates a PostgreSQL role and registers a lease (§5.1-§5.4).
     def _creds(self, ctx, name):
@@ -2682,6 +2774,12 @@ class Core:
                 self.spawn(self.revoke_token, tok, "expire")
             for le in due:
                 self.spawn(self._expire_lease, le)
+            with self.lock:
+                engines = [m.engine for m in self.mounts.values()
+                           if isinstance(m.engine, DatabaseEngine)]
+            for eng in engines:
+                for name in eng.static_due(now):
+                    self.spawn(eng.rotate_static, name)
 
     # Expires one lease at its TTL (worker thread body, §6).
     def _expire_lease(self, lease):

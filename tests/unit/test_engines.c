@@ -110,6 +110,33 @@ test_certificate_ends_at_its_expiration(void **state)
 	vj_secret_clear(&s);
 }
 
+/* A static role's answer: read again after data.ttl; not a KV secret that holds a "ttl". */
+static void
+test_static_role_rotates_after_its_ttl(void **state)
+{
+	const char *p = "database/static-creds/app";
+	const struct engine *e = engine_for(p);
+	struct vj_secret s;
+	double ttl = -1;
+
+	(void)state;
+	parse(e, p, "{\"lease_id\":\"\",\"lease_duration\":0,\"data\":{"
+	    "\"username\":\"app\",\"password\":\"x\",\"ttl\":3599,"
+	    "\"rotation_period\":3600}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_ROTATES);
+	assert_true(ttl == 3599);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"ttl\":-4.5,"
+	    "\"rotation_schedule\":\"0 * * * *\"}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_ROTATES);
+	assert_true(ttl == 0);
+	vj_secret_clear(&s);
+	parse(e, "kv/app", "{\"lease_id\":\"\",\"data\":{\"ttl\":\"1h\","
+	    "\"rotation_period\":1}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_REFRESH);
+	vj_secret_clear(&s);
+}
+
 int
 main(void)
 {
@@ -117,6 +144,7 @@ main(void)
 		cmocka_unit_test(test_plain_read_is_a_get_without_body),
 		cmocka_unit_test(test_parameters_make_a_write),
 		cmocka_unit_test(test_certificate_ends_at_its_expiration),
+		cmocka_unit_test(test_static_role_rotates_after_its_ttl),
 		cmocka_unit_test(test_timing_lease_or_refresh),
 	};
 
