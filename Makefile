@@ -28,7 +28,8 @@ SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c \
 	   src/supervisor.c src/signals.c src/token.c src/leases.c src/cred.c \
 	   src/command.c src/output.c src/preflight.c src/lease.c src/envfile.c \
 	   src/auth.c src/metrics.c src/dl.c src/engines.c src/runas.c \
-	   src/capath.c src/addr.c src/tokenfile.c
+	   src/capath.c src/addr.c src/tokenfile.c src/template.c \
+	   src/usage.c src/config_tmpl.c src/outfile.c src/params.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
@@ -37,12 +38,14 @@ UNIT_TESTS = tests/unit/test_spec tests/unit/test_config tests/unit/test_env \
 	   tests/unit/test_vault_json tests/unit/test_util tests/unit/test_child \
 	   tests/unit/test_lease tests/unit/test_envfile tests/unit/test_metrics \
 	   tests/unit/test_preflight tests/unit/test_log tests/unit/test_runas \
-	   tests/unit/test_addr tests/unit/test_engines
+	   tests/unit/test_addr tests/unit/test_engines \
+	   tests/unit/test_template tests/unit/test_params
 
 # Debian packages each target needs; installed on demand.
 BUILD_DEBS = gcc libc6-dev make pkg-config libcurl4-openssl-dev libjansson-dev libev-dev \
 	   libmicrohttpd-dev
 TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac groff-base \
+	   python3-cryptography \
 	   python3-dotenv \
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
 	   valgrind python3-yaml curl openssl nghttp2-proxy iproute2 $(PKG_DEBS)
@@ -117,7 +120,7 @@ asan:
 # runs each for FUZZ_SECONDS; `make check` for CHECK_FUZZ_SECONDS.  New inputs
 # go to tests/fuzz/build/, crashes to tests/fuzz/build/crash-*.
 FUZZERS	 = fuzz_spec fuzz_duration fuzz_config fuzz_vault_json fuzz_log \
-	   fuzz_metrics fuzz_envfile
+	   fuzz_metrics fuzz_envfile fuzz_template
 FUZZ_SECONDS ?= 60
 CHECK_FUZZ_SECONDS ?= 3
 FUZZ_CC	 ?= clang

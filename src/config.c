@@ -88,6 +88,11 @@ const struct optdef config_opts[O_COUNT] = {
 	[O_AGENT_ADDR] =	{ "agent-addr", 0, STR(agent_addr) },
 	[O_PROXY_ADDR] =	{ "proxy-addr", 0, STR(proxy_addr) },
 	[O_DISABLE_REDIRECTS] =	{ "disable-redirects", 0, K_FLAG, "disable_redirects" },
+	[O_TEMPLATE] =		{ "template", 'T', K_SPECIAL, "template" },
+	[O_FILE] =		{ "file", 0, K_SPECIAL, "file" },
+	[O_FILE_TEMPLATE] =	{ "file-template", 0, K_SPECIAL, "file_template" },
+	[O_FILE_MODE] =		{ "file-mode", 0, STR(file_mode) },
+	[O_KEEP_FILES] =	{ "keep-files", 0, K_FLAG, "keep_files" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -113,7 +118,8 @@ build_getopt_tables(void)
 	for (i = 0; i < O_COUNT; i++) {
 		enum opt_kind k = config_opts[i].kind;
 		int takes = k == K_VALUE || k == K_STRING || k == K_LIST ||
-		    i == O_SECRET || i == O_CONFIG;
+		    i == O_SECRET || i == O_CONFIG || i == O_TEMPLATE ||
+		    i == O_FILE || i == O_FILE_TEMPLATE;
 
 		longopts[i].name = config_opts[i].name;
 		longopts[i].has_arg = takes ? required_argument : no_argument;
@@ -128,129 +134,6 @@ build_getopt_tables(void)
 	shortopts[n] = '\0';
 }
 
-/* --help, in parts: C11 guarantees only 4095 bytes per string. */
-static const char *const usage_text[] = {
-"usage: leasewrap [OPTIONS] -- COMMAND [ARG...]\n"
-"       leasewrap check [OPTIONS]\n"
-"\n"
-"Run COMMAND with secrets from HashiCorp Vault in its environment, keep them\n"
-"fresh, stay its parent, and revoke every lease it created when it exits.\n"
-"\"check\" logs in, reads every secret, confirms every field, revokes what\n"
-"it leased and prints one line per variable (never a value).\n"
-"\n"
-"Secrets:\n"
-"  -s, --secret NAME=PATH#FIELD  set NAME to FIELD of the secret at Vault API\n"
-"                                PATH (repeatable; names on one path share one\n"
-"                                read and one lease)\n"
-"      --no-env-refs             do not resolve inherited variables whose value\n"
-"                                is vault:PATH#FIELD\n"
-"      --pass-token              leave VAULT_TOKEN in the command's environment\n"
-"      --env-file FILE           also write the secrets to FILE (NAME=value,\n"
-"                                0600, replaced atomically; repeatable)\n"
-"      --env-file-format FORMAT  dotenv (default), shell or json; a value the\n"
-"                                format cannot carry exactly is refused\n"
-"      --no-revoke               leave leases alive at exit\n"
-"\n",
-"Rotation:\n"
-"      --on-change ACTION        when credentials change: restart (default),\n"
-"                                signal:SIGNAME (rewrite --env-file, signal the\n"
-"                                command) or exit (exit 75)\n"
-"      --rotate-before DUR|N%    replace a credential this long before it dies\n"
-"                                (default 20% of its lease)\n"
-"      --refresh-interval DUR    re-read secrets without a lease (KV) this often\n"
-"                                (default 5m)\n"
-"      --on-expire ACTION        when a credential dies with no replacement:\n"
-"                                exit (default, exit 79) or warn\n"
-"      --revoke-grace DUR        in signal mode, revoke old leases after DUR\n"
-"                                (default 30s)\n"
-"\n",
-"Command:\n"
-"      --kill-signal SIG         stop the command with SIG (default TERM)\n"
-"      --kill-timeout DUR        then SIGKILL it after DUR (default 10s)\n"
-"      --restart POLICY          when the command exits on its own: never\n"
-"                                (default), on-failure or always\n"
-"      --max-restarts N          give up after N restarts in a row (default 10)\n"
-"  -g, --process-group           send signals to the command's whole process\n"
-"                                group, not just to it\n"
-"      --timeout DUR             stop the command after DUR and exit 124\n"
-"  -u, --user USER[:GROUP]       run the command as USER (and GROUP, else\n"
-"                                USER's groups) with USER's HOME; needs root\n"
-"\n",
-"Logging in:\n"
-"      --auth METHOD             token (default), approle, kubernetes, jwt,\n"
-"                                cert, or none (send no token: a Vault Agent\n"
-"                                or Proxy with use_auto_auth_token adds its own)\n"
-"      --auth-mount PATH         where the method is mounted (default: its name)\n"
-"      --auth-role NAME          the role to log in as (kubernetes, jwt, cert)\n"
-"      --role-id ID              AppRole role ID (or --role-id-file FILE)\n"
-"      --role-id-file FILE       read the AppRole role ID from FILE\n"
-"      --secret-id-file FILE     read the AppRole secret ID from FILE\n"
-"      --secret-id-wrapped       FILE holds a response-wrapping token for it\n"
-"      --jwt-file FILE           the JWT to log in with (kubernetes default:\n"
-"                                /var/run/secrets/kubernetes.io/serviceaccount/token)\n"
-"\n",
-"TLS (as the Vault CLI):\n"
-"      --ca-cert FILE            trust this CA (env VAULT_CACERT)\n"
-"      --ca-path DIR             trust the CAs in DIR (env VAULT_CAPATH)\n"
-"      --client-cert FILE        client certificate (env VAULT_CLIENT_CERT)\n"
-"      --client-key FILE         its key (env VAULT_CLIENT_KEY)\n"
-"      --tls-server-name NAME    verify Vault's certificate for NAME (env\n"
-"                                VAULT_TLS_SERVER_NAME)\n"
-"      --tls-skip-verify         do not verify Vault's certificate (env\n"
-"                                VAULT_SKIP_VERIFY; insecure)\n"
-"      --insecure-http           allow sending the token over plain http:// to\n"
-"                                a host that is not this machine\n"
-"\n",
-"Vault:\n"
-"  -a, --vault-addr URL          Vault address (env VAULT_ADDR): https://,\n"
-"                                http:// or unix:///PATH\n"
-"      --agent-addr URL          a Vault Agent or Proxy to use instead (env\n"
-"                                VAULT_AGENT_ADDR; wins over VAULT_ADDR)\n"
-"      --proxy-addr URL          send every request through this HTTP proxy\n"
-"                                (env VAULT_PROXY_ADDR or VAULT_HTTP_PROXY)\n"
-"      --disable-redirects       do not follow a standby's redirect (env\n"
-"                                VAULT_DISABLE_REDIRECTS)\n"
-"  -n, --namespace NS            Vault namespace (env VAULT_NAMESPACE)\n"
-"  -t, --token-file FILE         read the token from FILE when VAULT_TOKEN is\n"
-"                                unset (default ~/.vault-token)\n"
-"      --request-timeout DUR     give up on one Vault request after DUR\n"
-"                                (env VAULT_CLIENT_TIMEOUT; default 30s)\n"
-"      --connect-timeout DUR     give up connecting after DUR (default 10s)\n"
-"      --start-timeout DUR       keep retrying an unavailable Vault at start\n"
-"                                for DUR, then exit 69 (default 60s)\n"
-"\n",
-"Metrics (Prometheus text format):\n"
-"      --metrics-file FILE       write metrics to FILE, replaced atomically (for\n"
-"                                node_exporter's textfile collector)\n"
-"      --metrics-addr HOST:PORT  serve GET /metrics on HOST:PORT (:PORT: every\n"
-"                                interface)\n"
-"\n",
-"General:\n"
-"  -c, --config FILE             JSON file with the same settings (flags win;\n"
-"                                relative paths in it are relative to its folder)\n"
-"  -l, --log-level LEVEL         debug, info, warn (default), error or off\n"
-"                                (env LEASEWRAP_LOG_LEVEL)\n"
-"      --log-format FORMAT       text (default) or json, one object a line\n"
-"                                (env LEASEWRAP_LOG_FORMAT)\n"
-"  -h, --help                    show this help and exit\n"
-"  -V, --version                 show the version and exit\n"
-"\n"
-"Exit status: COMMAND's own, 128+N if it died of signal N, 126/127 if it\n"
-"cannot be run or found; 64 usage, 65 missing secret or field, 69 Vault\n"
-"unavailable, 70 internal error, 71 system error, 75 credentials changed\n"
-"with --on-change exit, 77 permission denied, 78 configuration error,\n"
-"79 credentials expired, 124 --timeout.  See leasewrap(1).\n",
-};
-
-void
-config_usage(FILE *f)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(usage_text) / sizeof(usage_text[0]); i++)
-		fputs(usage_text[i], f);
-}
-
 /* Which settings the command line already fixed, so the file cannot undo them. */
 
 /* Add sp to the list, replacing an entry of the same name when replace is set. */
@@ -261,7 +144,8 @@ config_add_spec(struct config *cfg, struct spec *sp, int replace, char *err,
 	size_t i;
 
 	for (i = 0; i < cfg->nspecs; i++) {
-		if (strcmp(cfg->specs[i].name, sp->name) != 0)
+		if (cfg->specs[i].tmpl || strcmp(cfg->specs[i].name,
+		    sp->name) != 0)
 			continue;
 		if (!replace) {
 			/* An earlier source (the command line) wins. */
@@ -552,6 +436,9 @@ config_set_flag(struct config *cfg, int id, int on)
 	case O_DISABLE_REDIRECTS:
 		cfg->disable_redirects = on;
 		break;
+	case O_KEEP_FILES:
+		cfg->keep_files = on;
+		break;
 	default:
 		break;
 	}
@@ -642,7 +529,8 @@ env_refs(struct config *cfg, size_t nflags, char **envp, char *err,
 				    "--no-env-refs to pass it on as it is", sub);
 		}
 		for (i = nflags; i < cfg->nspecs; i++)
-			if (strcmp(cfg->specs[i].name, sp.name) == 0)
+			if (!cfg->specs[i].tmpl &&
+			    strcmp(cfg->specs[i].name, sp.name) == 0)
 				break;
 		if (i < cfg->nspecs) {
 			spec_clear(&cfg->specs[i]);
@@ -690,6 +578,12 @@ apply_flag(struct config *cfg, int id, char *err, size_t errlen)
 		    config_add_spec(cfg, &sp, 1, err, errlen) == -1)
 			return -1;
 		break;
+	case O_TEMPLATE:
+	case O_FILE:
+	case O_FILE_TEMPLATE:
+		return config_add_template(cfg, id == O_TEMPLATE ? TK_TEMPLATE :
+		    id == O_FILE ? TK_FILE : TK_FILE_TEMPLATE, optarg, 1, err,
+		    errlen);
 	case O_CONFIG:
 		set_str(&cfg->config_path, optarg);
 		break;
@@ -836,6 +730,8 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_CONFIG;
 	if (cfg->env_refs && env_refs(cfg, nflags, envp, err, errlen) == -1)
 		return LW_EXIT_USAGE;
+	if (config_check_templates(cfg, err, errlen) == -1)
+		return LW_EXIT_USAGE;
 	/* --user: root only (the outputs are checked by preflight.c). */
 	if (cfg->user != NULL && geteuid() != 0) {
 		errf(err, errlen, "--user \"%.40s\": leasewrap runs as uid %ld, "
@@ -853,7 +749,8 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 	if (cfg->check) {
 		if (cfg->nspecs == 0) {
 			errf(err, errlen, "check: no secret requested; give -s "
-			    "NAME=PATH#FIELD or a config file with \"secret\"");
+			    "NAME=PATH#FIELD, -T NAME=TEXT or a config file with "
+			    "\"secret\"");
 			return LW_EXIT_USAGE;
 		}
 		return 0;	/* a command, if any, is not run */
@@ -874,6 +771,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nspecs; i++)
 		spec_clear(&cfg->specs[i]);
 	free(cfg->specs);
+	config_free_templates(cfg);
 	if (cfg->argv_owned) {
 		for (i = 0; cfg->argv[i] != NULL; i++)
 			free(cfg->argv[i]);

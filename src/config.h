@@ -7,6 +7,7 @@
 
 #include "runas.h"
 #include "spec.h"
+#include "template.h"
 
 enum { CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_EXIT };
 enum { RESTART_NEVER, RESTART_ON_FAILURE, RESTART_ALWAYS };
@@ -23,8 +24,18 @@ struct config {
 	char		 *token_file;
 	char		 *config_path;
 	unsigned long long from_file;	/* bit per option: set by the -c file */
-	struct spec	 *specs;
+	struct spec	 *specs;	/* -s, then those of templates (spec.tmpl) */
 	size_t		  nspecs;
+	struct ctemplate {		/* -T NAME=TEXT */
+		char		*name;
+		struct tmpl	 t;
+	}		 *templates;
+	size_t		  ntemplates;
+	struct ctemplate *files;	/* --file, --file-template: name is DEST */
+	size_t		  nfiles;
+	char		 *file_mode;	/* --file-mode as given */
+	unsigned int	  file_perm;	/* its value; 0600 by default */
+	int		  keep_files;	/* --keep-files */
 	int		  no_revoke;
 	int		  pass_token;
 	int		  env_refs;

@@ -236,6 +236,9 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 
 	if (strcmp(key, "secret") == 0)
 		return file_secrets(cfg, path, v, err, errlen);
+	if (strcmp(key, "template") == 0 || strcmp(key, "file") == 0 ||
+	    strcmp(key, "file_template") == 0)
+		return config_file_templates(cfg, path, key, v, err, errlen);
 	if (strcmp(key, "command") == 0)
 		return file_command(cfg, path, v, err, errlen);
 	for (id = 0; id < O_COUNT; id++)

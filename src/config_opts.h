@@ -26,7 +26,8 @@ enum opt_id {
 	O_TLS_SERVER_NAME, O_TLS_SKIP_VERIFY, O_INSECURE_HTTP,
 	O_PROCESS_GROUP, O_TIMEOUT, O_LOG_FORMAT, O_METRICS_FILE,
 	O_METRICS_ADDR, O_ENV_FILE_FORMAT, O_USER,
-	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS,
+	O_AGENT_ADDR, O_PROXY_ADDR, O_DISABLE_REDIRECTS, O_TEMPLATE,
+	O_FILE, O_FILE_TEMPLATE, O_FILE_MODE, O_KEEP_FILES,
 	O_HELP, O_VERSION, O_COUNT
 };
 
@@ -58,6 +59,31 @@ struct seen {
 /* Add sp to the list, replacing an entry of the same name when replace is set. */
 int	config_add_spec(struct config *, struct spec *sp, int replace,
 	    char *err, size_t errlen);
+/* What config_add_template() adds: -T, --file or --file-template. */
+enum { TK_TEMPLATE, TK_FILE, TK_FILE_TEMPLATE };
+
+/*
+ * Add "NAME=TEXT" (-T), "DEST=PATH#FIELD" (--file) or "DEST=SRC"
+ * (--file-template, SRC read now) of kind k, unless one of that name is
+ * there (an earlier source wins) or, with replace, refuse it; each
+ * placeholder becomes a spec.tmpl spec.  -1 with a message.
+ */
+int	config_add_template(struct config *, int k, const char *arg,
+	    int replace, char *err, size_t errlen);
+/*
+ * The config file's "template", "file" or "file_template" (key): an array
+ * of "NAME=TEXT" or an object NAME -> TEXT; relative files beside it.
+ */
+int	config_file_templates(struct config *, const char *path,
+	    const char *key, void *json, char *err, size_t errlen);
+/*
+ * Once every source is read: no template shares a name with a -s secret
+ * (an inherited "vault:" reference of that name gives way), and
+ * --file-mode is a mode.  -1 with a message.
+ */
+int	config_check_templates(struct config *, char *err, size_t errlen);
+/* Free the templates. */
+void	config_free_templates(struct config *);
 /* Set option id from its text value; -1 with what was expected. */
 int	config_set_value(struct config *, int id, const char *v, char *err,
 	    size_t errlen);

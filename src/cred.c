@@ -43,6 +43,7 @@ struct cred {
 	struct tokgen		*tg;		/* the token cur's lease has (leases die with it) */
 	double			 duration;	/* cur's lease as issued, s */
 	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
+	ev_tstamp		 rotates_at;	/* a static role's next rotation; 0 */
 	int			 renewable;
 	int			 final;		/* cannot be extended further */
 	double			 jitter;	/* in [0, 1), per lease */
@@ -70,7 +71,7 @@ cred_deadline(const struct cred *c)
 	double t = token_deadline(c->tg);
 
 	if (c->lease_end <= 0)
-		return 0;
+		return c->rotates_at;	/* a static role's, or 0 */
 	if (t > 0 && t < c->lease_end)
 		return t;
 	return c->lease_end;
@@ -105,6 +106,8 @@ cred_take_lease(struct cred *c)
 	c->final = !c->renewable;
 	c->lease_end = timing == TIMING_LEASE && c->duration > 0 ?
 	    ev_now(c->sup->loop) + c->duration : 0;
+	c->rotates_at = timing == TIMING_ROTATES ?
+	    ev_now(c->sup->loop) + c->duration : 0;
 	c->jitter = rnd();
 	c->issued = ev_now(c->sup->loop);
 	c->attempts = 0;
@@ -125,6 +128,7 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->issued = c->issued;
 	f->learned_max = c->learned_max;
 	f->ttl_hint = (double)c->cur.lease_duration;
+	f->refresh_at = c->rotates_at > 0 ? c->rotates_at + 1.0 : 0;
 	f->renewable = c->renewable && !c->final && !token_bound(c);
 	f->doomed = doomed_by_token(c);
 	f->refresh_interval = (double)cfg->refresh_interval_ms / 1000.0;
@@ -444,6 +448,16 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 	s->on->reads_settled(s);
 }
 
+/* An unchanged read of a static role: when it rotates next, from the new answer. */
+static void
+note_rotation(struct cred *c, const struct vj_secret *sec)
+{
+	double ttl;
+
+	if (c->eng->timing(sec, &ttl) == TIMING_ROTATES)
+		c->rotates_at = ev_now(c->sup->loop) + ttl;
+}
+
 /* A read brought values: keep them (the first read), drop them (an unchanged refresh), or apply them. */
 static void
 read_got(struct cred *c, struct vj_secret *sec)
@@ -477,6 +491,7 @@ read_got(struct cred *c, struct vj_secret *sec)
 	    !values_differ(s, c, &c->cur, sec)) {
 		log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
 		    "unchanged");
+		note_rotation(c, sec);
 		vj_secret_clear(sec);
 		c->attempts = 0;
 		cred_schedule(c);
@@ -565,12 +580,15 @@ static void
 cred_read(struct cred *c, enum purpose p)
 {
 	char *body = c->eng->body != NULL ? c->eng->body(c->read_path) : NULL;
+	char *to = c->eng->request_path != NULL ?
+	    c->eng->request_path(c->read_path) : NULL;
 
 	c->purpose = p;
 	c->op = OP_READ;
 	c->attempts++;
-	vault_request(c->sup->vault, c->eng->method, c->read_path, body,
-	    read_cb, c);
+	vault_request(c->sup->vault, c->eng->method, to != NULL ? to :
+	    c->read_path, body, read_cb, c);
+	free(to);
 	free(body);
 }
 

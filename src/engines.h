@@ -13,12 +13,9 @@ struct vj_secret;
 
 /* How the next step of a credential is planned (lease_plan()). */
 enum engine_timing {
-	TIMING_LEASE,	/* a lease: renew it, replace it before its end */
+	TIMING_LEASE,	/* a lease (or a certificate's end): renew it if it can be, replace it before its end */
 	TIMING_REFRESH,	/* no lease: read it again every --refresh-interval */
-	/*
-	 * Room for: a static role's data.ttl (read again when the password
-	 * rotates), a certificate's data.expiration (issue anew before it).
-	 */
+	TIMING_ROTATES,	/* a static role: its values change in *ttl s; read again then */
 };
 
 /* One kind of secret. */
@@ -27,6 +24,8 @@ struct engine {
 	const char	*method;	/* "GET", "PUT" */
 	/* The request's JSON body for path (free it), or NULL for none. */
 	char		*(*body)(const char *path);
+	/* The path the request goes to (free it); NULL: path itself. */
+	char		*(*request_path)(const char *path);
 	/* A 200 answer's values; -1 with a message holding no value. */
 	int		 (*parse)(const char *path, const char *body,
 			    size_t len, struct vj_secret *out, char *err,
@@ -35,7 +34,10 @@ struct engine {
 	enum engine_timing (*timing)(const struct vj_secret *, double *ttl);
 };
 
-/* The kind a Vault path is read as. */
+/*
+ * The kind a Vault path is read as: a write when it has parameters
+ * ("PATH?KEY=VALUE&..."), except a KV v2 "?version=N" read.
+ */
 const struct engine	*engine_for(const char *path);
 
 #endif

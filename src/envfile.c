@@ -297,6 +297,18 @@ json_value(struct out *o, const char *v, size_t n)
 	return 0;
 }
 
+struct secret *
+envfile_json_string(const char *v, size_t n)
+{
+	struct out o = { NULL, 0, 0 };
+	struct secret *r = NULL;
+
+	if (json_value(&o, v, n) == 0)
+		r = secret_new(o.buf, o.len);
+	out_drop(&o);
+	return r;
+}
+
 int
 envfile_render(int format, char *const vars[], size_t nvars, char **text,
     size_t *len, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct config;
+struct secret;
 
 /* --env-file-format: the grammars are leasewrap(1), "ENV FILES". */
 enum { ENVFILE_DOTENV, ENVFILE_SHELL, ENVFILE_JSON };
@@ -28,6 +29,8 @@ int	envfile_render(int format, char *const vars[], size_t nvars,
  */
 int	envfile_write(const struct config *cfg, const char *path,
 	    char *const vars[], size_t nvars, char *err, size_t errlen);
+/* n bytes of v as one JSON string literal, as the json format writes it; NULL if not UTF-8. */
+struct secret *envfile_json_string(const char *v, size_t n);
 /* True if the n bytes at s are UTF-8 (no overlong form, no surrogate). */
 int	envfile_utf8_ok(const char *s, size_t n);
 /*

@@ -78,6 +78,16 @@ plan_refresh(const struct lease_facts *f, struct lease_plan *p)
 	if (f->ttl_hint > 0 && f->ttl_hint * 0.9 < interval)
 		interval = f->ttl_hint * 0.9;
 	p->step = LSTEP_REFRESH;
+	/*
+	 * A static role: a second after it rotates, as consul-template's
+	 * leaseCheckWait (dependency/vault_common.go: ttl + 1 s when the
+	 * answer has rotation_period); --refresh-interval stays the backstop.
+	 */
+	if (f->refresh_at > 0 && f->refresh_at - f->now < interval) {
+		p->in = f->refresh_at > f->now ? f->refresh_at - f->now : 0;
+		p->last_call = -1;
+		return;
+	}
 	p->in = interval * (0.9 + 0.2 * f->r);
 	p->last_call = -1;
 }

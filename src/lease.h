@@ -65,6 +65,7 @@ struct lease_facts {
 	double	issued;		/* when the lease began */
 	double	learned_max;	/* the path's max TTL once a renewal showed it; 0 */
 	double	ttl_hint;	/* a lease-less answer's lease_duration; 0 */
+	double	refresh_at;	/* a static role: read again then (its rotation + 1 s); 0 */
 	int	renewable;	/* renewable, not final, not bound to a dying token */
 	int	doomed;		/* bound to the token in use, which ends for good */
 	double	refresh_interval;	/* --refresh-interval, s */

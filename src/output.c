@@ -3,15 +3,18 @@
 #include "output.h"
 #include "config.h"
 #include "cred.h"
+#include "engines.h"
 #include "env.h"
 #include "envfile.h"
 #include "exitcodes.h"
 #include "leases.h"
 #include "log.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "secret.h"
 #include "spec.h"
 #include "sup.h"
+#include "template.h"
 #include "token.h"
 #include "util.h"
 #include "vault_json.h"
@@ -34,7 +37,9 @@ metrics_gauges(void *arg)
 	for (i = 0; i < creds_count(s); i++) {
 		const struct cred *c = creds_at(s, i);
 
-		if (!lease_active(cred_lease(c)) || (d = cred_deadline(c)) <= 0)
+		/* A certificate has an end and no lease. */
+		if ((cred_lease(c) != NULL && !lease_active(cred_lease(c))) ||
+		    (d = cred_deadline(c)) <= 0)
 			continue;
 		metrics_set(s->metrics, M_DEADLINE, d - now, "path",
 		    cred_path(c));
@@ -100,6 +105,42 @@ env_deadline(const struct sup *s)
 	return (long long)min;
 }
 
+/* A template's placeholder: its field in the credential read for its path. */
+static int
+tmpl_value(void *arg, const struct spec *ref, struct secret **val, char *err,
+    size_t errlen)
+{
+	char why[256];
+
+	if (vj_field(cred_values(creds_find(arg, ref->path)), ref->field, val,
+	    why, sizeof(why)) == 0)
+		return 0;
+	return errf(err, errlen, "{{ %s#%s }}: secret \"%s\" %s; check the "
+	    "part after \"#\"", ref->path, ref->field, ref->path, why);
+}
+
+/* Render every template into vars[0..]; -1 (logged, nothing left allocated) if one fails. */
+static int
+render_templates(struct sup *s, struct env_var *vars)
+{
+	char err[512];
+	size_t i, j;
+
+	for (i = 0; i < s->cfg->ntemplates; i++) {
+		const struct ctemplate *ct = &s->cfg->templates[i];
+
+		vars[i].name = ct->name;
+		if ((vars[i].value = tmpl_render(&ct->t, tmpl_value, s, err,
+		    sizeof(err))) != NULL)
+			continue;
+		log_error("fetch", "template %s: %s", ct->name, err);
+		for (j = 0; j < i; j++)
+			secret_free((struct secret *)vars[j].value);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The child's environment from the credentials in use, with
  * LEASEWRAP_DEADLINE last when a credential is leased; *nvars is how many
@@ -111,26 +152,35 @@ build_env(struct sup *s, size_t *nvars)
 	struct env_var *vars;
 	char err[512], num[32], **envp;
 	long long deadline = env_deadline(s);
-	size_t i, j, n = s->cfg->nspecs;
+	size_t i, j, n = 0;
 
-	vars = xcalloc(n + 1, sizeof(*vars));
-	for (i = 0; i < n; i++) {
+	vars = xcalloc(s->cfg->nspecs + s->cfg->ntemplates + 1, sizeof(*vars));
+	for (i = 0; i < s->cfg->nspecs; i++) {
 		const struct spec *sp = &s->cfg->specs[i];
 		struct secret *val = NULL;
 
+		if (sp->tmpl)
+			continue;
 		if (vj_field(cred_values(creds_find(s, sp->path)), sp->field, &val, err,
 		    sizeof(err)) == -1) {
 			log_at(LOG_ERROR, "fetch", LF(.path = sp->path), "%s: "
 			    "secret \"%s\" %s; check the part after \"#\"",
 			    sp->name, sp->path, err);
-			for (j = 0; j < i; j++)
+			for (j = 0; j < n; j++)
 				secret_free((struct secret *)vars[j].value);
 			free(vars);
 			return NULL;
 		}
-		vars[i].name = sp->name;
-		vars[i].value = val;
+		vars[n].name = sp->name;
+		vars[n++].value = val;
 	}
+	if (render_templates(s, vars + n) == -1) {
+		for (j = 0; j < n; j++)
+			secret_free((struct secret *)vars[j].value);
+		free(vars);
+		return NULL;
+	}
+	n += s->cfg->ntemplates;
 	if (deadline > 0) {
 		snprintf(num, sizeof(num), "%lld", deadline);
 		vars[n].name = "LEASEWRAP_DEADLINE";
@@ -165,10 +215,28 @@ write_env_files(struct sup *s, char **envp, size_t nvars)
 	return 0;
 }
 
+/* Rewrite every --file and --file-template from the credentials in use. */
+static int
+write_files(struct sup *s, char **envp, size_t nvars)
+{
+	char err[512];
+	size_t i;
+	int r;
+
+	(void)envp;
+	(void)nvars;
+	for (i = 0; i < s->cfg->nfiles; i++)
+		if ((r = outfile_write(s->cfg, &s->cfg->files[i], tmpl_value, s,
+		    err, sizeof(err))) != 0) {
+			log_error("file", "%s", err);
+			return r;	/* -2: a field is missing */
+		}
+	return 0;
+}
+
 /*
  * Where the credentials go besides the child's environment, one row each,
- * from leasewrap's variables (the last nvars of envp).  Room for a single
- * file per secret (--file) and templates.
+ * from leasewrap's variables (the last nvars of envp) or the credentials.
  */
 static const struct output {
 	const char	*name;
@@ -176,6 +244,7 @@ static const struct output {
 	int		 fail_code;	/* exit code when it fails at a start */
 } outputs[] = {
 	{ "env-file", write_env_files, LW_EXIT_CONFIG },
+	{ "file", write_files, LW_EXIT_CONFIG },
 };
 
 char **
@@ -206,10 +275,40 @@ output_build(struct sup *s, int starting, int *code)
 	return envp;
 }
 
+/* "check": one line per template and file, rendered and dropped; -1 if one cannot be. */
+static int
+check_templates(struct sup *s)
+{
+	const struct config *cfg = s->cfg;
+	size_t i, n = cfg->ntemplates + cfg->nfiles;
+	struct secret *val;
+	char err[512];
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct ctemplate *ct = i < cfg->ntemplates ?
+		    &cfg->templates[i] : &cfg->files[i - cfg->ntemplates];
+		const char *kind = i < cfg->ntemplates ? "template" : "file";
+
+		if ((val = tmpl_render(&ct->t, tmpl_value, s, err,
+		    sizeof(err))) == NULL) {
+			printf("%-16s (%s)  FAILED: %s\n", ct->name, kind, err);
+			log_error("check", "%s %s: %s", kind, ct->name, err);
+			rc = -1;
+			continue;
+		}
+		secret_free(val);
+		printf("%-16s (%s)  ok, %s %s (%zu field%s)\n", ct->name, kind,
+		    kind, ct->name, ct->t.nrefs, ct->t.nrefs == 1 ? "" : "s");
+	}
+	return rc;
+}
+
 int
 output_check_report(struct sup *s)
 {
 	char err[512], dur[32];
+	double ttl;
 	struct secret *val;
 	size_t i;
 	int rc = 0;
@@ -233,7 +332,12 @@ output_check_report(struct sup *s)
 		secret_free(val);
 		util_format_duration((long long)(cred_duration(c) * 1000), dur,
 		    sizeof(dur));
-		if (cred_lease(c) != NULL)
+		if (cred_lease(c) == NULL && cred_deadline(c) > 0)
+			printf("%-16s %s#%s  ok, %s in %s\n", sp->name, sp->path,
+			    sp->field, engine_for(sp->path)->timing(cred_values(c),
+			    &ttl) == TIMING_ROTATES ? "static role, rotates" :
+			    "certificate, expires", dur);
+		else if (cred_lease(c) != NULL)
 			printf("%-16s %s#%s  ok, lease %s%s\n", sp->name,
 			    sp->path, sp->field, dur, cred_renewable(c) ?
 			    " renewable" : ", not renewable");
@@ -242,6 +346,8 @@ output_check_report(struct sup *s)
 			    sp->path, sp->field, cred_values(c)->kv2 ? "KV v2" :
 			    "re-read on --refresh-interval");
 	}
+	if (check_templates(s) == -1)
+		rc = LW_EXIT_DATAERR;
 	fflush(stdout);
 	return rc;
 }
@@ -253,6 +359,8 @@ output_remove(struct sup *s)
 
 	for (i = 0; i < s->cfg->nenv_files; i++)
 		(void)unlink(s->cfg->env_files[i]);
+	for (i = 0; i < s->cfg->nfiles && !s->cfg->keep_files; i++)
+		(void)unlink(s->cfg->files[i].name);
 }
 
 int

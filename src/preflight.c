@@ -7,6 +7,7 @@
 #include "envfile.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "outfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -69,6 +70,29 @@ preflight_exec_errno(const char *argv0, const char *path)
 	return eacces ? EACCES : ENOENT;
 }
 
+/* Every --file and --file-template safe to write, as env files are. */
+static int
+check_files(const struct config *cfg, long owner)
+{
+	char why[512];
+	size_t i;
+
+	for (i = 0; i < cfg->nfiles; i++) {
+		const char *p = cfg->files[i].name;
+
+		if (outfile_check_folder(p, why, sizeof(why)) == -1) {
+			log_error("config", "%s", why);
+			return LW_EXIT_CONFIG;
+		}
+		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
+			log_error("config", "file %s", why);
+			return LW_EXIT_CONFIG;
+		}
+		(void)util_sweep_temps(p, owner);
+	}
+	return 0;
+}
+
 /*
  * Every file output safe to write: its folder writable by no other user
  * (unless sticky and the file is ours), no stale temporary of ours left.
@@ -95,7 +119,7 @@ check_outputs(const struct config *cfg)
 		}
 		(void)util_sweep_temps(p, owner);
 	}
-	return 0;
+	return check_files(cfg, owner);
 }
 
 int

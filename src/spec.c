@@ -1,5 +1,6 @@
 /* spec.c: parse secret requests; the grammar is NAME=PATH#FIELD. */
 #include "spec.h"
+#include "params.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -8,13 +9,14 @@
 
 #define SPEC_HINT "expected NAME=PATH#FIELD, like PGUSER=database/creds/ro#username"
 
-/* Split "PATH#FIELD" at its last '#', normalising a leading "/v1/". */
-static int
-parse_path_field(const char *pf, struct spec *sp, const char *what,
+int
+spec_parse_path(const char *pf, struct spec *sp, const char *what,
     char *err, size_t errlen)
 {
-	const char *hash;
-	size_t plen;
+	const char *hash, *q;
+	size_t plen, blen;
+	char *query, why[128];
+	int rc;
 
 	if (pf[0] == '/')
 		pf++;
@@ -24,18 +26,33 @@ parse_path_field(const char *pf, struct spec *sp, const char *what,
 		return errf(err, errlen, "%s: no \"#FIELD\" after the path; %s",
 		    what, SPEC_HINT);
 	plen = (size_t)(hash - pf);
-	while (plen > 0 && pf[plen - 1] == '/')
-		plen--;
-	if (plen == 0)
+	q = memchr(pf, '?', plen);
+	blen = q != NULL ? (size_t)(q - pf) : plen;
+	while (blen > 0 && pf[blen - 1] == '/')
+		blen--;
+	if (blen == 0)
 		return errf(err, errlen, "%s: empty Vault path; %s", what,
 		    SPEC_HINT);
 	if (hash[1] == '\0')
 		return errf(err, errlen, "%s: empty field after \"#\"; %s",
 		    what, SPEC_HINT);
-	if (memchr(pf, '?', plen) != NULL || memchr(pf, ' ', plen) != NULL)
-		return errf(err, errlen, "%s: the path must not contain \"?\" "
-		    "or spaces; %s", what, SPEC_HINT);
-	sp->path = xstrndup(pf, plen);
+	if (memchr(pf, ' ', plen) != NULL)
+		return errf(err, errlen, "%s: the path must not contain "
+		    "spaces; %s", what, SPEC_HINT);
+	if (q != NULL) {
+		query = xstrndup(q + 1, plen - (size_t)(q + 1 - pf));
+		rc = params_check(query, why, sizeof(why));
+		free(query);
+		if (rc == -1)
+			return errf(err, errlen, "%s: %s (parameters are "
+			    "PATH?KEY=VALUE&KEY=VALUE); %s", what, why,
+			    SPEC_HINT);
+		sp->path = xmalloc(blen + (plen - (size_t)(q - pf)) + 1);
+		memcpy(sp->path, pf, blen);
+		memcpy(sp->path + blen, q, plen - (size_t)(q - pf));
+		sp->path[blen + plen - (size_t)(q - pf)] = '\0';
+	} else
+		sp->path = xstrndup(pf, blen);
 	sp->field = xstrdup(hash + 1);
 	return 0;
 }
@@ -87,7 +104,7 @@ spec_parse(const char *arg, struct spec *sp, char *err, size_t errlen)
 	snprintf(what, sizeof(what), "-s \"%.60s\"", arg);
 	if (spec_check_name(arg, (size_t)(eq - arg), what, err, errlen) == -1)
 		return -1;
-	if (parse_path_field(eq + 1, sp, what, err, errlen) == -1)
+	if (spec_parse_path(eq + 1, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrndup(arg, (size_t)(eq - arg));
 	return 0;
@@ -103,7 +120,7 @@ spec_parse_ref(const char *name, const char *ref, struct spec *sp,
 	shown_name(name, strlen(name), shown, sizeof(shown));
 	snprintf(what, sizeof(what), "environment variable %s", shown);
 	if (spec_check_name(name, strlen(name), what, err, errlen) == -1 ||
-	    parse_path_field(ref, sp, what, err, errlen) == -1)
+	    spec_parse_path(ref, sp, what, err, errlen) == -1)
 		return -1;
 	sp->name = xstrdup(name);
 	sp->from_env = 1;

@@ -720,6 +720,18 @@ class VaultEmulator:
                     creation_statements=creation_statements or DEFAULT_CREATION_STATEMENTS)
         self._ok(self.api("POST", "%s/roles/%s" % (mount, name), body), "create db role")
 
+    # Creates database/static-roles/<name> for the existing PostgreSQL user username.
+    def create_static_role(self, name, username, rotation_period, db_name="pg",
+                           mount="database"):
+        self._ok(self.api("POST", "%s/static-roles/%s" % (mount, name), {
+            "db_name": db_name, "username": username,
+            "rotation_period": rotation_period}), "create static role")
+
+    # Creates pki/roles/<name> (the emulator's PKI engine) allowing any name.
+    def create_pki_role(self, name, ttl="1h", max_ttl="24h", mount="pki", **extra):
+        body = dict({"allow_any_name": True}, ttl=ttl, max_ttl=max_ttl, **extra)
+        self._ok(self.api("POST", "%s/roles/%s" % (mount, name), body), "create pki role")
+
     # Writes a KV secret (v2 at "secret" by default, v1 at "kv" by default).
     def kv_put(self, path, data, version=2, mount=None):
         if version == 2:

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 import harness
+import lw
 from harness import wait_until
 
 ENVELOPE_KEYS = {"request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
@@ -1530,3 +1531,75 @@ def test_batch_tokens(vault, client, pg, db_role):
     renewed = client.sys.renew_lease(creds["lease_id"], increment=300)
     assert renewed["lease_duration"] <= 20
     client.sys.revoke_lease(creds["lease_id"])
+
+
+# PKI engine (builtin/logical/pki path_issue_sign.go pathIssueSignCert): issue/ROLE is a
+# write answering a real certificate and key with no lease, expiration = NotAfter.
+def test_pki_issue_answers_a_real_certificate_without_a_lease(vault, client):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    c = client
+    before = int(time.time())
+    r = c.secrets.pki.generate_certificate(name="web", common_name="app.test",
+                                           extra_params={"ttl": "90s"})
+    assert r["lease_id"] == "" and r["lease_duration"] == 0 and not r["renewable"]
+    d = r["data"]
+    assert set(d) >= {"certificate", "issuing_ca", "ca_chain", "private_key",
+                      "private_key_type", "serial_number", "expiration"}
+    cert = x509.load_pem_x509_certificate(d["certificate"].encode())
+    ca = x509.load_pem_x509_certificate(d["issuing_ca"].encode())
+    key = serialization.load_pem_private_key(d["private_key"].encode(), None)
+    assert cert.subject.rfc4514_string() == "CN=app.test"
+    assert cert.issuer == ca.subject and d["ca_chain"] == [d["issuing_ca"]]
+    ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes,
+                           ec.ECDSA(cert.signature_hash_algorithm))
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+    assert d["private_key_type"] == "ec"
+    assert d["expiration"] == int(cert.not_valid_after.replace(
+        tzinfo=datetime.timezone.utc).timestamp())
+    assert before + 85 <= d["expiration"] <= int(time.time()) + 91
+    assert d["serial_number"] == ":".join("%02x" % b for b in
+                                          cert.serial_number.to_bytes(20, "big"))
+    # A TTL past the role's max_ttl is capped; a read of issue/ is 405; no CN is 400.
+    d2 = c.secrets.pki.generate_certificate(name="web", common_name="b.test",
+                                            extra_params={"ttl": "9h"})["data"]
+    assert d2["expiration"] <= int(time.time()) + 2 * 3600 + 1
+    assert vault.api("GET", "pki/issue/web")[0] == 405
+    status, body = vault.api("PUT", "pki/issue/web", {})
+    assert status == 400 and "common_name" in body["errors"][0]
+    assert vault.api("PUT", "pki/issue/nope", {"common_name": "x"})[0] == 400
+
+
+# Database static roles (builtin/logical/database path_creds_create.go
+# pathStaticCredsRead, rotation.go): a fixed user, its password rotated with ALTER
+# ROLE at creation and every rotation_period; static-creds answers no lease.
+def test_static_role_rotates_the_password_of_a_fixed_user(vault, pg, client):
+    pg.query('DROP ROLE IF EXISTS "lw_static_emu"')
+    pg.query('CREATE ROLE "lw_static_emu" LOGIN PASSWORD \'before-rotation\'')
+    try:
+        client.secrets.database.create_static_role(
+            name="app", db_name="pg", username="lw_static_emu",
+            rotation_statements=[], rotation_period=5)
+        assert not pg.can_login("lw_static_emu", "before-rotation")
+        r = client.secrets.database.get_static_credentials(name="app")
+        assert r["lease_id"] == "" and r["lease_duration"] == 0
+        d = r["data"]
+        assert set(d) >= {"username", "password", "ttl", "last_vault_rotation",
+                          "rotation_period"}
+        assert d["username"] == "lw_static_emu" and d["rotation_period"] == 5
+        assert 0 <= d["ttl"] <= 5
+        assert pg.can_login("lw_static_emu", d["password"])
+        first = d["password"]
+        lw.wait_for(lambda: client.secrets.database.get_static_credentials(
+            name="app")["data"]["password"] != first, timeout=30, what="a rotation")
+        d2 = client.secrets.database.get_static_credentials(name="app")["data"]
+        assert not pg.can_login("lw_static_emu", first)
+        assert pg.can_login("lw_static_emu", d2["password"])
+        assert d2["last_vault_rotation"] != d["last_vault_rotation"]
+        assert vault.api("GET", "database/static-creds/nope")[0] == 400
+    finally:
+        vault.api("DELETE", "database/static-roles/app")
+        pg.query('DROP ROLE IF EXISTS "lw_static_emu"')

@@ -1103,6 +1103,161 @@ class KVv2:
 
 
 # Database secrets engine with the PostgreSQL plugin (§5).
+# PKI secrets engine: roles/<name>, issue/<role> (a write only), cert/ca.  Follows
+# hashicorp/vault builtin/logical/pki: path_roles.go (pathRoleCreate: ttl, max_ttl,
+# allowed_domains, allow_subdomains, allow_any_name, generate_lease, default false),
+# path_issue_sign.go (pathIssue: "issue/" + role, UpdateOperation only;
+# pathIssueSignCert: data holds certificate, issuing_ca, ca_chain, private_key,
+# private_key_type, serial_number and expiration = NotAfter as Unix seconds, and
+# no Secret (no lease) unless the role's generate_lease is true) and cert_util.go
+# (generateCreationBundle: the TTL asked for, else the role's ttl, else the mount's
+# default; capped at max_ttl; NotBefore backdated by not_before_duration, 30 s).
+# Each mount makes a throwaway EC P-256 CA at its first issue (python3-cryptography).
+class PKIEngine:
+    mount_type = "pki"
+
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.roles = {}
+        self.ca = None          # (key, cert) once made
+        self.issued = []        # serial numbers, for tests
+
+    # True if the role named by the path exists.
+    def exists(self, sub):
+        if sub.startswith("roles/"):
+            return sub[6:] in self.roles
+        return True
+
+    # Routes roles/, issue/ and cert/ca (path_fetch.go: data.certificate).
+    def handle(self, ctx, sub):
+        head, _, name = sub.partition("/")
+        if sub == "cert/ca":
+            if ctx.op != "read":
+                raise VaultError(405, ["unsupported operation"])
+            return Reply(200, envelope({"certificate": self._ca_pem()},
+                                       mount_type=self.mount_type))
+        if not name or "/" in name:
+            raise VaultError(404, ["unsupported path"])
+        if head == "roles":
+            return self._role(ctx, name)
+        if head == "issue":
+            if ctx.op != "update":
+                raise VaultError(405, ["unsupported operation"])
+            return self._issue(ctx, name)
+        raise VaultError(404, ["unsupported path"])
+
+    # GET/POST roles/<name> (path_roles.go pathRoleCreate / pathRoleRead).
+    def _role(self, ctx, name):
+        if ctx.op == "read":
+            with self.core.lock:
+                r = self.roles.get(name)
+            if r is None:
+                raise VaultError(404, [])
+            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        d = ctx.data
+        role = {"ttl": parse_duration(d.get("ttl", 0), "ttl"),
+                "max_ttl": parse_duration(d.get("max_ttl", 0), "max_ttl"),
+                "allowed_domains": d.get("allowed_domains") or [],
+                "allow_subdomains": bool(d.get("allow_subdomains", False)),
+                "allow_any_name": bool(d.get("allow_any_name", False)),
+                "generate_lease": bool(d.get("generate_lease", False))}
+        if isinstance(role["allowed_domains"], str):
+            role["allowed_domains"] = [x for x in role["allowed_domains"].split(",") if x]
+        with self.core.lock:
+            self.roles[name] = role
+        return None
+
+    # The mount's CA (key, cert), made at first use.
+    def _ca_pair(self):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import datetime
+        with self.core.lock:
+            if self.ca is None:
+                key = ec.generate_private_key(ec.SECP256R1())
+                name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vaultemu test CA")])
+                now = datetime.datetime.now(datetime.timezone.utc)
+                cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                        .not_valid_before(now - datetime.timedelta(seconds=30))
+                        .not_valid_after(now + datetime.timedelta(days=30))
+                        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                        .sign(key, hashes.SHA256()))
+                self.ca = (key, cert)
+            return self.ca
+
+    # The CA certificate as PEM.
+    def _ca_pem(self):
+        from cryptography.hazmat.primitives import serialization
+        return self._ca_pair()[1].public_bytes(serialization.Encoding.PEM).decode()
+
+    # A common name the role allows (cert_util.go validateCommonName, simplified).
+    @staticmethod
+    def _allowed(role, cn):
+        if role["allow_any_name"]:
+            return True
+        for dom in role["allowed_domains"]:
+            if cn == dom or (role["allow_subdomains"] and cn.endswith("." + dom)):
+                return True
+        return False
+
+    # PUT issue/<role>: a fresh key and certificate (path_issue_sign.go pathIssueSignCert).
+    def _issue(self, ctx, name):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import datetime
+        with self.core.lock:
+            role = self.roles.get(name)
+        if role is None:
+            raise VaultError(400, ['unknown role: %s' % name])
+        cn = ctx.data.get("common_name") or ""
+        if not cn:
+            raise VaultError(400, ["the common_name field is required, or must be provided "
+                                   "in a CSR with \"use_csr_common_name\" set to true, unless "
+                                   "\"require_cn\" is set to false"])
+        if not self._allowed(role, cn):
+            raise VaultError(400, ["common name %s not allowed by this role" % cn])
+        ttl = parse_duration(ctx.data.get("ttl", 0), "ttl") or role["ttl"] or SYSTEM_DEFAULT_TTL
+        if role["max_ttl"] and ttl > role["max_ttl"]:
+            ttl = role["max_ttl"]
+        ca_key, ca_cert = self._ca_pair()
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        not_after = now + datetime.timedelta(seconds=ttl)
+        sans = [x509.DNSName(cn)] + [x509.DNSName(a.strip()) for a in
+                                    (ctx.data.get("alt_names") or "").split(",") if a.strip()]
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(seconds=30))
+                .not_valid_after(not_after)
+                .add_extension(x509.SubjectAlternativeName(sans), False)
+                .sign(ca_key, hashes.SHA256()))
+        serial = ":".join("%02x" % b for b in cert.serial_number.to_bytes(20, "big"))
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        key_pem = key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption()).decode()
+        ca_pem = self._ca_pem()
+        self.core.remember_secrets([key_pem])
+        data = {"certificate": pem, "issuing_ca": ca_pem, "ca_chain": [ca_pem],
+                "private_key": key_pem, "private_key_type": "ec", "serial_number": serial,
+                "expiration": int(not_after.timestamp())}
+        with self.core.lock:
+            self.issued.append(serial)
+        self.core.journal.add("pki", event="issue", role=name, serial_number=serial,
+                              common_name=cn, expiration=data["expiration"])
+        return Reply(200, envelope(data, mount_type=self.mount_type))
+
+
 class DatabaseEngine:
     mount_type = "database"
 
@@ -1111,6 +1266,8 @@ class DatabaseEngine:
         self.mount_path = mount_path
         self.configs = {}
         self.roles = {}
+        self.static_roles = {}    # name -> static account (static-roles/<name>)
+        self.rotating = set()     # static roles being rotated now
 
     # True if the config or role named by the path exists.
     def exists(self, sub):
@@ -1141,6 +1298,12 @@ class DatabaseEngine:
             if ctx.op != "read":
                 raise VaultError(405, ["unsupported operation"])
             return self._creds(ctx, name)
+        if head == "static-roles":
+            return self._static_role(ctx, name)
+        if head == "static-creds":
+            if ctx.op != "read":
+                raise VaultError(405, ["unsupported operation"])
+            return self._static_creds(name)
         if head == "reset":
             if ctx.op != "update":
                 raise VaultError(405, ["unsupported operation"])
@@ -1249,6 +1412,90 @@ class DatabaseEngine:
         with self.core.lock:
             self.roles[name] = new
         return None
+
+    # POST static-roles/<name>: a fixed database user whose password Vault rotates
+    # every rotation_period, rotated once at creation (hashicorp/vault
+    # builtin/logical/database path_roles.go pathStaticRoleCreateUpdate, then
+    # setStaticAccount in rotation.go); GET reads it back, DELETE forgets it.
+    def _static_role(self, ctx, name):
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.static_roles.pop(name, None)
+            return None
+        if ctx.op == "read":
+            with self.core.lock:
+                sr = self.static_roles.get(name)
+                if sr is None:
+                    raise VaultError(404, [])
+                data = {"db_name": sr["db_name"], "username": sr["username"],
+                        "rotation_period": sr["rotation_period"],
+                        "last_vault_rotation": rfc3339(sr["last_rotation"])}
+            return Reply(200, envelope(data, mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        d = ctx.data
+        period = parse_duration(d.get("rotation_period", 0), "rotation_period")
+        if period < 5:
+            raise VaultError(400, ["rotation_period must be 5 seconds or more"])
+        if not d.get("username") or not d.get("db_name"):
+            raise VaultError(400, ["username and db_name are required"])
+        with self.core.lock:
+            self.static_roles[name] = {"db_name": d["db_name"], "username": d["username"],
+                                       "rotation_period": period, "password": None,
+                                       "last_rotation": None, "next_rotation": 0}
+        self.rotate_static(name)
+        return None
+
+    # Sets a new password on a static role's user (rotation.go setStaticAccount:
+    # ALTER ROLE through the plugin's UpdateUser), then its next rotation time.
+    def rotate_static(self, name):
+        with self.core.lock:
+            sr = self.static_roles.get(name)
+            cfg = self.configs.get(sr["db_name"]) if sr else None
+            if sr is None or cfg is None or name in self.rotating:
+                return
+            self.rotating.add(name)
+            cfg = dict(cfg)
+        password = make_password()
+        params = parse_connection_url(cfg["connection_url"], cfg["username"], cfg["password"])
+        sql = 'ALTER ROLE "%s" WITH PASSWORD \'%s\';\n' % (sr["username"], password)
+        try:
+            self.core.remember_secrets([password])
+            self.core.run_psql(params, sql, hide=[password, cfg["password"]])
+            now = time.time()
+            with self.core.lock:
+                sr.update(password=password, last_rotation=now,
+                          next_rotation=now + sr["rotation_period"])
+            self.core.journal.add("static", event="rotate", role=name,
+                                  username=sr["username"], time_rotated=now)
+        except DBError as err:
+            with self.core.lock:
+                sr["next_rotation"] = time.time() + 1     # retried, as rotation.go's queue does
+            self.core.journal.add("static", event="rotate_failed", role=name, error=str(err))
+        finally:
+            with self.core.lock:
+                self.rotating.discard(name)
+
+    # Static roles whose rotation is due (called by the reaper).
+    def static_due(self, now):
+        with self.core.lock:
+            return [n for n, sr in self.static_roles.items()
+                    if sr["next_rotation"] and sr["next_rotation"] <= now and n not in self.rotating]
+
+    # GET static-creds/<name> (path_creds_create.go pathStaticCredsRead): no lease;
+    # ttl is the whole seconds to the next rotation (0 once it is due and not done).
+    def _static_creds(self, name):
+        with self.core.lock:
+            sr = self.static_roles.get(name)
+            if sr is None:
+                raise VaultError(400, ["unknown role: %s" % name])
+            if sr["password"] is None:
+                raise VaultError(500, ["static role %s has not been rotated yet" % name])
+            data = {"username": sr["username"], "password": sr["password"],
+                    "ttl": max(0, int(sr["next_rotation"] - time.time())),
+                    "last_vault_rotation": rfc3339(sr["last_rotation"]),
+                    "rotation_period": sr["rotation_period"]}
+        return Reply(200, envelope(data, mount_type=self.mount_type))
 
     # GET creds/<name>: creates a PostgreSQL role and registers a lease (§5.1-§5.4).
     def _creds(self, ctx, name):
@@ -2286,6 +2533,7 @@ class Core:
         self.mounts["kv/"] = Mount("kv/", "kv", {"version": "1"}, KVv1(self, "kv/"))
         self.mounts["database/"] = Mount("database/", "database", None,
                                          DatabaseEngine(self, "database/"))
+        self.mounts["pki/"] = Mount("pki/", "pki", None, PKIEngine(self, "pki/"))
         root = Token(root_token, rand_base62(24), ["root"], 0, 0, 0, False, "root", None, True,
                      None, "auth/token/root")
         self.tokens[root.id] = root
@@ -2526,6 +2774,12 @@ class Core:
                 self.spawn(self.revoke_token, tok, "expire")
             for le in due:
                 self.spawn(self._expire_lease, le)
+            with self.lock:
+                engines = [m.engine for m in self.mounts.values()
+                           if isinstance(m.engine, DatabaseEngine)]
+            for eng in engines:
+                for name in eng.static_due(now):
+                    self.spawn(eng.rotate_static, name)
 
     # Expires one lease at its TTL (worker thread body, §6).
     def _expire_lease(self, lease):
@@ -3168,6 +3422,8 @@ class Core:
             mtype = "kv"
         elif mtype == "database":
             engine_cls = DatabaseEngine
+        elif mtype == "pki":
+            engine_cls = PKIEngine
         else:
             raise VaultError(400, ['plugin not found in the catalog: %s' % mtype])
         with self.lock:

@@ -1,11 +1,12 @@
 /* fuzz_spec: the NAME=PATH#FIELD grammar (-s) and vault:PATH#FIELD references. */
 #include "fuzz.h"
+#include "params.h"
 #include "spec.h"
 #include "util.h"
 
 /*
- * A parsed spec names a valid variable, a path (no '?', space or trailing
- * '/') and a field after the last '#', all non-empty.
+ * A parsed spec names a valid variable, a path (no space, no trailing '/'
+ * before its parameters) and a field after the last '#', all non-empty.
  */
 static void
 check(const struct spec *sp)
@@ -14,8 +15,15 @@ check(const struct spec *sp)
 	FUZZ_CHECK(util_valid_env_name(sp->name, strlen(sp->name)));
 	FUZZ_CHECK(sp->path[0] != '\0' && sp->field[0] != '\0');
 	FUZZ_CHECK(strchr(sp->field, '#') == NULL);
-	FUZZ_CHECK(strpbrk(sp->path, "? ") == NULL);
-	FUZZ_CHECK(sp->path[strlen(sp->path) - 1] != '/');
+	FUZZ_CHECK(strchr(sp->path, ' ') == NULL && sp->path[0] != '?');
+	{
+		const char *q = strchr(sp->path, '?');
+		size_t bl = q != NULL ? (size_t)(q - sp->path) : strlen(sp->path);
+		char err[128];
+
+		FUZZ_CHECK(bl > 0 && sp->path[bl - 1] != '/');
+		FUZZ_CHECK(q == NULL || params_check(q + 1, err, sizeof(err)) == 0);
+	}
 }
 
 int

@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engines.h"
 #include "vault_json.h"
@@ -34,6 +37,28 @@ test_plain_read_is_a_get_without_body(void **state)
 	assert_non_null(e->timing);
 }
 
+/* A path with parameters is a PUT of them to the path before "?"; a KV v2 version stays a GET. */
+static void
+test_parameters_make_a_write(void **state)
+{
+	const char *p = "pki/issue/web?common_name=a.test&ttl=12s";
+	const struct engine *e = engine_for(p);
+	char *body, *to;
+
+	(void)state;
+	assert_string_equal(e->method, "PUT");
+	body = e->body(p);
+	to = e->request_path(p);
+	assert_string_equal(body, "{\"common_name\":\"a.test\",\"ttl\":\"12s\"}");
+	assert_string_equal(to, "pki/issue/web");
+	free(body);
+	free(to);
+	e = engine_for("secret/data/app?version=3");
+	assert_string_equal(e->method, "GET");
+	assert_null(e->body);
+	assert_null(e->request_path);
+}
+
 static void
 test_timing_lease_or_refresh(void **state)
 {
@@ -56,11 +81,70 @@ test_timing_lease_or_refresh(void **state)
 	vj_secret_clear(&s);
 }
 
+/* A certificate without a lease is held until data.expiration; a past one, or one in KV, is not. */
+static void
+test_certificate_ends_at_its_expiration(void **state)
+{
+	const char *p = "pki/issue/web?common_name=a.test";
+	const struct engine *e = engine_for(p);
+	struct vj_secret s;
+	char body[512];
+	double ttl = -1;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"lease_id\":\"\",\"lease_duration\":0,"
+	    "\"data\":{\"certificate\":\"C\",\"serial_number\":\"01\","
+	    "\"expiration\":%lld}}", (long long)time(NULL) + 100);
+	parse(e, p, body, &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_LEASE);
+	assert_true(ttl > 90 && ttl <= 100);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"certificate\":\"C\","
+	    "\"serial_number\":\"01\",\"expiration\":1}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_REFRESH);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"certificate\":\"C\","
+	    "\"serial_number\":\"01\",\"expiration\":9223372036854775807}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_LEASE);
+	assert_true(ttl <= 10.0 * 365 * 86400);
+	vj_secret_clear(&s);
+}
+
+/* A static role's answer: read again after data.ttl; not a KV secret that holds a "ttl". */
+static void
+test_static_role_rotates_after_its_ttl(void **state)
+{
+	const char *p = "database/static-creds/app";
+	const struct engine *e = engine_for(p);
+	struct vj_secret s;
+	double ttl = -1;
+
+	(void)state;
+	parse(e, p, "{\"lease_id\":\"\",\"lease_duration\":0,\"data\":{"
+	    "\"username\":\"app\",\"password\":\"x\",\"ttl\":3599,"
+	    "\"rotation_period\":3600}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_ROTATES);
+	assert_true(ttl == 3599);
+	vj_secret_clear(&s);
+	parse(e, p, "{\"lease_id\":\"\",\"data\":{\"ttl\":-4.5,"
+	    "\"rotation_schedule\":\"0 * * * *\"}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_ROTATES);
+	assert_true(ttl == 0);
+	vj_secret_clear(&s);
+	parse(e, "kv/app", "{\"lease_id\":\"\",\"data\":{\"ttl\":\"1h\","
+	    "\"rotation_period\":1}}", &s);
+	assert_int_equal(e->timing(&s, &ttl), TIMING_REFRESH);
+	vj_secret_clear(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_read_is_a_get_without_body),
+		cmocka_unit_test(test_parameters_make_a_write),
+		cmocka_unit_test(test_certificate_ends_at_its_expiration),
+		cmocka_unit_test(test_static_role_rotates_after_its_ttl),
 		cmocka_unit_test(test_timing_lease_or_refresh),
 	};
 

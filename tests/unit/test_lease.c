@@ -114,6 +114,30 @@ test_plan_refresh_without_lease(void **state)
 	assert_true(near(p.in, 100 * 0.9 * 0.9));
 }
 
+/* A static role: read again at refresh_at exactly (no jitter), now if past; the interval stays the backstop. */
+static void
+test_plan_refresh_at_a_static_rotation(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	f.lease_end = 0;
+	f.r = 0.9;
+	f.refresh_at = 1009;
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_REFRESH);
+	assert_true(near(p.in, 9));
+	assert_true(p.last_call < 0);
+	f.refresh_at = 990;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 0));
+	f.refresh_at = 1000 + 3600;	/* further than --refresh-interval */
+	f.r = 0.5;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 300));
+}
+
 static void
 test_plan_renew_two_thirds_and_last_call(void **state)
 {
@@ -247,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_rotate_lead_percentage_duration_and_floor),
 		cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),
 		cmocka_unit_test(test_retry_delay_is_at_least_retry_after),
+		cmocka_unit_test(test_plan_refresh_at_a_static_rotation),
 		cmocka_unit_test(test_plan_refresh_without_lease),
 		cmocka_unit_test(test_plan_renew_two_thirds_and_last_call),
 		cmocka_unit_test(test_plan_learned_max_rotates_before_it),

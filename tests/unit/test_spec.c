@@ -163,10 +163,23 @@ test_empty_field(void **state)
 }
 
 static void
-test_query_or_space_in_path(void **state)
+test_parameters_and_spaces_in_path(void **state)
 {
 	(void)state;
-	expect_bad("A=secret/data/x?version=2#f", "\"?\"", HINT);
+	expect_ok("A=secret/data/x?version=2#f", "A", "secret/data/x?version=2",
+	    "f");
+	expect_ok("C=pki/issue/web/?common_name=a.test&ttl=12s#certificate",
+	    "C", "pki/issue/web?common_name=a.test&ttl=12s", "certificate");
+	expect_ok("D=/v1/aws/creds/r?ttl=15m&x=a%23b#access_key", "D",
+	    "aws/creds/r?ttl=15m&x=a%23b", "access_key");
+	expect_bad("A=p?x#f", "parameter 1 after \"?\" is not KEY=VALUE",
+	    "PATH?KEY=VALUE");
+	expect_bad("A=p?#f", "not KEY=VALUE", "PATH?KEY=VALUE");
+	expect_bad("A=p?a=1&=2#f", "parameter 2", "not KEY=VALUE");
+	expect_bad("A=p?a=1&a=2#f", "\"a\" is given twice", "PATH?KEY=VALUE");
+	expect_bad("A=p?a=%zz#f", "%-escape", "%25");
+	expect_bad("A=p?a=%ff#f", "not UTF-8", "PATH?KEY=VALUE");
+	expect_bad("A=?a=1#f", "empty Vault path", HINT);
 	expect_bad("A=secret/my app#f", "spaces", HINT);
 	expect_bad("A=secret/x ?#f", "spaces", HINT);
 }
@@ -271,7 +284,7 @@ test_parse_ref_errors(void **state)
 		{ "", "#FIELD" },
 		{ "#password", "empty Vault path" },
 		{ "database/creds/ro#", "empty field" },
-		{ "secret/data/x?version=1#f", "\"?\"" },
+		{ "secret/data/x?version#f", "not KEY=VALUE" },
 		{ "secret/a b#f", "spaces" },
 	};
 	struct spec sp;
@@ -312,7 +325,7 @@ main(void)
 		cmocka_unit_test(test_no_hash),
 		cmocka_unit_test(test_empty_path),
 		cmocka_unit_test(test_empty_field),
-		cmocka_unit_test(test_query_or_space_in_path),
+		cmocka_unit_test(test_parameters_and_spaces_in_path),
 		cmocka_unit_test(test_error_quotes_argument),
 		cmocka_unit_test(test_error_long_argument),
 		cmocka_unit_test(test_parse_ref),
