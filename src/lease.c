@@ -49,6 +49,14 @@ lease_retry_delay(int attempts, int urgent, double retry_after, double r)
 }
 
 double
+lease_start_retry(double delay, double left)
+{
+	if (left <= 0)
+		return -1;
+	return delay < left ? delay : left;
+}
+
+double
 lease_restart_delay(int restarts)
 {
 	double delay = 1.0;
@@ -67,6 +75,34 @@ lease_stop_time(double duration, double kill_timeout)
 	if (duration > 0 && kt > duration / 4)
 		kt = duration / 4;
 	return kt + 0.5;
+}
+
+double
+lease_kill_margin(double duration)
+{
+	return duration > 0 && duration / 16 < 0.25 ? duration / 16 : 0.25;
+}
+
+double
+lease_kill_after(double kill_timeout, double duration, double left)
+{
+	double kt = kill_timeout, end = left - lease_kill_margin(duration);
+
+	if (duration > 0 && kt > duration / 4)
+		kt = duration / 4;
+	if (kt > end)
+		kt = end;
+	return kt > 0 ? kt : 0;
+}
+
+double
+lease_lead_floor(double stop_time, double grace, double life)
+{
+	double floor = stop_time + 1.0, g = grace + 1.0;
+
+	if (grace > 0 && life > 0 && g > life / 2)
+		g = life / 2;
+	return grace > 0 && g > floor ? g : floor;
 }
 
 /* No lease: re-read every --refresh-interval (or 90 % of a TTL it names), +-10 %. */
@@ -100,7 +136,8 @@ plan_renew(const struct lease_facts *f, double st, struct lease_plan *p)
 	 */
 	if (f->learned_max > 0) {
 		p->lead = lease_rotate_lead(f->duration, f->rotate_before,
-		    f->rotate_pct, st + 1.0, f->jitter);
+		    f->rotate_pct, lease_lead_floor(st, f->revoke_grace,
+		    f->learned_max), f->jitter);
 		max_end = f->issued + f->learned_max;
 		if (max_end - p->lead - f->now <= d) {
 			p->step = LSTEP_ROTATE;
@@ -133,7 +170,7 @@ lease_plan(const struct lease_facts *f, struct lease_plan *p)
 		return;
 	}
 	p->lead = lease_rotate_lead(f->duration, f->rotate_before, f->rotate_pct,
-	    st + 1.0, f->jitter);
+	    lease_lead_floor(st, f->revoke_grace, f->duration), f->jitter);
 	p->step = LSTEP_ROTATE;
 	p->in = f->deadline - p->lead - f->now;
 }

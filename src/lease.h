@@ -39,6 +39,12 @@ double	lease_backoff(int attempts, double cap, double r);
  */
 double	lease_retry_delay(int attempts, int urgent, double retry_after,
 	    double r);
+/*
+ * A start-up retry with left seconds until --start-timeout: the wait,
+ * shortened so that the last attempt is made at the deadline itself; -1
+ * once the deadline has passed (give up).
+ */
+double	lease_start_retry(double delay, double left);
 /* The wait before restart number restarts + 1 of a crashed command: 1 s doubling, at most 30 s. */
 double	lease_restart_delay(int restarts);
 /*
@@ -47,6 +53,25 @@ double	lease_restart_delay(int restarts);
  * before it dies.
  */
 double	lease_stop_time(double duration, double kill_timeout);
+
+/*
+ * How long after the stop signal the command gets SIGKILL: kill_timeout,
+ * at most the stop budget lease_stop_time() planned a rotation with
+ * (a quarter of duration, when duration > 0), and at most left (the
+ * credentials' end, in seconds) less lease_kill_margin(): never after they
+ * die.
+ */
+double	lease_kill_after(double kill_timeout, double duration, double left);
+/* What SIGKILL comes ahead of a deadline by: 0.25 s, at most 1/16 of a short lease. */
+double	lease_kill_margin(double duration);
+
+/*
+ * The least rotation lead: the stop time plus a second to fetch; in signal
+ * mode also grace plus a second, so that the replaced lease outlives the
+ * grace, but at most half the lease's life (its max TTL once learned),
+ * so a replacement is never due at once.
+ */
+double	lease_lead_floor(double stop_time, double grace, double life);
 
 /* A credential's next step. */
 enum lease_step {
@@ -71,6 +96,7 @@ struct lease_facts {
 	double	rotate_before;	/* --rotate-before, s */
 	double	rotate_pct;	/* --rotate-before as a fraction; 0 */
 	double	kill_timeout;	/* --kill-timeout, s */
+	double	revoke_grace;	/* signal mode: --revoke-grace, s; else 0 */
 	double	jitter;		/* per lease, in [0, 1) */
 	double	r;		/* a fresh random number in [0, 1) */
 };

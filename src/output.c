@@ -185,6 +185,7 @@ output_build(struct sup *s, int starting, int *code)
 	size_t i, nvars;
 	int r;
 
+	(void)starting;		/* the caller decides what a failed output means */
 	*code = 0;
 	if ((envp = build_env(s, &nvars)) == NULL) {
 		*code = LW_EXIT_DATAERR;
@@ -193,11 +194,12 @@ output_build(struct sup *s, int starting, int *code)
 	for (i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
 		r = outputs[i].write(s, envp, nvars);
 		/*
-		 * A file that cannot be written keeps a running command going
-		 * (signal mode); a value no file can carry stops it: the file
-		 * would keep values about to be revoked.
+		 * A file that cannot be written: the output's code (signal
+		 * mode keeps the old credentials and tries again); a value no
+		 * file can carry: 65, the file would keep values about to be
+		 * revoked.
 		 */
-		if (r == 0 || (r == -1 && !starting))
+		if (r == 0)
 			continue;
 		env_free(envp);
 		*code = r == -2 ? LW_EXIT_DATAERR : outputs[i].fail_code;

@@ -14,7 +14,7 @@ struct sup;
  * The child's environment from the credentials in use, written to every
  * output (env files) too; NULL with the exit code in *code when a field is
  * missing, a value is one an output cannot carry (65), or an output fails
- * and starting is set.
+ * (its own code: at a start the exit code, in signal mode a retry).
  */
 char	**output_build(struct sup *, int starting, int *code);
 /* Exiting with the leases revoked: remove the env files. */
