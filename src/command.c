@@ -102,7 +102,7 @@ command_stop(struct sup *s, enum stop_bound bound, const char *why)
 		if (end <= 0)
 			continue;
 		k = lease_kill_after(cfg_kt, bound == BOUND_BUDGET ?
-		    cred_duration(c) : 0, end - ev_now(s->loop));
+		    cred_life(c) : 0, end - ev_now(s->loop));
 		if (k < kt)
 			kt = k;
 	}

@@ -134,6 +134,7 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->lease_end = c->lease_end;
 	f->deadline = cred_deadline(c);
 	f->duration = c->duration;
+	f->token_ttl = token_ttl(c->tg);
 	f->issued = c->issued;
 	f->learned_max = c->learned_max;
 	f->ttl_hint = (double)c->cur.lease_duration;
@@ -315,7 +316,7 @@ static void
 cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cred *c = w->data;
-	double left = cred_deadline(c) - lease_stop_time(c->duration,
+	double left = cred_deadline(c) - lease_stop_time(cred_life(c),
 	    (double)c->sup->cfg->kill_timeout_ms / 1000.0) - ev_now(c->sup->loop);
 
 	(void)loop;
@@ -680,23 +681,6 @@ creds_promote(struct sup *s, int keep)
 	}
 }
 
-int
-creds_rotation_pending(const struct sup *s)
-{
-	ev_tstamp now = ev_now(s->loop);
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++) {
-		const struct cred *c = &s->creds[i];
-
-		if (c->lease_end > 0 && !c->has_next &&
-		    cred_deadline(c) - now < lease_stop_time(c->duration,
-		    (double)s->cfg->kill_timeout_ms / 1000.0))
-			return 1;
-	}
-	return 0;
-}
-
 /* Group the requested names by path: one read, one lease per path. */
 static void
 plan_reads(struct sup *s)
@@ -859,6 +843,12 @@ double
 cred_duration(const struct cred *c)
 {
 	return c->duration;
+}
+
+double
+cred_life(const struct cred *c)
+{
+	return lease_life(c->duration, token_ttl(c->tg));
 }
 
 int

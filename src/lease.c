@@ -74,7 +74,14 @@ lease_stop_time(double duration, double kill_timeout)
 
 	if (duration > 0 && kt > duration / 4)
 		kt = duration / 4;
-	return kt + 0.5;
+	return kt + (duration > 0 && duration / 8 < 0.5 ? duration / 8 : 0.5);
+}
+
+double
+lease_life(double duration, double token_ttl)
+{
+	return token_ttl > 0 && (duration <= 0 || token_ttl < duration) ?
+	    token_ttl : duration;
 }
 
 double
@@ -158,7 +165,8 @@ lease_plan(const struct lease_facts *f, struct lease_plan *p)
 		plan_refresh(f, p);
 		return;
 	}
-	st = lease_stop_time(f->duration, f->kill_timeout);
+	st = lease_stop_time(lease_life(f->duration, f->token_ttl),
+	    f->kill_timeout);
 	p->last_call = f->deadline - st - f->now;
 	if (f->renewable) {
 		plan_renew(f, st, p);
@@ -182,8 +190,8 @@ lease_token_plan(const struct token_facts *f, double *in)
 
 	if (f->renewable && !f->dead) {
 		d = lease_renew_delay(f->remaining, lease_grace(f->duration, f->r));
-		last = (f->remaining - lease_stop_time(0, f->kill_timeout)) *
-		    2.0 / 3.0;
+		last = (f->remaining - lease_stop_time(f->duration,
+		    f->kill_timeout)) * 2.0 / 3.0;
 		*in = d < last ? d : last;
 		return TSTEP_RENEW;
 	}

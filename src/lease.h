@@ -49,10 +49,16 @@ double	lease_start_retry(double delay, double left);
 double	lease_restart_delay(int restarts);
 /*
  * Time to stop the command: at most kill_timeout, at most a quarter of a
- * short lease, plus half a second.  A credential is acted on this long
- * before it dies.
+ * short lease, plus half a second (at most an eighth of the lease).  A
+ * credential is acted on this long before it dies.
  */
 double	lease_stop_time(double duration, double kill_timeout);
+/*
+ * The lifetime a credential's margins scale with: its lease, or the TTL of
+ * the token it was leased under when that is shorter (Vault revokes a
+ * token's leases with it); token_ttl 0: none.
+ */
+double	lease_life(double duration, double token_ttl);
 
 /*
  * How long after the stop signal the command gets SIGKILL: kill_timeout,
@@ -87,6 +93,7 @@ struct lease_facts {
 	double	lease_end;	/* 0: no lease */
 	double	deadline;	/* the lease's end, or its token's when sooner */
 	double	duration;	/* the lease as issued */
+	double	token_ttl;	/* its token's TTL as issued, when it ends; 0 */
 	double	issued;		/* when the lease began */
 	double	learned_max;	/* the path's max TTL once a renewal showed it; 0 */
 	double	ttl_hint;	/* a lease-less answer's lease_duration; 0 */
@@ -133,7 +140,7 @@ struct token_facts {
 
 /*
  * Plan a token's next step: renew at two thirds of its life, before the
- * last call of the credentials it carries; else log in early enough for
+ * last call of the credentials it carries (a stop time scaled by its TTL); else log in early enough for
  * them to be replaced under the new token.  *in is when, in seconds; for
  * TSTEP_NONE of a token that ends, when a replacement would be due (a
  * rotated --token-file is re-read then).

@@ -193,6 +193,24 @@ apply_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		signal_change(s);
 }
 
+/* Is a credential too close to its end to start the command on, with no replacement yet? */
+static int
+creds_rotation_pending(const struct sup *s)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0, end;
+	size_t i;
+
+	for (i = 0; i < creds_count(s); i++) {
+		const struct cred *c = creds_at(s, i);
+
+		end = cred_deadline(c);
+		if (end > 0 && !cred_has_next(c) && end - ev_now(s->loop) <
+		    lease_stop_time(cred_life(c), kt))
+			return 1;
+	}
+	return 0;
+}
+
 /* Event creds_ready: restart, signal or exit, as --on-change says. */
 static void
 on_creds_ready(struct sup *s)

@@ -632,6 +632,12 @@ token_deadline(const struct tokgen *t)
 	return t != NULL ? t->deadline : 0;
 }
 
+double
+token_ttl(const struct tokgen *t)
+{
+	return t != NULL && t->deadline > 0 ? t->duration : 0;
+}
+
 int
 token_ends_for_good(const struct tokgen *t)
 {

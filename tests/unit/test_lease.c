@@ -310,6 +310,30 @@ test_plan_signal_mode_rotates_grace_ahead(void **state)
 	assert_true(p.lead == 11.5);
 }
 
+static void
+test_short_lifetimes_scale_the_margins(void **state)
+{
+	struct token_facts t;
+	double in;
+
+	(void)state;
+	/* The half second is at most an eighth of a short lifetime. */
+	assert_true(lease_stop_time(3, 10) == 0.75 + 0.375);
+	assert_true(lease_stop_time(2, 1) == 0.5 + 0.25);
+	/* A credential's life: its lease, or a shorter token's TTL. */
+	assert_true(lease_life(20, 3) == 3);
+	assert_true(lease_life(20, 0) == 20);
+	assert_true(lease_life(20, 3600) == 20);
+	/* A renewable 3 s token renews (3 - 1.125) * 2/3 = 1.25 s in, not at once. */
+	memset(&t, 0, sizeof(t));
+	t.remaining = 3;
+	t.duration = 3;
+	t.renewable = 1;
+	t.kill_timeout = 10;
+	assert_true(lease_token_plan(&t, &in) == TSTEP_RENEW);
+	assert_true(in == 1.25);
+}
+
 int
 main(void)
 {
@@ -330,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_kill_after_budget_and_deadline),
 		cmocka_unit_test(test_lead_floor_covers_the_grace_within_half_the_life),
 		cmocka_unit_test(test_plan_signal_mode_rotates_grace_ahead),
+		cmocka_unit_test(test_short_lifetimes_scale_the_margins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
