@@ -6,8 +6,10 @@
 #include "cred.h"
 #include "env.h"
 #include "exitcodes.h"
+#include "lease.h"
 #include "log.h"
 #include "output.h"
+#include "signals.h"
 #include "sup.h"
 
 #include <errno.h>
@@ -75,7 +77,9 @@ command_start(struct sup *s)
 		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
 		    "; check the command name and PATH" :
 		    "; check that it is an executable file");
-		s->child = -1;	/* it exits on its own; the reaper collects it */
+		/* It exits on its own; the reaper collects it, unsignalled. */
+		signals_forget(s, s->child);
+		s->child = -1;
 		return child_exec_exit_code(e);
 	}
 	s->child_started = ev_now(s->loop);
@@ -85,20 +89,23 @@ command_start(struct sup *s)
 }
 
 void
-command_stop(struct sup *s, int expiring, const char *why)
+command_stop(struct sup *s, enum stop_bound bound, const char *why)
 {
-	double kt = (double)s->cfg->kill_timeout_ms / 1000.0;
+	double cfg_kt = (double)s->cfg->kill_timeout_ms / 1000.0, kt = cfg_kt;
 	size_t i;
 
-	if (expiring)
-		/* SIGKILL before the credentials die, not after. */
-		for (i = 0; i < creds_count(s); i++) {
-			double end = cred_deadline(creds_at(s, i));
-			double left = end - ev_now(s->loop) - 0.25;
+	/* SIGKILL before the credentials die, not after; a rotation's within its budget. */
+	for (i = 0; bound != BOUND_KILL_TIMEOUT && i < creds_count(s); i++) {
+		const struct cred *c = creds_at(s, i);
+		double end = cred_deadline(c), k;
 
-			if (end > 0 && left < kt)
-				kt = left > 0 ? left : 0;
-		}
+		if (end <= 0)
+			continue;
+		k = lease_kill_after(cfg_kt, bound == BOUND_BUDGET ?
+		    cred_life(c) : 0, end - ev_now(s->loop));
+		if (k < kt)
+			kt = k;
+	}
 	log_at(LOG_INFO, "child.stop", LF(.pid = (int)s->child), "sending "
 	    "signal %d (%s)", s->cfg->kill_signal, why);
 	command_signal(s, s->cfg->kill_signal);

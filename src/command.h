@@ -13,8 +13,14 @@ void	command_init(struct sup *);
 int	command_start(struct sup *);
 /* Send sig to the command, or with --process-group to its whole group. */
 void	command_signal(struct sup *, int sig);
-/* Send --kill-signal; SIGKILL after --kill-timeout, or before the credentials die when they expire. */
-void	command_stop(struct sup *, int expiring, const char *why);
+/* How soon a stop ends in SIGKILL. */
+enum stop_bound {
+	BOUND_KILL_TIMEOUT,	/* --kill-timeout */
+	BOUND_DEADLINE,		/* and before the credentials die (expiry) */
+	BOUND_BUDGET,		/* and within the stop budget a rotation planned */
+};
+/* Send --kill-signal; SIGKILL after --kill-timeout, or sooner as bound says (lease_kill_after). */
+void	command_stop(struct sup *, enum stop_bound, const char *why);
 /* The command exited: the kill timer is moot. */
 void	command_gone(struct sup *);
 

@@ -8,6 +8,7 @@
 #include "leases.h"
 #include "log.h"
 #include "metrics.h"
+#include "output.h"
 #include "secret.h"
 #include "spec.h"
 #include "sup.h"
@@ -23,6 +24,17 @@
 
 enum op { OP_NONE, OP_READ, OP_RENEW };
 enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
+
+/* What a promotion replaced, kept until the command was told (signal mode). */
+struct cred_was {
+	int			 has;
+	struct vj_secret	 cur;
+	struct lease		*lease;
+	struct tokgen		*tg;
+	double			 duration, jitter;
+	ev_tstamp		 lease_end, issued;
+	int			 renewable, final;
+};
 
 /* One Vault path: read once however many names use it. */
 struct cred {
@@ -54,6 +66,7 @@ struct cred {
 	struct tokgen		*next_tg;
 	int			 has_next;
 	int			 doomed_logged;
+	struct cred_was		 was;	/* signal mode: what a promotion replaced */
 	ev_timer		 timer;		/* renew, rotate, refresh, retry */
 	ev_timer		 expiry;	/* last call before the deadline */
 };
@@ -125,6 +138,7 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->lease_end = c->lease_end;
 	f->deadline = cred_deadline(c);
 	f->duration = c->duration;
+	f->token_ttl = token_ttl(c->tg);
 	f->issued = c->issued;
 	f->learned_max = c->learned_max;
 	f->ttl_hint = (double)c->cur.lease_duration;
@@ -135,6 +149,8 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->rotate_before = (double)cfg->rotate_before_ms / 1000.0;
 	f->rotate_pct = cfg->rotate_before_pct;
 	f->kill_timeout = (double)cfg->kill_timeout_ms / 1000.0;
+	if (cfg->on_change == CHANGE_SIGNAL)
+		f->revoke_grace = (double)cfg->revoke_grace_ms / 1000.0;
 	f->jitter = c->jitter;
 	f->r = rnd();
 }
@@ -148,12 +164,14 @@ cred_schedule(struct cred *c)
 
 	ev_timer_stop(s->loop, &c->timer);
 	ev_timer_stop(s->loop, &c->expiry);
-	if (sup_exiting(s) || c->has_next)
+	if (sup_exiting(s))
 		return;
 	cred_facts(c, &f);
 	lease_plan(&f, &p);
 	if (p.step != LSTEP_REFRESH)
 		timer_in(s, &c->expiry, p.last_call);
+	if (c->has_next)
+		return;		/* fetched, waiting to be applied: the last call only */
 	switch (p.step) {
 	case LSTEP_REFRESH:
 		c->purpose = P_REFRESH;
@@ -303,7 +321,7 @@ static void
 cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cred *c = w->data;
-	double left = cred_deadline(c) - lease_stop_time(c->duration,
+	double left = cred_deadline(c) - lease_stop_time(cred_life(c),
 	    (double)c->sup->cfg->kill_timeout_ms / 1000.0) - ev_now(c->sup->loop);
 
 	(void)loop;
@@ -332,32 +350,6 @@ void
 cred_last_call_in(struct cred *c, double delay)
 {
 	timer_in(c->sup, &c->expiry, delay);
-}
-
-/* Do the fields the command uses differ between two reads of a path? */
-static int
-values_differ(const struct sup *s, const struct cred *c,
-    const struct vj_secret *a, const struct vj_secret *b)
-{
-	struct secret *va, *vb;
-	char err[64];
-	size_t i;
-	int differ = 0;
-
-	for (i = 0; i < s->cfg->nspecs && !differ; i++) {
-		const struct spec *sp = &s->cfg->specs[i];
-
-		if (strcmp(sp->path, c->path) != 0)
-			continue;
-		va = vb = NULL;
-		if (vj_field(a, sp->field, &va, err, sizeof(err)) == -1 ||
-		    vj_field(b, sp->field, &vb, err, sizeof(err)) == -1 ||
-		    !secret_equal(va, vb))
-			differ = 1;
-		secret_free(va);
-		secret_free(vb);
-	}
-	return differ;
 }
 
 /* Turn a failed answer into an exit code and a message without any secret. */
@@ -414,21 +406,23 @@ static void
 initial_failed(struct cred *c, const struct vault_resp *resp)
 {
 	struct sup *s = c->sup;
-	double delay = lease_retry_delay(c->attempts, 1,
-	    resp->retry_after, rnd());
+	double delay = lease_start_retry(lease_retry_delay(c->attempts, 1,
+	    resp->retry_after, rnd()), s->start_deadline - ev_now(s->loop));
+	char *p, upto[64] = "";
 	size_t len;
-	char *p;
 
 	read_failed(c, resp);
 	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
 	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
 		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
 		    "error");
-	if (vj_retryable(resp) && s->stop_signal == 0 &&
-	    ev_now(s->loop) + delay <= s->start_deadline) {
+	if (vj_retryable(resp) && s->stop_signal == 0 && delay >= 0) {
+		if (c->attempts == 1)
+			util_retry_window(s->cfg->start_timeout_ms, upto,
+			    sizeof(upto));
 		log_at(LOG_WARN, "fetch.retry", LF(.path = c->path,
-		    .status = resp->status), "%s; retrying in %.1f s (try %d)",
-		    c->fail, delay, c->attempts + 1);
+		    .status = resp->status), "%s; retrying in %.1f s (try %d)%s",
+		    c->fail, delay, c->attempts + 1, upto);
 		timer_in(s, &c->timer, delay);
 		return;
 	}
@@ -488,7 +482,7 @@ read_got(struct cred *c, struct vj_secret *sec)
 		return;
 	}
 	if (c->purpose == P_REFRESH && l == NULL &&
-	    !values_differ(s, c, &c->cur, sec)) {
+	    !output_values_differ(s, c->path, &c->cur, sec)) {
 		log_at(LOG_DEBUG, "fetch.refresh", LF(.path = c->path),
 		    "unchanged");
 		note_rotation(c, sec);
@@ -610,7 +604,49 @@ initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-creds_promote(struct sup *s)
+creds_undo(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++) {
+		struct cred *c = &s->creds[i];
+
+		if (!c->was.has)
+			continue;
+		c->next = c->cur;
+		c->next_lease = c->lease;
+		c->next_tg = c->tg;
+		c->has_next = 1;
+		c->cur = c->was.cur;
+		c->lease = c->was.lease;
+		c->tg = c->was.tg;
+		c->duration = c->was.duration;
+		c->jitter = c->was.jitter;
+		c->lease_end = c->was.lease_end;
+		c->issued = c->was.issued;
+		c->renewable = c->was.renewable;
+		c->final = c->was.final;
+		c->was.has = 0;
+		if (c->lease != NULL)
+			lease_unretire(c->lease);
+		cred_schedule(c);	/* its last call, with the old deadline */
+	}
+}
+
+void
+creds_commit(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncreds; i++)
+		if (s->creds[i].was.has) {
+			vj_secret_clear(&s->creds[i].was.cur);
+			s->creds[i].was.has = 0;
+		}
+}
+
+void
+creds_promote(struct sup *s, int keep)
 {
 	size_t i;
 
@@ -621,7 +657,12 @@ creds_promote(struct sup *s)
 			continue;
 		if (c->lease != NULL)
 			lease_retire(c->lease, ev_now(s->loop));
-		vj_secret_clear(&c->cur);
+		if (keep)
+			c->was = (struct cred_was){ 1, c->cur, c->lease, c->tg,
+			    c->duration, c->jitter, c->lease_end, c->issued,
+			    c->renewable, c->final };
+		else
+			vj_secret_clear(&c->cur);
 		c->cur = c->next;
 		c->lease = c->next_lease;
 		c->tg = c->next_tg;
@@ -631,23 +672,6 @@ creds_promote(struct sup *s)
 		cred_take_lease(c);
 		cred_schedule(c);
 	}
-}
-
-int
-creds_rotation_pending(const struct sup *s)
-{
-	ev_tstamp now = ev_now(s->loop);
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++) {
-		const struct cred *c = &s->creds[i];
-
-		if (c->lease_end > 0 && !c->has_next &&
-		    cred_deadline(c) - now < lease_stop_time(c->duration,
-		    (double)s->cfg->kill_timeout_ms / 1000.0))
-			return 1;
-	}
-	return 0;
 }
 
 /* Group the requested names by path: one read, one lease per path. */
@@ -759,6 +783,8 @@ creds_free(struct sup *s)
 		ev_timer_stop(s->loop, &s->creds[i].expiry);
 		vj_secret_clear(&s->creds[i].cur);
 		vj_secret_clear(&s->creds[i].next);
+		if (s->creds[i].was.has)
+			vj_secret_clear(&s->creds[i].was.cur);
 		free(s->creds[i].path);
 		free(s->creds[i].read_path);
 	}
@@ -810,6 +836,12 @@ double
 cred_duration(const struct cred *c)
 {
 	return c->duration;
+}
+
+double
+cred_life(const struct cred *c)
+{
+	return lease_life(c->duration, token_ttl(c->tg));
 }
 
 int

@@ -26,10 +26,12 @@ int		 cred_replacing(const struct cred *);
 int		 cred_awaits_login(const struct cred *);
 /* Call the last call again in delay seconds. */
 void		 cred_last_call_in(struct cred *, double delay);
-/* Move the fetched credentials into use; their old leases retire. */
-void		 creds_promote(struct sup *);
-/* Is a credential too close to its end to start the command on, with no replacement yet? */
-int		 creds_rotation_pending(const struct sup *);
+/* Move the fetched credentials into use; their old leases retire; keep: until creds_commit() or creds_undo(). */
+void		 creds_promote(struct sup *, int keep);
+/* The command was told of the kept promotion: forget what it replaced. */
+void		 creds_commit(struct sup *);
+/* It could not be told: the replaced credentials are in use again, the new ones wait. */
+void		 creds_undo(struct sup *);
 /* The token's end moved: plan again every settled credential. */
 void		 creds_token_moved(struct sup *);
 /* A stop signal during the first reads: give up those waiting to retry; how many. */
@@ -52,6 +54,8 @@ const struct vj_secret *cred_values(const struct cred *);
 struct lease	*cred_lease(const struct cred *);
 /* The lease's duration as issued, in seconds. */
 double		 cred_duration(const struct cred *);
+/* What its margins scale with: the lease, or its token's TTL when shorter (lease_life). */
+double		 cred_life(const struct cred *);
 /* Can the lease be renewed? */
 int		 cred_renewable(const struct cred *);
 /* Are new values fetched and not yet in use? */

@@ -49,6 +49,14 @@ lease_retry_delay(int attempts, int urgent, double retry_after, double r)
 }
 
 double
+lease_start_retry(double delay, double left)
+{
+	if (left <= 0)
+		return -1;
+	return delay < left ? delay : left;
+}
+
+double
 lease_restart_delay(int restarts)
 {
 	double delay = 1.0;
@@ -66,7 +74,42 @@ lease_stop_time(double duration, double kill_timeout)
 
 	if (duration > 0 && kt > duration / 4)
 		kt = duration / 4;
-	return kt + 0.5;
+	return kt + (duration > 0 && duration / 8 < 0.5 ? duration / 8 : 0.5);
+}
+
+double
+lease_life(double duration, double token_ttl)
+{
+	return token_ttl > 0 && (duration <= 0 || token_ttl < duration) ?
+	    token_ttl : duration;
+}
+
+double
+lease_kill_margin(double duration)
+{
+	return duration > 0 && duration / 16 < 0.25 ? duration / 16 : 0.25;
+}
+
+double
+lease_kill_after(double kill_timeout, double duration, double left)
+{
+	double kt = kill_timeout, end = left - lease_kill_margin(duration);
+
+	if (duration > 0 && kt > duration / 4)
+		kt = duration / 4;
+	if (kt > end)
+		kt = end;
+	return kt > 0 ? kt : 0;
+}
+
+double
+lease_lead_floor(double stop_time, double grace, double life)
+{
+	double floor = stop_time + 1.0, g = grace + 1.0;
+
+	if (grace > 0 && life > 0 && g > life / 2)
+		g = life / 2;
+	return grace > 0 && g > floor ? g : floor;
 }
 
 /* No lease: re-read every --refresh-interval (or 90 % of a TTL it names), +-10 %. */
@@ -110,7 +153,8 @@ plan_renew(const struct lease_facts *f, double st, struct lease_plan *p)
 	 */
 	if (f->learned_max > 0) {
 		p->lead = lease_rotate_lead(f->duration, f->rotate_before,
-		    f->rotate_pct, st + 1.0, f->jitter);
+		    f->rotate_pct, lease_lead_floor(st, f->revoke_grace,
+		    f->learned_max), f->jitter);
 		max_end = f->issued + f->learned_max;
 		if (max_end - p->lead - f->now <= d) {
 			p->step = LSTEP_ROTATE;
@@ -131,7 +175,8 @@ lease_plan(const struct lease_facts *f, struct lease_plan *p)
 		plan_refresh(f, p);
 		return;
 	}
-	st = lease_stop_time(f->duration, f->kill_timeout);
+	st = lease_stop_time(lease_life(f->duration, f->token_ttl),
+	    f->kill_timeout);
 	p->last_call = f->deadline - st - f->now;
 	if (f->renewable) {
 		plan_renew(f, st, p);
@@ -143,7 +188,7 @@ lease_plan(const struct lease_facts *f, struct lease_plan *p)
 		return;
 	}
 	p->lead = lease_rotate_lead(f->duration, f->rotate_before, f->rotate_pct,
-	    st + 1.0, f->jitter);
+	    lease_lead_floor(st, f->revoke_grace, f->duration), f->jitter);
 	p->step = LSTEP_ROTATE;
 	p->in = f->deadline - p->lead - f->now;
 }
@@ -155,8 +200,8 @@ lease_token_plan(const struct token_facts *f, double *in)
 
 	if (f->renewable && !f->dead) {
 		d = lease_renew_delay(f->remaining, lease_grace(f->duration, f->r));
-		last = (f->remaining - lease_stop_time(0, f->kill_timeout)) *
-		    2.0 / 3.0;
+		last = (f->remaining - lease_stop_time(f->duration,
+		    f->kill_timeout)) * 2.0 / 3.0;
 		*in = d < last ? d : last;
 		return TSTEP_RENEW;
 	}

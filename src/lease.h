@@ -39,14 +39,45 @@ double	lease_backoff(int attempts, double cap, double r);
  */
 double	lease_retry_delay(int attempts, int urgent, double retry_after,
 	    double r);
+/*
+ * A start-up retry with left seconds until --start-timeout: the wait,
+ * shortened so that the last attempt is made at the deadline itself; -1
+ * once the deadline has passed (give up).
+ */
+double	lease_start_retry(double delay, double left);
 /* The wait before restart number restarts + 1 of a crashed command: 1 s doubling, at most 30 s. */
 double	lease_restart_delay(int restarts);
 /*
  * Time to stop the command: at most kill_timeout, at most a quarter of a
- * short lease, plus half a second.  A credential is acted on this long
- * before it dies.
+ * short lease, plus half a second (at most an eighth of the lease).  A
+ * credential is acted on this long before it dies.
  */
 double	lease_stop_time(double duration, double kill_timeout);
+/*
+ * The lifetime a credential's margins scale with: its lease, or the TTL of
+ * the token it was leased under when that is shorter (Vault revokes a
+ * token's leases with it); token_ttl 0: none.
+ */
+double	lease_life(double duration, double token_ttl);
+
+/*
+ * How long after the stop signal the command gets SIGKILL: kill_timeout,
+ * at most the stop budget lease_stop_time() planned a rotation with
+ * (a quarter of duration, when duration > 0), and at most left (the
+ * credentials' end, in seconds) less lease_kill_margin(): never after they
+ * die.
+ */
+double	lease_kill_after(double kill_timeout, double duration, double left);
+/* What SIGKILL comes ahead of a deadline by: 0.25 s, at most 1/16 of a short lease. */
+double	lease_kill_margin(double duration);
+
+/*
+ * The least rotation lead: the stop time plus a second to fetch; in signal
+ * mode also grace plus a second, so that the replaced lease outlives the
+ * grace, but at most half the lease's life (its max TTL once learned),
+ * so a replacement is never due at once.
+ */
+double	lease_lead_floor(double stop_time, double grace, double life);
 
 /* A credential's next step. */
 enum lease_step {
@@ -62,6 +93,7 @@ struct lease_facts {
 	double	lease_end;	/* 0: no lease */
 	double	deadline;	/* the lease's end, or its token's when sooner */
 	double	duration;	/* the lease as issued */
+	double	token_ttl;	/* its token's TTL as issued, when it ends; 0 */
 	double	issued;		/* when the lease began */
 	double	learned_max;	/* the path's max TTL once a renewal showed it; 0 */
 	double	ttl_hint;	/* a lease-less answer's lease_duration; 0 */
@@ -72,6 +104,7 @@ struct lease_facts {
 	double	rotate_before;	/* --rotate-before, s */
 	double	rotate_pct;	/* --rotate-before as a fraction; 0 */
 	double	kill_timeout;	/* --kill-timeout, s */
+	double	revoke_grace;	/* signal mode: --revoke-grace, s; else 0 */
 	double	jitter;		/* per lease, in [0, 1) */
 	double	r;		/* a fresh random number in [0, 1) */
 };
@@ -108,7 +141,7 @@ struct token_facts {
 
 /*
  * Plan a token's next step: renew at two thirds of its life, before the
- * last call of the credentials it carries; else log in early enough for
+ * last call of the credentials it carries (a stop time scaled by its TTL); else log in early enough for
  * them to be replaced under the new token.  *in is when, in seconds; for
  * TSTEP_NONE of a token that ends, when a replacement would be due (a
  * rotated --token-file is re-read then).

@@ -220,6 +220,13 @@ lease_retire(struct lease *l, double when)
 }
 
 void
+lease_unretire(struct lease *l)
+{
+	if (l->state == LS_RETIRED)
+		l->state = LS_ACTIVE;
+}
+
+void
 leases_revoke_retired(struct leases *ls)
 {
 	size_t i;

@@ -20,6 +20,8 @@ const char	*lease_id(const struct lease *);
 int		 lease_active(const struct lease *);
 /* The command stopped using it at when: revoke it at the next start or after the grace. */
 void		 lease_retire(struct lease *, double when);
+/* A retired lease back in use (its replacement could not be applied). */
+void		 lease_unretire(struct lease *);
 /* A new command started: revoke every retired lease now. */
 void		 leases_revoke_retired(struct leases *);
 /* Signal mode: revoke the retired leases once --revoke-grace has passed. */

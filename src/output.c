@@ -247,6 +247,31 @@ static const struct output {
 	{ "file", write_files, LW_EXIT_CONFIG },
 };
 
+int
+output_values_differ(const struct sup *s, const char *path,
+    const struct vj_secret *a, const struct vj_secret *b)
+{
+	struct secret *va, *vb;
+	char err[64];
+	size_t i;
+	int differ = 0;
+
+	for (i = 0; i < s->cfg->nspecs && !differ; i++) {
+		const struct spec *sp = &s->cfg->specs[i];
+
+		if (strcmp(sp->path, path) != 0)
+			continue;
+		va = vb = NULL;
+		if (vj_field(a, sp->field, &va, err, sizeof(err)) == -1 ||
+		    vj_field(b, sp->field, &vb, err, sizeof(err)) == -1 ||
+		    !secret_equal(va, vb))
+			differ = 1;
+		secret_free(va);
+		secret_free(vb);
+	}
+	return differ;
+}
+
 char **
 output_build(struct sup *s, int starting, int *code)
 {
@@ -254,6 +279,7 @@ output_build(struct sup *s, int starting, int *code)
 	size_t i, nvars;
 	int r;
 
+	(void)starting;		/* the caller decides what a failed output means */
 	*code = 0;
 	if ((envp = build_env(s, &nvars)) == NULL) {
 		*code = LW_EXIT_DATAERR;
@@ -262,11 +288,12 @@ output_build(struct sup *s, int starting, int *code)
 	for (i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
 		r = outputs[i].write(s, envp, nvars);
 		/*
-		 * A file that cannot be written keeps a running command going
-		 * (signal mode); a value no file can carry stops it: the file
-		 * would keep values about to be revoked.
+		 * A file that cannot be written: the output's code (signal
+		 * mode keeps the old credentials and tries again); a value no
+		 * file can carry: 65, the file would keep values about to be
+		 * revoked.
 		 */
-		if (r == 0 || (r == -1 && !starting))
+		if (r == 0)
 			continue;
 		env_free(envp);
 		*code = r == -2 ? LW_EXIT_DATAERR : outputs[i].fail_code;

@@ -9,14 +9,18 @@
 #include <stddef.h>
 
 struct sup;
+struct vj_secret;
 
 /*
  * The child's environment from the credentials in use, written to every
  * output (env files) too; NULL with the exit code in *code when a field is
  * missing, a value is one an output cannot carry (65), or an output fails
- * and starting is set.
+ * (its own code: at a start the exit code, in signal mode a retry).
  */
 char	**output_build(struct sup *, int starting, int *code);
+/* Do the fields the outputs take from path differ between two reads of it? */
+int	  output_values_differ(const struct sup *, const char *path,
+	    const struct vj_secret *a, const struct vj_secret *b);
 /* Exiting with the leases revoked: remove the env files. */
 void	  output_remove(struct sup *);
 /* "leasewrap check": one line per variable on stdout, never a value; returns the exit code. */

@@ -131,6 +131,15 @@ preflight_run(const struct config *cfg)
 
 	if (cfg->check)
 		return 0;
+	/* The command's environment cannot change: only a file shows it new values. */
+	if (cfg->on_change == CHANGE_SIGNAL && cfg->nenv_files == 0 &&
+	    cfg->nfiles == 0) {
+		log_error("config", "--on-change signal (signal %d) tells the "
+		    "command to re-read its credentials, but nothing it can "
+		    "re-read is written: add --env-file FILE or --file (or use "
+		    "--on-change restart)", cfg->change_signal);
+		return LW_EXIT_USAGE;
+	}
 	if (cfg->metrics_file != NULL &&
 	    util_folder_writable(cfg->metrics_file) == -1) {
 		e = errno;

@@ -161,6 +161,24 @@ drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		kill(kids[i], SIGKILL);
 }
 
+/* Note pid as already dealt with: signals_drain() passes over it. */
+static void
+drain_note(struct sup *s, pid_t pid)
+{
+	s->drain_sent = realloc(s->drain_sent,
+	    (s->ndrain_sent + 1) * sizeof(pid_t));
+	if (s->drain_sent == NULL)
+		abort();
+	s->drain_sent[s->ndrain_sent++] = pid;
+}
+
+void
+signals_forget(struct sup *s, pid_t pid)
+{
+	if (pid > 0)
+		drain_note(s, pid);
+}
+
 /*
  * tini returns at once and, as PID 1, lets
  * the kernel kill the rest (krallin/tini#180); dumb-init sends SIGTERM
@@ -183,11 +201,7 @@ signals_drain(struct sup *s)
 				break;
 		if (j < s->ndrain_sent)
 			continue;
-		s->drain_sent = realloc(s->drain_sent,
-		    (s->ndrain_sent + 1) * sizeof(pid_t));
-		if (s->drain_sent == NULL)
-			abort();
-		s->drain_sent[s->ndrain_sent++] = kids[i];
+		drain_note(s, kids[i]);
 		log_at(LOG_INFO, "child.leftover", LF(.pid = (int)kids[i]),
 		    "left by the command: sending signal %d",
 		    s->cfg->kill_signal);

@@ -6,6 +6,8 @@
 #ifndef LW_SIGNALS_H
 #define LW_SIGNALS_H
 
+#include <sys/types.h>
+
 struct sup;
 
 /* Block the signals leasewrap forwards (and SIGCHLD); first thing in main(). */
@@ -21,5 +23,7 @@ int	signals_is_stop(int sig);
  * SIGKILL it after --kill-timeout.  Returns 1 while leftovers remain.
  */
 int	signals_drain(struct sup *);
+/* A child of ours that never ran the command (its exec failed): not a leftover to signal. */
+void	signals_forget(struct sup *, pid_t);
 
 #endif

@@ -101,6 +101,9 @@ struct sup {
 	ev_timer		 kill_timer;	/* command.c */
 	ev_timer		 backoff_timer;
 	ev_timer		 timeout_timer;	/* --timeout */
+	ev_timer		 apply_timer;	/* signal mode: write the files again */
+	int			 apply_attempts;
+	int			 grace_warned;	/* signal mode: a grace cut short, said once */
 	ev_signal		 sigw[NSIG];	/* signals.c */
 	ev_child		 childw;
 	ev_child		 stopw;		/* the child stopping (job control) */

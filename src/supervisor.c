@@ -61,10 +61,12 @@ finish(struct sup *s)
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
-/* Leave with code: stop the command's leftovers, revoke, finish. */
+/* Leave with code: stop the command's leftovers, revoke, finish; once. */
 static void
 fail(struct sup *s, int code)
 {
+	if (s->state == ST_DRAINING || sup_exiting(s))
+		return;		/* the exit code is set: let the leftovers go */
 	s->exit_code = code;
 	shutdown_now(s);
 }
@@ -79,7 +81,7 @@ spawn_child(struct sup *s, const char *why)
 {
 	int code;
 
-	creds_promote(s);
+	creds_promote(s, 0);
 	if ((code = command_start(s)) != 0) {
 		fail(s, code);
 		return;
@@ -106,7 +108,9 @@ begin_stop(struct sup *s, enum stop_reason why)
 	}
 	s->state = ST_STOPPING;
 	s->stop_reason = why;
-	command_stop(s, why == STOP_EXPIRED, why == STOP_RESTART ?
+	command_stop(s, why == STOP_RESTART || why == STOP_ROTATED ?
+	    BOUND_BUDGET : why == STOP_EXPIRED ? BOUND_DEADLINE :
+	    BOUND_KILL_TIMEOUT, why == STOP_RESTART ?
 	    "new credentials" : why == STOP_ROTATED ? "--on-change exit" :
 	    why == STOP_EXPIRED ? "credentials expire" :
 	    why == STOP_TIMEOUT ? "--timeout" :
@@ -114,13 +118,103 @@ begin_stop(struct sup *s, enum stop_reason why)
 	    "exiting");
 }
 
+/* Signal mode, once: a replaced lease that ends before --revoke-grace is over. */
+static void
+grace_check(struct sup *s)
+{
+	double grace = (double)s->cfg->revoke_grace_ms / 1000.0, left;
+	size_t i;
+
+	for (i = 0; i < creds_count(s) && !s->grace_warned; i++) {
+		const struct cred *c = creds_at(s, i);
+
+		left = cred_deadline(c) - ev_now(s->loop);
+		if (!cred_has_next(c) || cred_deadline(c) <= 0 || left >= grace)
+			continue;
+		s->grace_warned = 1;
+		log_at(LOG_WARN, "lease.grace", LF(.path = cred_path(c),
+		    .lease = lease_id(cred_lease(c)), LF_TTL(left)), "the "
+		    "replaced credentials end in %.1f s, before --revoke-grace "
+		    "(%.1f s) is over: the command has %.1f s to move over; its "
+		    "lease (%.0f s as issued) or max TTL leaves no more; lower "
+		    "--revoke-grace or lengthen the lease", left, grace, left,
+		    cred_duration(c));
+	}
+}
+
+/*
+ * Signal mode: rewrite the files, then signal.  A file that cannot be
+ * written keeps the old credentials in use, unsignalled, and is tried
+ * again; their last call ends the run if it never can be.
+ */
+static void
+signal_change(struct sup *s)
+{
+	char **envp;
+	double delay;
+	int code;
+
+	grace_check(s);
+	creds_promote(s, 1);
+	if ((envp = output_build(s, 0, &code)) == NULL &&
+	    code != LW_EXIT_DATAERR) {
+		creds_undo(s);
+		delay = lease_retry_delay(++s->apply_attempts, 1, 0, rnd());
+		log_warn("envfile", "the new credentials cannot be written: the "
+		    "command keeps the old ones and is not signalled; trying "
+		    "again in %.1f s", delay);
+		timer_in(s, &s->apply_timer, delay);
+		return;
+	}
+	creds_commit(s);
+	s->apply_attempts = 0;
+	if (envp == NULL) {
+		/* A missing field, or a value the files cannot carry. */
+		begin_stop(s, STOP_DATAERR);
+		return;
+	}
+	env_free(envp);
+	log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
+	    "sending signal %d (new credentials)", s->cfg->change_signal);
+	command_signal(s, s->cfg->change_signal);
+	metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL, NULL);
+	leases_start_grace(s->leases);
+}
+
+/* Signal mode: the files could not be written; try again while the command runs. */
+static void
+apply_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state == ST_RUNNING)
+		signal_change(s);
+}
+
+/* Is a credential too close to its end to start the command on, with no replacement yet? */
+static int
+creds_rotation_pending(const struct sup *s)
+{
+	double kt = (double)s->cfg->kill_timeout_ms / 1000.0, end;
+	size_t i;
+
+	for (i = 0; i < creds_count(s); i++) {
+		const struct cred *c = creds_at(s, i);
+
+		end = cred_deadline(c);
+		if (end > 0 && !cred_has_next(c) && end - ev_now(s->loop) <
+		    lease_stop_time(cred_life(c), kt))
+			return 1;
+	}
+	return 0;
+}
+
 /* Event creds_ready: restart, signal or exit, as --on-change says. */
 static void
 on_creds_ready(struct sup *s)
 {
-	char **envp;
-	int code;
-
 	if (s->state == ST_WAITING && !creds_rotation_pending(s)) {
 		ev_timer_stop(s->loop, &s->backoff_timer);
 		spawn_child(s, "rotation");
@@ -136,20 +230,7 @@ on_creds_ready(struct sup *s)
 		begin_stop(s, STOP_ROTATED);
 		break;
 	case CHANGE_SIGNAL:
-		creds_promote(s);
-		if ((envp = output_build(s, 0, &code)) == NULL) {
-			/* A missing field, or a value the files cannot carry. */
-			begin_stop(s, STOP_DATAERR);
-			break;
-		}
-		env_free(envp);
-		log_at(LOG_INFO, "child.signal", LF(.pid = (int)s->child),
-		    "sending signal %d (new credentials)",
-		    s->cfg->change_signal);
-		command_signal(s, s->cfg->change_signal);
-		metrics_add(s->metrics, M_CHILD_SIGNALS, 1, NULL, NULL, NULL,
-		    NULL);
-		leases_start_grace(s->leases);
+		signal_change(s);
 		break;
 	}
 }
@@ -172,9 +253,14 @@ on_last_call(struct sup *s, struct cred *c)
 {
 	double left = cred_deadline(c) - ev_now(s->loop);
 
-	if (cred_has_next(c) || sup_exiting(s) || s->state == ST_WAITING ||
-	    (s->state == ST_STOPPING && s->stop_reason == STOP_RESTART))
-		return;		/* a restart onto new credentials is under way */
+	/* In signal mode, fetched ones the files could not take help no one. */
+	if ((cred_has_next(c) && !(s->cfg->on_change == CHANGE_SIGNAL &&
+	    s->state == ST_RUNNING)) || sup_exiting(s) ||
+	    s->state == ST_WAITING ||
+	    s->state == ST_DRAINING ||
+	    (s->state == ST_STOPPING && (s->stop_reason == STOP_RESTART ||
+	    s->stop_reason == STOP_ROTATED)))
+		return;		/* a restart or exit before the end is under way */
 	if ((cred_replacing(c) || cred_awaits_login(c)) &&
 	    s->cfg->on_change == CHANGE_RESTART && s->state == ST_RUNNING) {
 		/* No time to wait for them with the command running. */
@@ -256,6 +342,9 @@ child_stopped(struct sup *s, int code)
 		fail(s, code);
 		break;
 	case STOP_ROTATED:
+		log_warn("lease.rotate", "the credentials end soon and "
+		    "--on-change exit is set: exiting (exit %d) for a fresh "
+		    "start", LW_EXIT_ROTATED);
 		fail(s, LW_EXIT_ROTATED);
 		break;
 	case STOP_EXPIRED:
@@ -370,10 +459,13 @@ on_reads_settled(struct sup *s)
 static void
 shutdown_now(struct sup *s)
 {
+	if (sup_exiting(s))
+		return;		/* revoking already */
 	if (!s->drained && s->child <= 0) {
 		s->drained = 1;
 		s->state = ST_DRAINING;
 		ev_timer_stop(s->loop, &s->timeout_timer);
+		ev_timer_stop(s->loop, &s->backoff_timer);
 		if (signals_drain(s))
 			return;		/* leftovers first, then the leases */
 	}
@@ -383,6 +475,7 @@ shutdown_now(struct sup *s)
 	tokens_stop(s->tk);
 	creds_stop(s);
 	ev_timer_stop(s->loop, &s->backoff_timer);
+	ev_timer_stop(s->loop, &s->apply_timer);
 	s->revoke_deadline = ev_now(s->loop) + REVOKE_WINDOW;
 	leases_revoke_all(s->leases);
 	if (!s->cfg->no_revoke)
@@ -518,6 +611,7 @@ start_fetch(struct sup *s)
 	}
 	if ((rc = vault_start(s)) != 0)
 		return rc;
+	ev_now_update(s->loop);		/* the set-up took time: from now */
 	s->start_deadline = ev_now(s->loop) +
 	    (double)cfg->start_timeout_ms / 1000.0;
 	tokens_start(s->tk);
@@ -538,6 +632,7 @@ sup_free(struct sup *s)
 	ev_timer_stop(s->loop, &s->kill_timer);
 	ev_timer_stop(s->loop, &s->backoff_timer);
 	ev_timer_stop(s->loop, &s->timeout_timer);
+	ev_timer_stop(s->loop, &s->apply_timer);
 	signals_stop(s);
 	if (s->vault != NULL)
 		vault_global_cleanup();
@@ -570,6 +665,8 @@ sup_init(struct sup *s, const struct config *cfg, char **envp)
 	s->backoff_timer.data = s;
 	ev_init(&s->timeout_timer, timeout_cb);
 	s->timeout_timer.data = s;
+	ev_init(&s->apply_timer, apply_cb);
+	s->apply_timer.data = s;
 	signals_start(s);
 	return 0;
 }

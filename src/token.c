@@ -329,13 +329,13 @@ static void
 login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
     int unwrapping)
 {
-	char msg[1200];
+	char msg[1200], upto[64] = "";
 	int code = login_failed(s, resp, unwrapping, msg, sizeof(msg));
-	double delay = lease_retry_delay(s->tk->attempts + 1, 1,
-	    resp->retry_after, rnd());
+	double delay = lease_start_retry(lease_retry_delay(s->tk->attempts + 1,
+	    1, resp->retry_after, rnd()), s->start_deadline - ev_now(s->loop));
 
 	if (s->state == ST_FETCHING && (!vj_retryable(resp) ||
-	    s->stop_signal != 0 || ev_now(s->loop) + delay > s->start_deadline)) {
+	    s->stop_signal != 0 || delay < 0)) {
 		s->tk->attempts++;
 		log_at(LOG_ERROR, "auth", LF(.status = resp->status), "%s",
 		    msg);
@@ -343,10 +343,12 @@ login_retry_or_fail(struct sup *s, const struct vault_resp *resp,
 		return;
 	}
 	/* Starting: retry within --start-timeout; running: keep trying. */
+	if (s->state == ST_FETCHING && s->tk->attempts == 0)
+		util_retry_window(s->cfg->start_timeout_ms, upto, sizeof(upto));
 	delay = token_retry(s, s->state == ST_FETCHING ? delay : -1,
 	    resp->retry_after);
 	log_at(LOG_WARN, "auth.retry", LF(.status = resp->status), "%s; "
-	    "retrying in %.1f s", msg, delay);
+	    "retrying in %.1f s%s", msg, delay, upto);
 }
 
 /* The login answered: a new token to use from now on. */
@@ -628,6 +630,12 @@ double
 token_deadline(const struct tokgen *t)
 {
 	return t != NULL ? t->deadline : 0;
+}
+
+double
+token_ttl(const struct tokgen *t)
+{
+	return t != NULL && t->deadline > 0 ? t->duration : 0;
 }
 
 int

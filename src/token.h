@@ -28,6 +28,8 @@ int		 tokens_can_login(const struct tokens *);
 struct tokgen	*tokens_current(const struct tokens *);
 /* When a token ends (ev_now time); 0 when never or not known yet; NULL is fine. */
 double		 token_deadline(const struct tokgen *);
+/* Its TTL as issued, when it ends (0 when never or not known); NULL is fine. */
+double		 token_ttl(const struct tokgen *);
 /* Will it end for good: at its max TTL, not renewable, or dead? */
 int		 token_ends_for_good(const struct tokgen *);
 /* Has Vault stopped accepting it? */

@@ -40,8 +40,9 @@ static const char *const usage_text[] = {
 "\n",
 "Rotation:\n"
 "      --on-change ACTION        when credentials change: restart (default),\n"
-"                                signal:SIGNAME (rewrite --env-file, signal the\n"
-"                                command) or exit (exit 75)\n"
+"                                signal:SIGNAME (rewrite --env-file and --file\n"
+"                                files, signal the command; needs one of them)\n"
+"                                or exit (exit 75)\n"
 "      --rotate-before DUR|N%    replace a credential this long before it dies\n"
 "                                (default 20% of its lease)\n"
 "      --refresh-interval DUR    re-read secrets without a lease (KV) this often\n"
@@ -49,7 +50,7 @@ static const char *const usage_text[] = {
 "      --on-expire ACTION        when a credential dies with no replacement:\n"
 "                                exit (default, exit 79) or warn\n"
 "      --revoke-grace DUR        in signal mode, revoke old leases after DUR\n"
-"                                (default 30s)\n"
+"                                (default 30s; rotations come DUR + 1s early)\n"
 "\n",
 "Command:\n"
 "      --kill-signal SIG         stop the command with SIG (default TERM)\n"
@@ -104,7 +105,8 @@ static const char *const usage_text[] = {
 "                                (env VAULT_CLIENT_TIMEOUT; default 30s)\n"
 "      --connect-timeout DUR     give up connecting after DUR (default 10s)\n"
 "      --start-timeout DUR       keep retrying an unavailable Vault at start\n"
-"                                for DUR, then exit 69 (default 60s)\n"
+"                                for DUR (a last try at DUR), then exit 69\n"
+"                                (default 60s)\n"
 "\n",
 "Metrics (Prometheus text format):\n"
 "      --metrics-file FILE       write metrics to FILE, replaced atomically (for\n"

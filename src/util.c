@@ -87,6 +87,16 @@ util_format_duration(long long ms, char *buf, size_t len)
 	return buf;
 }
 
+char *
+util_retry_window(long long ms, char *buf, size_t len)
+{
+	char dur[32];
+
+	util_format_duration(ms, dur, sizeof(dur));
+	snprintf(buf, len, ", retrying for up to %s (--start-timeout)", dur);
+	return buf;
+}
+
 /* An environment name as POSIX shells accept it. */
 int
 util_valid_env_name(const char *s, size_t len)

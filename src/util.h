@@ -12,6 +12,8 @@
 long long	 util_parse_duration_ms(const char *);
 /* Format milliseconds as "1h2m3s" (or "250ms") into buf. */
 char		*util_format_duration(long long ms, char *buf, size_t len);
+/* The first start-up retry line's ", retrying for up to 60s (--start-timeout)". */
+char		*util_retry_window(long long ms, char *buf, size_t len);
 /* True if s is a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*). */
 int		 util_valid_env_name(const char *s, size_t len);
 /* malloc/calloc/realloc/strdup that abort with a message instead of returning NULL. */

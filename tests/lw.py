@@ -131,7 +131,9 @@ def start_cmd(cmd, env=None, report=False, **kw):
         os.close(err_w)
         if report:
             os.close(out_w)
-    p.stderr = _Tee(p, err_r, "stderr of " + _describe(cmd)).reader
+    tee = _Tee(p, err_r, "stderr of " + _describe(cmd))
+    p.stderr = tee.reader
+    p.stderr_so_far = tee.text      # what it logged so far, read or not
     if report:
         p.stdout = _Tee(p, out_r, "stdout of " + _describe(cmd)).reader
     return p

@@ -5,7 +5,9 @@ every 200 ms and appends one JSON line per attempt to the log file.
 usage: pgprobe.py LOG [ENVFILE]
 
 With PROBE_SECONDS=N in its environment it stops by itself after N seconds
-and exits with PROBE_EXIT (default 0), like a cron job.
+and exits with PROBE_EXIT (default 0), like a cron job.  With
+PROBE_IGNORE_TERM=1 it logs SIGTERM ("term") and keeps going: only SIGKILL
+stops it.
 """
 import json
 import os
@@ -51,6 +53,9 @@ def on_hup(sig, frame):
 
 def on_term(sig, frame):
     global stop
+    if os.environ.get("PROBE_IGNORE_TERM") == "1":
+        record(event="term")
+        return
     stop = True
 
 

@@ -203,18 +203,22 @@ def test_certificate_for_another_name(pg, pki, request):
     assert "K=name-ok" in r.stdout.splitlines()
 
 
+def approle_login(app, tmp_path, **role):
+    """The options of an AppRole login to role "web" with these token settings."""
+    app.enable_auth("approle")
+    role_id = app.approle_role("web", token_policies=["app"], **role)
+    sid = secret_file(tmp_path, "sid", app.approle_secret_id("web"))
+    return ["--auth", "approle", "--role-id", role_id, "--secret-id-file", sid]
+
+
 def test_login_token_renewed_then_relogin_no_auth_failure(app, pg, tmp_path):
     """A login token with a 2 s TTL and 6 s max TTL, over more than two max
     TTLs: renewed, then new logins; credentials leased under an old token
     are replaced before it dies, so the command never sees an
     authentication failure."""
-    app.enable_auth("approle")
-    role_id = app.approle_role("web", token_policies=["app"], token_ttl="2s",
-                               token_max_ttl="6s")
-    sid = secret_file(tmp_path, "sid", app.approle_secret_id("web"))
+    login = approle_login(app, tmp_path, token_ttl="2s", token_max_ttl="6s")
     log = str(tmp_path / "probe.log")
-    p = lw.start(["--auth", "approle", "--role-id", role_id, "--secret-id-file",
-                  sid, "--kill-timeout", "1s"] + RO +
+    p = lw.start(login + ["--kill-timeout", "1s"] + RO +
                  ["--", "/usr/bin/python3",
                   os.path.join(lw.ROOT, "tests", "pgprobe.py"), log],
                  env=env_without_token(app, pg))
@@ -247,3 +251,42 @@ def test_user_token_is_never_revoked(app, pg):
     assert r.returncode == 0, r.stderr
     status, body = app.api("GET", "auth/token/lookup-self", token=token)
     assert status == 200
+
+
+def test_short_login_token_scales_the_margins(app, pg, tmp_path):
+    """A renewable 3 s login token capped at 6 s, 20 s database leases and
+    the default --kill-timeout: the stop budget scales with the token's
+    life (min(10 s, 3 s / 4) + min(0.5 s, 3 s / 8)), so leasewrap neither
+    gives up at start nor renews the token in a loop, and a command that
+    connects every 0.2 s for 16 s never fails to connect."""
+    app.create_db_role("ro", default_ttl=20, max_ttl=60)
+    login = approle_login(app, tmp_path, token_ttl="3s", token_max_ttl="6s")
+    log = str(tmp_path / "probe.log")
+    p = lw.start(login + RO + ["--", "/usr/bin/python3",
+                               os.path.join(lw.ROOT, "tests", "pgprobe.py"), log],
+                 env=env_without_token(app, pg))
+
+    def queries():
+        try:
+            return [e for e in (json.loads(l) for l in open(log) if l.endswith("\n"))
+                    if e["event"] == "query"]
+        except FileNotFoundError:
+            return []
+    try:
+        lw.wait_for(lambda: p.poll() is not None or len(queries()) > 1 and
+                    queries()[-1]["t"] - queries()[0]["t"] >= 16,
+                    timeout=90, what="16 s of queries")
+        assert p.poll() is None, lw.log_text(p.stderr_so_far())
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    assert queries() and all(e["ok"] for e in queries()), \
+        [e for e in queries() if not e["ok"]][:3]
+    renewals = [e for e in app.journal() if e.get("kind") == "request" and
+                e.get("path") == "auth/token/renew-self"]
+    # Renewed at most every (3 s - stop) * 2/3 = 1.25 s, not in a loop.
+    print("%d token renewals, %d logins in %.1f s" % (
+        len(renewals), len(app.logins()), queries()[-1]["t"] - queries()[0]["t"]))
+    assert 0 < len(renewals) <= 16 / 1.25 * 2, len(renewals)
+    assert_clean(app, pg, "auth/approle/login")

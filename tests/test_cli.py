@@ -41,6 +41,14 @@ def test_command_not_found_is_127():
     assert '"no-such-command-xyz"' in line and "PATH" in line
 
 
+def test_command_not_found_is_no_leftover():
+    """The child that could not run the command is not one the command
+    left behind: no "left by the command" line, no signal sent to it."""
+    r = lw.run(["--log-level", "debug", "--", "no-such-command-xyz"])
+    assert r.returncode == lw.EXIT_NOTFOUND
+    assert "left by the command" not in lw.log_text(r.stderr)
+
+
 def test_command_not_executable_is_126(tmp_path):
     f = tmp_path / "script"
     f.write_text("#!/bin/sh\nexit 0\n")
@@ -161,6 +169,33 @@ def test_vault_unreachable(free_port):
     assert r.returncode == lw.EXIT_UNAVAILABLE
     last = lw.log_lines(r.stderr, "warn")[-1]
     assert lw.ERROR_LINE.match(last) and "cannot reach Vault" in last
+
+
+def _log_time(line):
+    """Seconds since the epoch of a text-format line's timestamp."""
+    import datetime
+    stamp = line.split(" ", 1)[0].rstrip("Z")
+    return datetime.datetime.fromisoformat(stamp + "+00:00").timestamp()
+
+
+def test_start_timeout_tries_at_the_deadline(free_port):
+    """--start-timeout 3s means 3 s: the last try is made at the deadline,
+    not given up when the next backoff would pass it; the first retry line
+    says how long it keeps trying."""
+    env = lw.base_env(VAULT_ADDR="http://127.0.0.1:%d" % free_port,
+                      VAULT_TOKEN="t")
+    r = lw.run(["--log-format", "text", "--start-timeout", "3s", "-s",
+                "A=secret/data/x#y", "--", "true"], env=env)
+    assert r.returncode == lw.EXIT_UNAVAILABLE
+    lines = lw.log_lines(r.stderr, "debug")
+    began = [l for l in lines if "reading 1 path(s)" in l][0]
+    retries = [l for l in lines if "fetch.retry" in l]
+    assert "retrying for up to 3s (--start-timeout)" in retries[0]
+    assert all("--start-timeout" not in l for l in retries[1:])
+    # The deadline is set just before that first line: 3 s after it, less
+    # the ms between the two, the last try still ran (the old code gave up
+    # when the next backoff would pass the deadline: always before it).
+    assert _log_time(lines[-1]) - _log_time(began) >= 3.0 - 0.02, lines
 
 
 def test_no_token_anywhere(free_port, tmp_path):

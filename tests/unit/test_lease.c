@@ -262,6 +262,102 @@ test_retry_restart_and_stop_time(void **state)
 	assert_true(lease_stop_time(3600, 10) == 10.5);
 }
 
+static void
+test_start_retry_tries_last_at_the_deadline(void **state)
+{
+	(void)state;
+	/* Time left for the whole backoff: unchanged. */
+	assert_true(lease_start_retry(0.5, 10) == 0.5);
+	/* The backoff would pass the deadline: one last try at it. */
+	assert_true(lease_start_retry(8, 1.5) == 1.5);
+	/* At or past the deadline: give up. */
+	assert_true(lease_start_retry(0.5, 0) == -1);
+	assert_true(lease_start_retry(0.5, -0.1) == -1);
+}
+
+static void
+test_kill_after_budget_and_deadline(void **state)
+{
+	(void)state;
+	/* No lease to honour: --kill-timeout, but never after the end. */
+	assert_true(lease_kill_after(10, 0, 100) == 10);
+	assert_true(lease_kill_after(10, 0, 4) == 4 - 0.25);
+	/* A 12 s lease was planned with a 3 s stop (a quarter of it). */
+	assert_true(lease_kill_after(10, 12, 5) == 3);
+	/* ... and the old credentials' end still comes first. */
+	assert_true(lease_kill_after(10, 12, 2) == 2 - 0.25);
+	/* Margins scale down for short leases: 1/16 of a 2 s lease. */
+	assert_true(lease_kill_margin(2) == 0.125);
+	assert_true(lease_kill_margin(3600) == 0.25);
+	assert_true(lease_kill_after(10, 2, 0.3) == 0.3 - 0.125);
+	/* Past the end already: at once. */
+	assert_true(lease_kill_after(10, 12, -1) == 0);
+	/* A short --kill-timeout is kept. */
+	assert_true(lease_kill_after(1, 12, 5) == 1);
+}
+
+static void
+test_lead_floor_covers_the_grace_within_half_the_life(void **state)
+{
+	(void)state;
+	/* Restart mode (no grace): the stop time plus a second. */
+	assert_true(lease_lead_floor(3.5, 0, 40) == 4.5);
+	/* Signal mode: the grace plus a second, when the life allows it. */
+	assert_true(lease_lead_floor(3.5, 8, 40) == 9);
+	/* Never more than half the life: a 6 s lease cannot hold 8 s. */
+	assert_true(lease_lead_floor(1.5, 8, 6) == 3);
+	/* A short grace never lowers the stop's floor. */
+	assert_true(lease_lead_floor(3.5, 1, 40) == 4.5);
+}
+
+static void
+test_plan_signal_mode_rotates_grace_ahead(void **state)
+{
+	struct lease_facts f;
+	struct lease_plan p;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.now = 1000;
+	f.issued = 1000;
+	f.lease_end = f.deadline = 1040;
+	f.duration = 40;
+	f.rotate_pct = 0.2;
+	f.kill_timeout = 10;
+	f.revoke_grace = 30;
+	lease_plan(&f, &p);
+	/* Not renewable: min(grace + 1, 40 / 2) = 20 s ahead, over 11.5 (no jitter). */
+	assert_true(p.step == LSTEP_ROTATE && p.lead == 20 && p.in == 20);
+	f.revoke_grace = 0;
+	lease_plan(&f, &p);
+	/* Restart mode: 20 % of 40 s is 8 s, below the stop floor 10.5 + 1 s. */
+	assert_true(p.lead == 11.5);
+}
+
+static void
+test_short_lifetimes_scale_the_margins(void **state)
+{
+	struct token_facts t;
+	double in;
+
+	(void)state;
+	/* The half second is at most an eighth of a short lifetime. */
+	assert_true(lease_stop_time(3, 10) == 0.75 + 0.375);
+	assert_true(lease_stop_time(2, 1) == 0.5 + 0.25);
+	/* A credential's life: its lease, or a shorter token's TTL. */
+	assert_true(lease_life(20, 3) == 3);
+	assert_true(lease_life(20, 0) == 20);
+	assert_true(lease_life(20, 3600) == 20);
+	/* A renewable 3 s token renews (3 - 1.125) * 2/3 = 1.25 s in, not at once. */
+	memset(&t, 0, sizeof(t));
+	t.remaining = 3;
+	t.duration = 3;
+	t.renewable = 1;
+	t.kill_timeout = 10;
+	assert_true(lease_token_plan(&t, &in) == TSTEP_RENEW);
+	assert_true(in == 1.25);
+}
+
 int
 main(void)
 {
@@ -279,6 +375,11 @@ main(void)
 		cmocka_unit_test(test_plan_wait_when_doomed_by_token),
 		cmocka_unit_test(test_token_plan_renew_login_none),
 		cmocka_unit_test(test_retry_restart_and_stop_time),
+		cmocka_unit_test(test_start_retry_tries_last_at_the_deadline),
+		cmocka_unit_test(test_kill_after_budget_and_deadline),
+		cmocka_unit_test(test_lead_floor_covers_the_grace_within_half_the_life),
+		cmocka_unit_test(test_plan_signal_mode_rotates_grace_ahead),
+		cmocka_unit_test(test_short_lifetimes_scale_the_margins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
