@@ -297,9 +297,6 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 	case O_KILL_TIMEOUT:
 		cfg->kill_timeout_ms = ms;
 		break;
-	case O_REFRESH_INTERVAL:
-		cfg->refresh_interval_ms = ms;
-		break;
 	case O_REVOKE_GRACE:
 		cfg->revoke_grace_ms = ms;
 		break;
@@ -332,6 +329,8 @@ config_set_value(struct config *cfg, int id, const char *v, char *err,
 	case O_ENV_FILE:
 		list_add(&cfg->env_files, &cfg->nenv_files, v);
 		return 0;
+	case O_REFRESH_INTERVAL:	/* the command line's; the file's: config_file_refresh() */
+		return config_add_refresh(cfg, v, 0, 0, err, errlen);
 	case O_ENV_FILE_FORMAT:
 		if ((x = envfile_parse_format(v)) == -1)
 			return errf(err, errlen, "expected dotenv, shell or json");
@@ -502,8 +501,9 @@ env_get(char **envp, const char *name)
 }
 
 /*
- * Collect inherited "NAME=vault:PATH#FIELD" variables as secret requests:
- * the first nflags specs came from -s and win, the file's lose.
+ * Collect inherited "NAME=vault:PATH#FIELD" variables as secret requests
+ * ("vault:TEXT" with placeholders as templates): the first nflags specs
+ * came from -s and win, the file's lose.
  */
 static int
 env_refs(struct config *cfg, size_t nflags, char **envp, char *err,
@@ -518,6 +518,13 @@ env_refs(struct config *cfg, size_t nflags, char **envp, char *err,
 		if ((eq = strchr(*envp, '=')) == NULL ||
 		    strncmp(eq + 1, "vault:", 6) != 0)
 			continue;
+		/* "vault:TEXT" with {{ PATH#FIELD }} placeholders: a template. */
+		if (strstr(eq + 7, "{{") != NULL) {
+			if (config_env_template(cfg, nflags, *envp,
+			    (size_t)(eq - *envp), eq + 7, err, errlen) == -1)
+				return -1;
+			continue;
+		}
 		{
 			char *name = xstrndup(*envp, (size_t)(eq - *envp));
 			int rc = spec_parse_ref(name, eq + 7, &sp, sub,
@@ -647,7 +654,9 @@ parse_flags(struct config *cfg, struct seen *seen, int argc, char **argv,
 		if ((id = flag_id(c, c == ':' ? argv[optind - 1] : cur, err,
 		    errlen)) == -1)
 			return -1;
-		seen->set[id] = 1;
+		/* A path's own --refresh-interval leaves the file's default be. */
+		if (id != O_REFRESH_INTERVAL || strchr(optarg, '=') == NULL)
+			seen->set[id] = 1;
 		if (apply_flag(cfg, id, err, errlen) == -1)
 			return -1;
 		if (cfg->help || cfg->version)
@@ -708,6 +717,7 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 {
 	struct seen seen;
 	size_t nflags;
+	int rc;
 
 	set_defaults(cfg);
 	memset(&seen, 0, sizeof(seen));
@@ -732,6 +742,8 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_USAGE;
 	if (config_check_templates(cfg, err, errlen) == -1)
 		return LW_EXIT_USAGE;
+	if ((rc = config_check_refresh(cfg, err, errlen)) != 0)
+		return rc;
 	/* --user: root only (the outputs are checked by preflight.c). */
 	if (cfg->user != NULL && geteuid() != 0) {
 		errf(err, errlen, "--user \"%.40s\": leasewrap runs as uid %ld, "
@@ -772,6 +784,7 @@ config_free(struct config *cfg)
 		spec_clear(&cfg->specs[i]);
 	free(cfg->specs);
 	config_free_templates(cfg);
+	config_free_refresh(cfg);
 	if (cfg->argv_owned) {
 		for (i = 0; cfg->argv[i] != NULL; i++)
 			free(cfg->argv[i]);

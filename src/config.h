@@ -52,7 +52,13 @@ struct config {
 	long long	  kill_timeout_ms;
 	long long	  rotate_before_ms;	/* used when rotate_before_pct is 0 */
 	double		  rotate_before_pct;	/* fraction of the lease, or 0 */
-	long long	  refresh_interval_ms;
+	long long	  refresh_interval_ms;	/* the default */
+	struct crefresh {		/* --refresh-interval PATH=DURATION */
+		char		*path;
+		long long	 ms;
+		int		 from_file;
+	}		 *refreshes;
+	size_t		  nrefreshes;
 	int		  restart;	/* RESTART_NEVER, _ON_FAILURE, _ALWAYS */
 	int		  max_restarts;
 	int		  on_expire;	/* EXPIRE_EXIT, EXPIRE_WARN */
@@ -104,6 +110,12 @@ struct config {
 int	config_load(struct config *cfg, int argc, char **argv, char **envp,
 	    char *err, size_t errlen);
 void	config_free(struct config *);
+/*
+ * How often a secret at path without a lease is read again, in ms: its own
+ * --refresh-interval PATH=DURATION (*own set) or the default.
+ */
+long long config_refresh_ms(const struct config *, const char *path,
+	    int *own);
 /* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
 int	config_parse_signal(const char *);
 /* The name of an AUTH_* method. */

@@ -241,6 +241,9 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 		return config_file_templates(cfg, path, key, v, err, errlen);
 	if (strcmp(key, "command") == 0)
 		return file_command(cfg, path, v, err, errlen);
+	if (strcmp(key, "refresh_interval") == 0)
+		return config_file_refresh(cfg, path,
+		    seen->set[O_REFRESH_INTERVAL], v, err, errlen);
 	for (id = 0; id < O_COUNT; id++)
 		if (config_opts[id].key != NULL && strcmp(config_opts[id].key, key) == 0)
 			break;

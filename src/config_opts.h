@@ -77,6 +77,13 @@ int	config_add_template(struct config *, int k, const char *arg,
 int	config_file_templates(struct config *, const char *path,
 	    const char *key, void *json, char *err, size_t errlen);
 /*
+ * An inherited NAME=vault:TEXT whose TEXT has placeholders: a template
+ * NAME, unless a template or one of the first nflags specs (-s) has that
+ * name; it replaces a config-file secret of that name.  -1 with a message.
+ */
+int	config_env_template(struct config *, size_t nflags, const char *name,
+	    size_t nlen, const char *text, char *err, size_t errlen);
+/*
  * Once every source is read: no template shares a name with a -s secret
  * (an inherited "vault:" reference of that name gives way), and
  * --file-mode is a mode.  -1 with a message.
@@ -84,6 +91,20 @@ int	config_file_templates(struct config *, const char *path,
 int	config_check_templates(struct config *, char *err, size_t errlen);
 /* Free the templates. */
 void	config_free_templates(struct config *);
+/*
+ * --refresh-interval "DURATION" (the default, unless keep_default: a
+ * higher source set it) or "PATH=DURATION"; from_file: an earlier entry
+ * for PATH wins, else one is an error.  -1 with what was expected.
+ */
+int	config_add_refresh(struct config *, const char *arg, int from_file,
+	    int keep_default, char *err, size_t errlen);
+/* The config file's "refresh_interval": a string, an array of them, or an object PATH -> DURATION. */
+int	config_file_refresh(struct config *, const char *path, int keep_default,
+	    void *json, char *err, size_t errlen);
+/* Once every source is read: each PATH is read by a secret; 0 or the exit code. */
+int	config_check_refresh(const struct config *, char *err, size_t errlen);
+/* Free the per-path intervals. */
+void	config_free_refresh(struct config *);
 /* Set option id from its text value; -1 with what was expected. */
 int	config_set_value(struct config *, int id, const char *v, char *err,
 	    size_t errlen);

@@ -145,7 +145,8 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->refresh_at = c->rotates_at > 0 ? c->rotates_at + 1.0 : 0;
 	f->renewable = c->renewable && !c->final && !token_bound(c);
 	f->doomed = doomed_by_token(c);
-	f->refresh_interval = (double)cfg->refresh_interval_ms / 1000.0;
+	f->refresh_interval = (double)config_refresh_ms(cfg, c->path,
+	    &f->refresh_own) / 1000.0;
 	f->rotate_before = (double)cfg->rotate_before_ms / 1000.0;
 	f->rotate_pct = cfg->rotate_before_pct;
 	f->kill_timeout = (double)cfg->kill_timeout_ms / 1000.0;

@@ -112,14 +112,21 @@ lease_lead_floor(double stop_time, double grace, double life)
 	return grace > 0 && g > floor ? g : floor;
 }
 
-/* No lease: re-read every --refresh-interval (or 90 % of a TTL it names), +-10 %. */
+double
+lease_refresh_every(double interval, int own, double ttl_hint)
+{
+	if (!own && ttl_hint > 0 && ttl_hint * 0.9 < interval)
+		return ttl_hint * 0.9;
+	return interval;
+}
+
+/* No lease: re-read every lease_refresh_every(), +-10 %. */
 static void
 plan_refresh(const struct lease_facts *f, struct lease_plan *p)
 {
-	double interval = f->refresh_interval;
+	double interval = lease_refresh_every(f->refresh_interval,
+	    f->refresh_own, f->ttl_hint);
 
-	if (f->ttl_hint > 0 && f->ttl_hint * 0.9 < interval)
-		interval = f->ttl_hint * 0.9;
 	p->step = LSTEP_REFRESH;
 	/*
 	 * A static role: a second after it rotates, as consul-template's

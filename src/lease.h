@@ -79,6 +79,13 @@ double	lease_kill_margin(double duration);
  */
 double	lease_lead_floor(double stop_time, double grace, double life);
 
+/*
+ * How often a secret without a lease is read again (before jitter): the
+ * interval, or 90 % of a TTL the answer names (ttl_hint, KV v1's "ttl")
+ * when shorter, unless the interval is the path's own (own).
+ */
+double	lease_refresh_every(double interval, int own, double ttl_hint);
+
 /* A credential's next step. */
 enum lease_step {
 	LSTEP_REFRESH,	/* no lease (KV): read again on a schedule */
@@ -100,7 +107,8 @@ struct lease_facts {
 	double	refresh_at;	/* a static role: read again then (its rotation + 1 s); 0 */
 	int	renewable;	/* renewable, not final, not bound to a dying token */
 	int	doomed;		/* bound to the token in use, which ends for good */
-	double	refresh_interval;	/* --refresh-interval, s */
+	double	refresh_interval;	/* --refresh-interval (the path's own, or the default), s */
+	int	refresh_own;	/* the path's own: a TTL in the answer does not shorten it */
 	double	rotate_before;	/* --rotate-before, s */
 	double	rotate_pct;	/* --rotate-before as a fraction; 0 */
 	double	kill_timeout;	/* --kill-timeout, s */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outfile.h"
+#include "refresh.h"
 #include "secret.h"
 #include "spec.h"
 #include "sup.h"
@@ -369,9 +370,9 @@ output_check_report(struct sup *s)
 			    sp->path, sp->field, dur, cred_renewable(c) ?
 			    " renewable" : ", not renewable");
 		else
-			printf("%-16s %s#%s  ok, no lease (%s)\n", sp->name,
-			    sp->path, sp->field, cred_values(c)->kv2 ? "KV v2" :
-			    "re-read on --refresh-interval");
+			printf("%-16s %s#%s  ok, no lease (%s%s)\n", sp->name,
+			    sp->path, sp->field, cred_values(c)->kv2 ? "KV v2, " :
+			    "", refresh_words(s, c, dur, sizeof(dur)));
 	}
 	if (check_templates(s) == -1)
 		rc = LW_EXIT_DATAERR;

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "preflight.h"
+#include "refresh.h"
 #include "signals.h"
 #include "sup.h"
 #include "token.h"
@@ -439,6 +440,7 @@ on_reads_settled(struct sup *s)
 		fail(s, code);
 		return;
 	}
+	refresh_warn_ignored(s);
 	if (s->cfg->check) {
 		fail(s, output_check_report(s));
 		return;
