@@ -281,6 +281,9 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 {
 	long long ms;
 
+	/* Also "PATH=DURATION"; the file's are read by config_file_refresh(). */
+	if (id == O_REFRESH_INTERVAL)
+		return config_add_refresh(cfg, v, 0, 0, err, errlen);
 	if ((ms = util_parse_duration_ms(v)) <= 0)
 		return errf(err, errlen, "expected a duration like \"30s\", "
 		    "\"5m\" or \"1h\"");
@@ -329,8 +332,6 @@ config_set_value(struct config *cfg, int id, const char *v, char *err,
 	case O_ENV_FILE:
 		list_add(&cfg->env_files, &cfg->nenv_files, v);
 		return 0;
-	case O_REFRESH_INTERVAL:	/* the command line's; the file's: config_file_refresh() */
-		return config_add_refresh(cfg, v, 0, 0, err, errlen);
 	case O_ENV_FILE_FORMAT:
 		if ((x = envfile_parse_format(v)) == -1)
 			return errf(err, errlen, "expected dotenv, shell or json");

@@ -53,7 +53,7 @@ add_path(struct config *cfg, const char *p, size_t len, const char *dur,
 		r = &cfg->refreshes[i];
 		if (strlen(r->path) != len || memcmp(r->path, p, len) != 0)
 			continue;
-		if (from_file)
+		if (from_file && !r->from_file)
 			return 0;	/* the command line, read first, wins */
 		return errf(err, errlen, "%s is given twice; give each path "
 		    "once", r->path);

@@ -1,18 +1,9 @@
 """Black-box tests: a refresh interval per path (--refresh-interval
 PATH=DURATION beside the default --refresh-interval DURATION, the config
-file's "refresh_interval"), leasewrap(1) "ROTATION"; and inherited
-"vault:" variables that are templates, leasewrap(1) "ENVIRONMENT
-REFERENCES"."""
+file's "refresh_interval"), leasewrap(1) --refresh-interval."""
 import json
-import urllib.parse
 
 import lw
-
-PSQL = "/usr/bin/psql"
-PYTHON = "/usr/bin/python3"
-HOSTILE = '@ : / ? # % & \u00e9 " \\ + = ; \' < > \t\nend'
-DUMP = ("import json, os, sys; json.dump({k.decode(): v.decode('utf-8') "
-        "for k, v in os.environb.items()}, open(sys.argv[1], 'w'))")
 
 
 def read_times(vault, path):
@@ -164,89 +155,4 @@ def test_bad_intervals_are_refused_in_one_line(vault, tmp_path):
         assert r.returncode == 78, (value, r.stderr)
         line = lw.one_line(r.stderr, level="error")
         assert "refresh_interval" in line and want in line, (value, line)
-    assert lw.reads(vault, "secret/data/app") == 0
-
-
-def dump_env(args, vault, out, **kw):
-    """Run leasewrap with args around a child that dumps its environment."""
-    r = lw.run(args + ["--", PYTHON, "-c", DUMP, str(out)],
-               env=lw.base_env(vault, **kw))
-    return r, (json.loads(out.read_text()) if out.exists() else None)
-
-
-def test_vault_template_variable_connects_psql_with_one_read(vault, pg, db_role):
-    db_role("ro")
-    url = ("vault:postgresql://{{database/creds/ro#username}}:"
-           "{{ database/creds/ro#password | url }}@%s:%d/postgres"
-           % (pg.host, pg.port))
-    script = 'echo "$PGUSER"; exec %s "$DATABASE_URL" -tAc "select current_user"'
-    r = lw.run(["-s", "PGUSER=database/creds/ro#username", "--",
-                "sh", "-c", script % PSQL],
-               env=lw.base_env(vault, PGCONNECT_TIMEOUT="10",
-                               DATABASE_URL=url))
-    assert r.returncode == 0, r.stderr
-    same, user = r.stdout.split()
-    assert user.startswith("v-") and same == user
-    assert lw.reads(vault, "database/creds/ro") == 1
-    lw.assert_no_lease_left(vault, pg)
-
-
-def test_vault_template_variable_round_trips_and_gives_way(vault, tmp_path):
-    vault.kv_put("t", {"v": HOSTILE, "w": "plain"})
-    r, env = dump_env([], vault, tmp_path / "env",
-                      U="vault:x{{secret/t#v|url}}y",
-                      J="vault:{{ secret/t#v | json }}",
-                      R="vault:secret/t#w",
-                      KEPT="x{{secret/t#w}}",
-                      INLINE="${vault:secret/t#w}")
-    assert r.returncode == 0, r.stderr
-    u = env["U"]
-    assert u[0] == "x" and u[-1] == "y"
-    assert urllib.parse.unquote(u[1:-1], errors="strict") == HOSTILE
-    assert json.loads(env["J"]) == HOSTILE
-    assert env["R"] == "plain"
-    # Without the "vault:" prefix a value is not touched, bank-vaults'
-    # inline form included (leasewrap(1), "ENVIRONMENT REFERENCES").
-    assert env["KEPT"] == "x{{secret/t#w}}"
-    assert env["INLINE"] == "${vault:secret/t#w}"
-    assert lw.reads(vault, "secret/data/t") == 1
-    # -T and -s of the same name win; --no-env-refs passes it on as it is.
-    r, env = dump_env(["-T", "U=<{{secret/t#w}}>", "-s", "J=secret/t#w"],
-                      vault, tmp_path / "env2",
-                      U="vault:{{secret/t#v|url}}", J="vault:{{secret/t#v}}")
-    assert r.returncode == 0, r.stderr
-    assert env["U"] == "<plain>" and env["J"] == "plain"
-    r, env = dump_env(["--no-env-refs"], vault, tmp_path / "env3",
-                      U="vault:{{secret/t#v|url}}")
-    assert r.returncode == 0, r.stderr
-    assert env["U"] == "vault:{{secret/t#v|url}}"
-
-
-def test_vault_template_variable_in_check(vault):
-    vault.kv_put("app", {"user": "u", "pass": "p"})
-    r = lw.run(["check"], env=lw.base_env(
-        vault, APP_URL="vault:https://{{secret/app#user}}:{{secret/app#pass}}@h"))
-    assert r.returncode == 0, r.stderr
-    assert "APP_URL" in r.stdout
-    assert "ok, template APP_URL (2 fields)" in r.stdout
-
-
-def test_bad_vault_template_variable_is_one_line_naming_it(vault):
-    vault.kv_put("app", {"k": "v"})
-    cases = [
-        ("vault:hunter2{{secret/app#k", "has no \"}}\""),
-        ("vault:hunter2{{secret/app#k|rot13}}", "unknown filter \"rot13\""),
-        ("vault:hunter2{{ }}", "empty placeholder"),
-        ("vault:hunter2{{secret/app}}", "#FIELD"),
-    ]
-    for value, want in cases:
-        r = lw.run(["--", "true"], env=lw.base_env(vault, APP_URL=value))
-        assert r.returncode == 64, (value, r.stderr)
-        line = lw.one_line(r.stderr, level="error")
-        assert "environment variable APP_URL" in line and want in line, line
-        assert "--no-env-refs" in line
-        assert "hunter2" not in line, line
-    r = lw.run(["--", "true"], env=lw.base_env(vault, **{
-        "LEASEWRAP_X": "vault:{{secret/app#k}}"}))
-    assert r.returncode == 64 and "reserved" in lw.one_line(r.stderr, "error")
     assert lw.reads(vault, "secret/data/app") == 0

@@ -27,19 +27,23 @@ def dump_env(args, vault, out, **kw):
     return r, (json.loads(out.read_text()) if out.exists() else None)
 
 
-def test_database_url_connects_psql_with_one_read(vault, pg, db_role):
-    db_role("ro")
-    url = DB_URL % (pg.host, pg.port)
+def psql_connects_with_one_read(vault, pg, args, **env):
+    """psql "$DATABASE_URL" under leasewrap args with a -s PGUSER on the same
+    path connects as that dynamic user, from one read that both share."""
     script = 'echo "$PGUSER"; exec %s "$DATABASE_URL" -tAc "select current_user"'
-    r = lw.run(["-T", url, "-s", "PGUSER=database/creds/ro#username", "--",
-                "sh", "-c", script % PSQL],
-               env=lw.base_env(vault, PGCONNECT_TIMEOUT="10"))
+    r = lw.run(args + ["-s", "PGUSER=database/creds/ro#username", "--",
+                       "sh", "-c", script % PSQL],
+               env=lw.base_env(vault, PGCONNECT_TIMEOUT="10", **env))
     assert r.returncode == 0, r.stderr
     same, user = r.stdout.split()
     assert user.startswith("v-") and same == user
-    # The template and -s share the one read of the path.
     assert lw.reads(vault, "database/creds/ro") == 1
     lw.assert_no_lease_left(vault, pg)
+
+
+def test_database_url_connects_psql_with_one_read(vault, pg, db_role):
+    db_role("ro")
+    psql_connects_with_one_read(vault, pg, ["-T", DB_URL % (pg.host, pg.port)])
 
 
 def test_hostile_value_round_trips_through_each_filter(vault, tmp_path):
@@ -147,3 +151,71 @@ def test_a_changed_field_restarts_with_the_new_rendering(vault, tmp_path):
     finally:
         lw.kill_quietly(p)
     assert log.read_text().splitlines() == ["k=first-111", "k=second-222"]
+
+
+# Inherited "vault:" variables that are templates (leasewrap(1), --no-env-refs).
+def test_vault_template_variable_connects_psql_with_one_read(vault, pg, db_role):
+    db_role("ro")
+    url = DB_URL[len("DATABASE_URL="):] % (pg.host, pg.port)
+    psql_connects_with_one_read(vault, pg, [], DATABASE_URL="vault:" + url)
+
+
+def test_vault_template_variable_round_trips_and_gives_way(vault, tmp_path):
+    vault.kv_put("t", {"v": HOSTILE, "w": "plain"})
+    r, env = dump_env([], vault, tmp_path / "env",
+                      U="vault:x{{secret/t#v|url}}y",
+                      J="vault:{{ secret/t#v | json }}",
+                      R="vault:secret/t#w",
+                      KEPT="x{{secret/t#w}}",
+                      INLINE="${vault:secret/t#w}")
+    assert r.returncode == 0, r.stderr
+    u = env["U"]
+    assert u[0] == "x" and u[-1] == "y"
+    assert urllib.parse.unquote(u[1:-1], errors="strict") == HOSTILE
+    assert json.loads(env["J"]) == HOSTILE
+    assert env["R"] == "plain"
+    # Without the "vault:" prefix a value is not touched, bank-vaults'
+    # inline form included (leasewrap(1), --no-env-refs).
+    assert env["KEPT"] == "x{{secret/t#w}}"
+    assert env["INLINE"] == "${vault:secret/t#w}"
+    assert lw.reads(vault, "secret/data/t") == 1
+    # -T and -s of the same name win; --no-env-refs passes it on as it is.
+    r, env = dump_env(["-T", "U=<{{secret/t#w}}>", "-s", "J=secret/t#w"],
+                      vault, tmp_path / "env2",
+                      U="vault:{{secret/t#v|url}}", J="vault:{{secret/t#v}}")
+    assert r.returncode == 0, r.stderr
+    assert env["U"] == "<plain>" and env["J"] == "plain"
+    r, env = dump_env(["--no-env-refs"], vault, tmp_path / "env3",
+                      U="vault:{{secret/t#v|url}}")
+    assert r.returncode == 0, r.stderr
+    assert env["U"] == "vault:{{secret/t#v|url}}"
+
+
+def test_vault_template_variable_in_check(vault):
+    vault.kv_put("app", {"user": "u", "pass": "p"})
+    r = lw.run(["check"], env=lw.base_env(
+        vault, APP_URL="vault:https://{{secret/app#user}}:{{secret/app#pass}}@h"))
+    assert r.returncode == 0, r.stderr
+    assert "APP_URL" in r.stdout
+    assert "ok, template APP_URL (2 fields)" in r.stdout
+
+
+def test_bad_vault_template_variable_is_one_line_naming_it(vault):
+    vault.kv_put("app", {"k": "v"})
+    cases = [
+        ("vault:hunter2{{secret/app#k", "has no \"}}\""),
+        ("vault:hunter2{{secret/app#k|rot13}}", "unknown filter \"rot13\""),
+        ("vault:hunter2{{ }}", "empty placeholder"),
+        ("vault:hunter2{{secret/app}}", "#FIELD"),
+    ]
+    for value, want in cases:
+        r = lw.run(["--", "true"], env=lw.base_env(vault, APP_URL=value))
+        assert r.returncode == 64, (value, r.stderr)
+        line = lw.one_line(r.stderr, level="error")
+        assert "environment variable APP_URL" in line and want in line, line
+        assert "--no-env-refs" in line
+        assert "hunter2" not in line, line
+    r = lw.run(["--", "true"], env=lw.base_env(vault, **{
+        "LEASEWRAP_X": "vault:{{secret/app#k}}"}))
+    assert r.returncode == 64 and "reserved" in lw.one_line(r.stderr, "error")
+    assert lw.reads(vault, "secret/data/app") == 0

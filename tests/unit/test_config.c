@@ -1098,6 +1098,177 @@ test_vault_transport_env(void **state)
 	    no_env);
 }
 
+/* --refresh-interval DURATION and PATH=DURATION on the command line. */
+static void
+test_refresh_interval_per_path(void **state)
+{
+	struct config cfg;
+	int own;
+
+	(void)state;
+	assert_int_equal(LOAD(&cfg, no_env, "--refresh-interval",
+	    "secret/data/a=1s", "--refresh-interval", "2m",
+	    "--refresh-interval", "/v1/pki/issue/web?common_name=a=b&ttl=1h/=30s",
+	    "-s", "A=secret/data/a#k", "-s", "B=secret/data/b#k",
+	    "-s", "C=pki/issue/web?common_name=a=b&ttl=1h#certificate",
+	    "--", "true"), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/a", &own), 1000);
+	assert_int_equal(own, 1);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/b", &own), 120000);
+	assert_int_equal(own, 0);
+	/* Split at the last "=": a path's parameters hold some. */
+	assert_int_equal(config_refresh_ms(&cfg,
+	    "pki/issue/web?common_name=a=b&ttl=1h", &own), 30000);
+	assert_int_equal(own, 1);
+	config_free(&cfg);
+	assert_int_equal(LOAD(&cfg, no_env, "-s", "A=secret/data/a#k", "--",
+	    "true"), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/a", &own), 300000);
+	assert_int_equal(own, 0);
+	config_free(&cfg);
+}
+
+static void
+test_refresh_interval_invalid(void **state)
+{
+	(void)state;
+	expect_fail(LW_EXIT_USAGE, "expected a duration", ARGV(
+	    "--refresh-interval", "soon", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "after \"=\"", ARGV("--refresh-interval",
+	    "secret/data/a=0s", "-s", "A=secret/data/a#k", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "empty path", ARGV("--refresh-interval",
+	    "/v1/=1s", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "#FIELD", ARGV("--refresh-interval",
+	    "secret/data/a#k=1s", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "spaces", ARGV("--refresh-interval",
+	    "secret/a b=1s", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "given twice", ARGV("--refresh-interval",
+	    "secret/data/a=1s", "--refresh-interval", "secret/data/a/=2s",
+	    "-s", "A=secret/data/a#k", "--", "true"), no_env);
+	/* A path no secret reads: the KV v2 form is not guessed. */
+	expect_fail(LW_EXIT_USAGE, "no secret is read", ARGV(
+	    "--refresh-interval", "secret/a=1s", "-s", "A=secret/data/a#k", "--",
+	    "true"), no_env);
+}
+
+/* The file's "refresh_interval": a string, an array of them, or an object. */
+static void
+test_file_refresh_interval_forms(void **state)
+{
+	char path[64];
+	struct config cfg;
+	int own;
+
+	(void)state;
+	assert_int_equal(load_file(&cfg, "{\"refresh_interval\": "
+	    "{\"secret/data/a\": \"1s\"}, \"secret\": [\"A=secret/data/a#k\", "
+	    "\"B=secret/data/b#k\"]}", REST("--", "true"), no_env, path,
+	    sizeof(path)), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/a", &own), 1000);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/b", &own), 300000);
+	config_free(&cfg);
+	assert_int_equal(load_file(&cfg, "{\"refresh_interval\": \"7s\", "
+	    "\"secret\": [\"A=secret/data/a#k\"]}", REST("--", "true"), no_env,
+	    path, sizeof(path)), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/a", &own), 7000);
+	assert_int_equal(own, 0);
+	config_free(&cfg);
+	/*
+	 * The command line's entry for a path wins; a path's own on the
+	 * command line leaves the file's default be, its default does not.
+	 */
+	assert_int_equal(load_file(&cfg, "{\"refresh_interval\": [\"10m\", "
+	    "\"secret/data/a=2s\", \"secret/data/b=3s\"], \"secret\": "
+	    "[\"A=secret/data/a#k\", \"B=secret/data/b#k\", \"C=secret/data/c#k\"]}",
+	    REST("--refresh-interval", "secret/data/b=4s", "--", "true"), no_env,
+	    path, sizeof(path)), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/a", &own), 2000);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/b", &own), 4000);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/c", &own), 600000);
+	config_free(&cfg);
+	assert_int_equal(load_file(&cfg, "{\"refresh_interval\": [\"10m\"], "
+	    "\"secret\": [\"C=secret/data/c#k\"]}", REST("--refresh-interval",
+	    "1m", "--", "true"), no_env, path, sizeof(path)), 0);
+	assert_int_equal(config_refresh_ms(&cfg, "secret/data/c", &own), 60000);
+	config_free(&cfg);
+	expect_file_fail("{\"refresh_interval\": 5}", "expected a duration");
+	expect_file_fail("{\"refresh_interval\": [5]}", "expected a string");
+	expect_file_fail("{\"refresh_interval\": {\"a\": 5}}",
+	    "expected a duration");
+	expect_file_fail("{\"refresh_interval\": {\"a#k\": \"1s\"}}", "#FIELD");
+	expect_file_fail("{\"refresh_interval\": [\"a=1s\", \"a=2s\"]}",
+	    "given twice");
+	expect_file_fail("{\"refresh_interval\": [\"never\"]}",
+	    "expected a duration");
+	expect_file_fail("{\"refresh_interval\": {\"secret/data/z\": \"1s\"}, "
+	    "\"secret\": [\"A=secret/data/a#k\"]}", "no secret is read");
+}
+
+/* An inherited "vault:" value with "{{" is a template of its name. */
+static void
+test_env_templates(void **state)
+{
+	char path[64];
+	struct config cfg;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(LOAD(&cfg, ENVP(
+	    "DATABASE_URL=vault:postgresql://{{database/creds/ro#username}}:"
+	    "{{ database/creds/ro#password | url }}@db/app",
+	    "PLAIN=x{{secret/a#k}}", "INLINE=${vault:secret/a#k}"), "--", "true"),
+	    0);
+	assert_int_equal(cfg.ntemplates, 1);
+	assert_string_equal(cfg.templates[0].name, "DATABASE_URL");
+	assert_int_equal(cfg.templates[0].t.nrefs, 2);
+	assert_int_equal(cfg.nspecs, 2);
+	for (i = 0; i < cfg.nspecs; i++) {
+		assert_true(cfg.specs[i].tmpl);
+		assert_string_equal(cfg.specs[i].path, "database/creds/ro");
+	}
+	config_free(&cfg);
+	/* -s and -T of the name win; --no-env-refs leaves it be. */
+	assert_int_equal(LOAD(&cfg, ENVP("X=vault:{{secret/b#k}}",
+	    "Y=vault:{{secret/b#k}}"), "-s", "X=secret/a#k", "-T",
+	    "Y=<{{secret/a#k}}>", "--", "true"), 0);
+	assert_int_equal(cfg.ntemplates, 1);
+	assert_string_equal(cfg.templates[0].t.parts[0].ref.path, "secret/a");
+	for (i = 0; i < cfg.nspecs; i++)
+		assert_string_equal(cfg.specs[i].path, "secret/a");
+	config_free(&cfg);
+	assert_int_equal(LOAD(&cfg, ENVP("X=vault:{{secret/b#k}}"),
+	    "--no-env-refs", "--", "true"), 0);
+	assert_int_equal(cfg.ntemplates, 0);
+	assert_int_equal(cfg.nspecs, 0);
+	config_free(&cfg);
+	/* Over the config file's "secret" of that name, as a plain reference. */
+	assert_int_equal(load_file(&cfg, "{\"secret\": [\"X=secret/f#k\"]}",
+	    REST("--", "true"), ENVP("X=vault:<{{secret/b#k}}>"), path,
+	    sizeof(path)), 0);
+	assert_int_equal(cfg.ntemplates, 1);
+	assert_int_equal(cfg.nspecs, 1);
+	assert_true(cfg.specs[0].tmpl);
+	config_free(&cfg);
+}
+
+/* A bad "vault:" template: one line naming the variable, not its text. */
+static void
+test_env_template_errors(void **state)
+{
+	(void)state;
+	expect_fail(LW_EXIT_USAGE, "environment variable APP_URL: unknown "
+	    "filter", ARGV("--", "true"), ENVP("APP_URL=vault:s3cr3t{{a#b|rot}}"));
+	assert_null(strstr(err, "s3cr3t"));
+	assert_err_has("--no-env-refs");
+	expect_fail(LW_EXIT_USAGE, "has no \"}}\"", ARGV("--", "true"),
+	    ENVP("APP_URL=vault:s3cr3t{{a#b"));
+	assert_null(strstr(err, "s3cr3t"));
+	expect_fail(LW_EXIT_USAGE, "not a valid variable name", ARGV("--",
+	    "true"), ENVP("1X=vault:{{a#b}}"));
+	expect_fail(LW_EXIT_USAGE, "reserved", ARGV("--", "true"),
+	    ENVP("LEASEWRAP_X=vault:{{a#b}}"));
+}
+
 int
 main(void)
 {
@@ -1140,6 +1311,11 @@ main(void)
 		cmocka_unit_test(test_repeated_loads),
 		cmocka_unit_test(test_rotate_before_not_a_number),
 		cmocka_unit_test(test_vault_transport_env),
+		cmocka_unit_test(test_refresh_interval_per_path),
+		cmocka_unit_test(test_refresh_interval_invalid),
+		cmocka_unit_test(test_file_refresh_interval_forms),
+		cmocka_unit_test(test_env_templates),
+		cmocka_unit_test(test_env_template_errors),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

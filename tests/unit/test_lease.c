@@ -112,6 +112,23 @@ test_plan_refresh_without_lease(void **state)
 	f.r = 0;
 	lease_plan(&f, &p);
 	assert_true(near(p.in, 100 * 0.9 * 0.9));
+	/* Not a path's own interval (--refresh-interval PATH=DURATION). */
+	f.refresh_own = 1;
+	f.refresh_interval = 2;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 2 * 0.9));
+}
+
+/* A path's own interval is used as given; the default yields to a KV v1 ttl. */
+static void
+test_refresh_every(void **state)
+{
+	(void)state;
+	assert_true(near(lease_refresh_every(300, 0, 0), 300));
+	assert_true(near(lease_refresh_every(300, 0, 100), 90));
+	assert_true(near(lease_refresh_every(300, 0, 1000), 300));
+	assert_true(near(lease_refresh_every(300, 1, 100), 300));
+	assert_true(near(lease_refresh_every(1, 1, 100), 1));
 }
 
 /* A static role: read again at refresh_at exactly (no jitter), now if past; the interval stays the backstop. */
@@ -369,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_retry_delay_is_at_least_retry_after),
 		cmocka_unit_test(test_plan_refresh_at_a_static_rotation),
 		cmocka_unit_test(test_plan_refresh_without_lease),
+		cmocka_unit_test(test_refresh_every),
 		cmocka_unit_test(test_plan_renew_two_thirds_and_last_call),
 		cmocka_unit_test(test_plan_learned_max_rotates_before_it),
 		cmocka_unit_test(test_plan_rotate_when_not_renewable),
