@@ -1,7 +1,7 @@
 /*
  * config_tmpl.c: -T NAME=TEXT, --file DEST=PATH#FIELD, --file-template
- * DEST=SRC and their config-file keys into config.templates and
- * config.files; the checks once every source is read.
+ * DEST=SRC, their config-file keys and inherited "vault:" templates into
+ * config.templates and config.files; the checks once every source is read.
  */
 #include "config.h"
 #include "config_opts.h"
@@ -132,47 +132,6 @@ add_entry(struct config *cfg, int k, const char *name, size_t nlen,
 	return 0;
 }
 
-/* Remove the i-th spec. */
-static void
-drop_spec(struct config *cfg, size_t i)
-{
-	spec_clear(&cfg->specs[i]);
-	memmove(&cfg->specs[i], &cfg->specs[i + 1], (cfg->nspecs - i - 1) *
-	    sizeof(*cfg->specs));
-	cfg->nspecs--;
-}
-
-int
-config_env_template(struct config *cfg, size_t nflags, const char *name,
-    size_t nlen, const char *text, char *err, size_t errlen)
-{
-	char what[96], sub[512];
-	size_t i, n = nlen < 40 ? nlen : 40;
-
-	/* The name as messages show it: what is not printable as "?". */
-	snprintf(what, sizeof(what), "environment variable %.*s", (int)n, name);
-	for (i = sizeof("environment variable ") - 1; what[i] != '\0'; i++)
-		if (what[i] <= 0x20 || what[i] >= 0x7f || what[i] == '"')
-			what[i] = '?';
-	for (i = 0; i < cfg->ntemplates; i++)
-		if (strlen(cfg->templates[i].name) == nlen &&
-		    memcmp(cfg->templates[i].name, name, nlen) == 0)
-			return 0;	/* -T and the file's "template" win */
-	for (i = 0; i < cfg->nspecs; i++) {
-		if (cfg->specs[i].tmpl || strlen(cfg->specs[i].name) != nlen ||
-		    memcmp(cfg->specs[i].name, name, nlen) != 0)
-			continue;
-		if (i < nflags)
-			return 0;	/* -s wins */
-		drop_spec(cfg, i--);	/* over the file's "secret", as a reference */
-	}
-	if (add_entry(cfg, TK_TEMPLATE, name, nlen, text, strlen(text), what, 0,
-	    sub, sizeof(sub)) == -1)
-		return errf(err, errlen, "%s; or run with --no-env-refs to pass "
-		    "it on as it is", sub);
-	return 0;
-}
-
 int
 config_add_template(struct config *cfg, int k, const char *arg, int replace,
     char *err, size_t errlen)
@@ -265,6 +224,46 @@ config_file_templates(struct config *cfg, const char *path, const char *key,
 	return 0;
 }
 
+/* Remove the i-th spec. */
+static void
+drop_spec(struct config *cfg, size_t i)
+{
+	spec_clear(&cfg->specs[i]);
+	memmove(&cfg->specs[i], &cfg->specs[i + 1], (cfg->nspecs - i - 1) *
+	    sizeof(*cfg->specs));
+	cfg->nspecs--;
+}
+
+int
+config_env_template(struct config *cfg, size_t nflags, const char *name,
+    size_t nlen, const char *text, char *err, size_t errlen)
+{
+	char what[96], sub[512];
+	size_t i, n = nlen < 40 ? nlen : 40;
+
+	/* The name as messages show it: what is not printable as "?". */
+	snprintf(what, sizeof(what), "environment variable %.*s", (int)n, name);
+	for (i = sizeof("environment variable ") - 1; what[i] != '\0'; i++)
+		if (what[i] <= 0x20 || what[i] >= 0x7f || what[i] == '"')
+			what[i] = '?';
+	for (i = 0; i < cfg->ntemplates; i++)
+		if (strlen(cfg->templates[i].name) == nlen &&
+		    memcmp(cfg->templates[i].name, name, nlen) == 0)
+			return 0;	/* -T and the file's "template" win */
+	for (i = 0; i < cfg->nspecs; i++) {
+		if (cfg->specs[i].tmpl || strlen(cfg->specs[i].name) != nlen ||
+		    memcmp(cfg->specs[i].name, name, nlen) != 0)
+			continue;
+		if (i < nflags)
+			return 0;	/* -s wins */
+		drop_spec(cfg, i--);	/* over the file's "secret", as a reference */
+	}
+	if (add_entry(cfg, TK_TEMPLATE, name, nlen, text, strlen(text), what, 0,
+	    sub, sizeof(sub)) == -1)
+		return errf(err, errlen, "%s; or run with --no-env-refs to pass "
+		    "it on as it is", sub);
+	return 0;
+}
 
 /* --file-mode: octal, no write for group or other; 0600 when unset. */
 static int
