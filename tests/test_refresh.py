@@ -129,6 +129,30 @@ def test_a_leased_path_ignores_its_interval_with_a_warning(vault, pg, db_role):
     lw.assert_no_lease_left(vault, pg)
 
 
+def test_a_certificate_ignores_it_and_a_static_role_keeps_it(vault, pg):
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    cert = "pki/issue/web?common_name=app.test&ttl=1h"
+    r = lw.run(["check", "--refresh-interval", cert + "=1s",
+                "-s", "SERIAL=%s#serial_number" % cert], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    line = lw.one_line(r.stderr, level="warn")
+    assert "is ignored: it is a certificate" in line, line
+    assert "ok, certificate, expires" in r.stdout
+    user = "lw_refresh_bb"
+    pg.query('DROP ROLE IF EXISTS "%s"' % user)
+    pg.query('CREATE ROLE "%s" LOGIN' % user)
+    try:
+        vault.create_static_role("app", user, 3600)
+        r = lw.run(["check", "--refresh-interval", "database/static-creds/app=1m",
+                    "-s", "PGUSER=database/static-creds/app#username"],
+                   env=lw.base_env(vault, pg))
+    finally:
+        pg.query('DROP ROLE IF EXISTS "%s"' % user)
+    assert r.returncode == 0, r.stderr
+    assert "is ignored" not in lw.log_text(r.stderr)
+    assert "ok, static role, rotates in" in r.stdout
+
+
 def test_bad_intervals_are_refused_in_one_line(vault, tmp_path):
     vault.kv_put("app", {"k": "v"})
     s = ["-s", "K=secret/data/app#k"]
