@@ -62,7 +62,7 @@ command_start(struct sup *s)
 	char **envp;
 	int e, code;
 
-	if ((envp = output_build(s, 1, &code)) == NULL)
+	if ((envp = output_build(s, &code)) == NULL)
 		return code;
 	s->child = child_spawn(s->cfg->argv, envp, &e);
 	env_free(envp);

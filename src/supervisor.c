@@ -156,7 +156,7 @@ signal_change(struct sup *s)
 
 	grace_check(s);
 	creds_promote(s, 1);
-	if ((envp = output_build(s, 0, &code)) == NULL &&
+	if ((envp = output_build(s, &code)) == NULL &&
 	    code != LW_EXIT_DATAERR) {
 		creds_undo(s);
 		delay = lease_retry_delay(++s->apply_attempts, 1, 0, rnd());
