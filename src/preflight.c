@@ -3,7 +3,7 @@
 #include "preflight.h"
 #include "addr.h"
 #include "auth.h"
-#include "child.h"
+#include "command.h"
 #include "envfile.h"
 #include "exitcodes.h"
 #include "log.h"
@@ -153,12 +153,9 @@ preflight_run(const struct config *cfg)
 		return check_outputs(cfg);
 	/* The message and code spawn_child() would give after the read. */
 	if ((e = preflight_exec_errno(cfg->argv[0], getenv("PATH"))) != 0) {
-		log_error("child.start", "cannot run \"%s\": %s%s",
-		    cfg->argv[0], strerror(e),
-		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
-		    "; check the command name and PATH" :
-		    "; check that it is an executable file");
-		return child_exec_exit_code(e);
+		e = command_exec_error(cfg->argv[0], e, err, sizeof(err));
+		log_error("child.start", "%s", err);
+		return e;
 	}
 	for (i = 0; i < cfg->nenv_files; i++)
 		if (envfile_check_folder(cfg->env_files[i], err,
