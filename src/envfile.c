@@ -89,23 +89,6 @@ out_drop(struct out *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* The message for an env file whose folder cannot take a new file. */
-static int
-no_folder(const char *path, int e, char *err, size_t errlen)
-{
-	return errf(err, errlen, "env file \"%s\": cannot create a file beside "
-	    "it: %s; check the folder exists and is writable", path,
-	    strerror(e));
-}
-
-int
-envfile_check_folder(const char *path, char *err, size_t errlen)
-{
-	if (util_folder_writable(path) == -1)
-		return no_folder(path, errno, err, errlen);
-	return 0;
-}
-
 int
 envfile_utf8_ok(const char *s, size_t n)
 {
@@ -366,7 +349,7 @@ int
 envfile_write(const struct config *cfg, const char *path, char *const vars[],
     size_t nvars, char *err, size_t errlen)
 {
-	char *text, why[256];
+	char *text, why[512];
 	size_t len;
 	int r, e;
 
@@ -387,8 +370,10 @@ envfile_write(const struct config *cfg, const char *path, char *const vars[],
 	e = errno;
 	secret_wipe(text, len);
 	free(text);
-	if (r == -1)
-		return no_folder(path, e, err, errlen);
+	if (r == -1) {
+		util_no_folder(path, e, why, sizeof(why));
+		return errf(err, errlen, "env file %s", why);
+	}
 	if (r == -2)
 		return errf(err, errlen, "env file \"%s\": %s", path,
 		    strerror(e));

@@ -4,10 +4,8 @@
 #include "addr.h"
 #include "auth.h"
 #include "command.h"
-#include "envfile.h"
 #include "exitcodes.h"
 #include "log.h"
-#include "outfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -80,10 +78,6 @@ check_files(const struct config *cfg, long owner)
 	for (i = 0; i < cfg->nfiles; i++) {
 		const char *p = cfg->files[i].name;
 
-		if (outfile_check_folder(p, why, sizeof(why)) == -1) {
-			log_error("config", "%s", why);
-			return LW_EXIT_CONFIG;
-		}
 		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
 			log_error("config", "file %s", why);
 			return LW_EXIT_CONFIG;
@@ -111,10 +105,12 @@ check_outputs(const struct config *cfg)
 		if (p == NULL)
 			continue;
 		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
-			log_error("config", "%s %s", i < cfg->nenv_files ?
-			    config_origin(cfg, "env-file", "--env-file", where,
-			    sizeof(where)) : config_origin(cfg, "metrics-file",
-			    "--metrics-file", where, sizeof(where)), why);
+			if (i < cfg->nenv_files)
+				log_error("envfile", "env file %s", why);
+			else
+				log_error("config", "%s %s", config_origin(cfg,
+				    "metrics-file", "--metrics-file", where,
+				    sizeof(where)), why);
 			return LW_EXIT_CONFIG;
 		}
 		(void)util_sweep_temps(p, owner);
@@ -125,8 +121,7 @@ check_outputs(const struct config *cfg)
 int
 preflight_run(const struct config *cfg)
 {
-	char err[512], where[512];
-	size_t i;
+	char err[512];
 	int e;
 
 	if (cfg->check)
@@ -140,15 +135,6 @@ preflight_run(const struct config *cfg)
 		    "--on-change restart)", cfg->change_signal);
 		return LW_EXIT_USAGE;
 	}
-	if (cfg->metrics_file != NULL &&
-	    util_folder_writable(cfg->metrics_file) == -1) {
-		e = errno;
-		log_error("config", "%s \"%s\": %s; check that its folder "
-		    "exists and is writable", config_origin(cfg,
-		    "metrics-file", "--metrics-file", where, sizeof(where)),
-		    cfg->metrics_file, strerror(e));
-		return LW_EXIT_CONFIG;
-	}
 	if (cfg->nspecs == 0)
 		return check_outputs(cfg);
 	/* The message and code spawn_child() would give after the read. */
@@ -157,12 +143,6 @@ preflight_run(const struct config *cfg)
 		log_error("child.start", "%s", err);
 		return e;
 	}
-	for (i = 0; i < cfg->nenv_files; i++)
-		if (envfile_check_folder(cfg->env_files[i], err,
-		    sizeof(err)) == -1) {
-			log_error("envfile", "%s", err);
-			return LW_EXIT_CONFIG;
-		}
 	return check_outputs(cfg);
 }
 

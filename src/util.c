@@ -327,14 +327,10 @@ folder_of(const char *path)
 }
 
 int
-util_folder_writable(const char *path)
+util_no_folder(const char *path, int e, char *err, size_t errlen)
 {
-	char *dir = folder_of(path);
-	int r = access(dir, W_OK | X_OK), e = errno;
-
-	free(dir);
-	errno = e;
-	return r;
+	return errf(err, errlen, "\"%s\": cannot create a file beside it: %s; "
+	    "check the folder exists and is writable", path, strerror(e));
 }
 
 /* Is uid leasewrap's own, or the --user the file is written for (owner)? */
@@ -349,13 +345,13 @@ util_check_output(const char *path, long owner, char *err, size_t errlen)
 {
 	char *dir = folder_of(path);
 	struct stat ds, fs;
-	int others;
+	int others, e;
 
-	if (stat(dir, &ds) == -1) {
-		errf(err, errlen, "\"%s\": folder \"%s\": %s; create it first",
-		    path, dir, strerror(errno));
+	/* Missing, or no new file can be made there: the temporary's failure. */
+	if (stat(dir, &ds) == -1 || access(dir, W_OK | X_OK) == -1) {
+		e = errno;
 		free(dir);
-		return -1;
+		return util_no_folder(path, e, err, errlen);
 	}
 	/* Another user can write it: the group, everyone, or its owner. */
 	others = (ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
