@@ -1,6 +1,7 @@
 /* util.c: shared helpers; all pure but the file helpers at the end. */
 #define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -149,6 +150,39 @@ xrealloc(void *p, size_t size)
 	if (q == NULL)
 		oom();
 	return q;
+}
+
+void
+util_buf_add(struct ubuf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 256 : b->cap, len = b->len;
+		char *nb;
+
+		while (len + n + 1 > cap)
+			cap *= 2;
+		nb = xmalloc(cap);
+		if (len > 0)
+			memcpy(nb, b->p, len);
+		util_buf_drop(b);
+		b->p = nb;
+		b->len = len;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+util_buf_drop(struct ubuf *b)
+{
+	if (b->p != NULL) {
+		secret_wipe(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
 }
 
 char *

@@ -26,6 +26,15 @@ void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 /* strndup or abort. */
 char		*xstrndup(const char *, size_t);
+/* A growing buffer ({ NULL, 0, 0 } is empty), NUL-terminated once used. */
+struct ubuf {
+	char	*p;
+	size_t	 len, cap;
+};
+/* Append n bytes to b; the old storage is wiped when it moves (it may hold secrets). */
+void		 util_buf_add(struct ubuf *b, const void *p, size_t n);
+/* Wipe and free b's storage; b is empty again. */
+void		 util_buf_drop(struct ubuf *b);
 /*
  * Replace path with len bytes of buf: a temporary "path.XXXXXX" beside it
  * (mode, close-on-exec), fsync'd when sync is set, then rename(2), so a
