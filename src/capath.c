@@ -17,29 +17,9 @@
 /* A file bigger than this is not a CA certificate. */
 #define CAPATH_MAX_FILE		(4 * 1024 * 1024)
 
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-/* Append n bytes to b, growing it. */
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = b->cap ? b->cap : 16384;
-		while (b->len + n + 1 > b->cap)
-			b->cap *= 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 /* Read the file at dfd/name (following a symlink, as Go's ReadFile does). */
 static int
-add_file(int dfd, const char *name, const char *path, struct buf *b,
+add_file(int dfd, const char *name, const char *path, struct ubuf *b,
     char *err, size_t errlen)
 {
 	char *data;
@@ -70,15 +50,15 @@ add_file(int dfd, const char *name, const char *path, struct buf *b,
 		return errf(err, errlen, "CA folder: no PEM certificate in "
 		    "\"%s\"; keep only CA certificates in VAULT_CAPATH", path);
 	}
-	buf_add(b, data, got);
-	buf_add(b, "\n", 1);
+	util_buf_add(b, data, got);
+	util_buf_add(b, "\n", 1);
 	free(data);
 	return 0;
 }
 
 /* Walk dfd (named path), in name order as Go's filepath.Walk does. */
 static int
-walk(int dfd, const char *path, int depth, struct buf *b, char *err,
+walk(int dfd, const char *path, int depth, struct ubuf *b, char *err,
     size_t errlen)
 {
 	struct dirent **ents;
@@ -123,7 +103,7 @@ int
 capath_load(const char *dir, char **pem, size_t *len, char *err,
     size_t errlen)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct ubuf b = { NULL, 0, 0 };
 	int fd, rc;
 
 	*pem = NULL;
@@ -137,7 +117,7 @@ capath_load(const char *dir, char **pem, size_t *len, char *err,
 		rc = errf(err, errlen, "CA folder \"%s\" holds no certificate; "
 		    "put the CA's PEM file in it", dir);
 	if (rc == -1) {
-		free(b.p);
+		util_buf_drop(&b);
 		return -1;
 	}
 	*pem = b.p;

@@ -11,6 +11,7 @@
 #include "output.h"
 #include "signals.h"
 #include "sup.h"
+#include "util.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -57,12 +58,23 @@ command_signal(struct sup *s, int sig)
 }
 
 int
+command_exec_error(const char *argv0, int e, char *err, size_t errlen)
+{
+	int code = child_exec_exit_code(e);
+
+	errf(err, errlen, "cannot run \"%s\": %s%s", argv0, strerror(e),
+	    code == LW_EXIT_NOTFOUND ? "; check the command name and PATH" :
+	    "; check that it is an executable file");
+	return code;
+}
+
+int
 command_start(struct sup *s)
 {
 	char **envp;
 	int e, code;
 
-	if ((envp = output_build(s, 1, &code)) == NULL)
+	if ((envp = output_build(s, &code)) == NULL)
 		return code;
 	s->child = child_spawn(s->cfg->argv, envp, &e);
 	env_free(envp);
@@ -72,15 +84,14 @@ command_start(struct sup *s)
 		return LW_EXIT_OSERR;
 	}
 	if (e != 0) {
-		log_error("child.start", "cannot run \"%s\": %s%s",
-		    s->cfg->argv[0], strerror(e),
-		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
-		    "; check the command name and PATH" :
-		    "; check that it is an executable file");
+		char err[512];
+
+		code = command_exec_error(s->cfg->argv[0], e, err, sizeof(err));
+		log_error("child.start", "%s", err);
 		/* It exits on its own; the reaper collects it, unsignalled. */
 		signals_forget(s, s->child);
 		s->child = -1;
-		return child_exec_exit_code(e);
+		return code;
 	}
 	s->child_started = ev_now(s->loop);
 	log_at(LOG_INFO, "child.start", LF(.pid = (int)s->child), "started %s",

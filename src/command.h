@@ -2,6 +2,8 @@
 #ifndef LW_COMMAND_H
 #define LW_COMMAND_H
 
+#include <stddef.h>
+
 struct sup;
 
 /* Arm nothing yet: set up the kill timer. */
@@ -11,6 +13,11 @@ void	command_init(struct sup *);
  * outputs); 0, or the exit code to leave with after a one-line error.
  */
 int	command_start(struct sup *);
+/*
+ * The message for a command that execve(2) refused with errno e ("cannot
+ * run ...", with what to check) in err; returns its exit code (126, 127).
+ */
+int	command_exec_error(const char *argv0, int e, char *err, size_t errlen);
 /* Send sig to the command, or with --process-group to its whole group. */
 void	command_signal(struct sup *, int sig);
 /* How soon a stop ends in SIGKILL. */

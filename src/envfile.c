@@ -40,70 +40,11 @@ envfile_format_name(int format)
 	    "?";
 }
 
-/* A growing output buffer, wiped whenever it moves or is dropped. */
-struct out {
-	char	*buf;
-	size_t	 len, cap;
-};
-
-/* Append n bytes to o. */
-static void
-out_put(struct out *o, const char *p, size_t n)
-{
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap == 0 ? 256 : o->cap;
-		char *nb;
-
-		while (o->len + n + 1 > cap)
-			cap *= 2;
-		nb = xmalloc(cap);
-		if (o->len > 0)
-			memcpy(nb, o->buf, o->len);
-		if (o->buf != NULL) {
-			secret_wipe(o->buf, o->cap);
-			free(o->buf);
-		}
-		o->buf = nb;
-		o->cap = cap;
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-}
-
 /* Append one byte to o. */
 static void
-out_c(struct out *o, char c)
+out_c(struct ubuf *o, char c)
 {
-	out_put(o, &c, 1);
-}
-
-/* Wipe and free o's buffer. */
-static void
-out_drop(struct out *o)
-{
-	if (o->buf != NULL) {
-		secret_wipe(o->buf, o->cap);
-		free(o->buf);
-	}
-	memset(o, 0, sizeof(*o));
-}
-
-/* The message for an env file whose folder cannot take a new file. */
-static int
-no_folder(const char *path, int e, char *err, size_t errlen)
-{
-	return errf(err, errlen, "env file \"%s\": cannot create a file beside "
-	    "it: %s; check the folder exists and is writable", path,
-	    strerror(e));
-}
-
-int
-envfile_check_folder(const char *path, char *err, size_t errlen)
-{
-	if (util_folder_writable(path) == -1)
-		return no_folder(path, errno, err, errlen);
-	return 0;
+	util_buf_add(o, &c, 1);
 }
 
 int
@@ -207,19 +148,19 @@ dotenv_double_ok(const char *v, size_t n)
 
 /* One dotenv value: bare, single-quoted or double-quoted; -1 if none fits. */
 static int
-dotenv_value(struct out *o, const char *v, size_t n)
+dotenv_value(struct ubuf *o, const char *v, size_t n)
 {
 	size_t i;
 
 	if (!envfile_utf8_ok(v, n))
 		return -1;
 	if (dotenv_bare_ok(v, n)) {
-		out_put(o, v, n);
+		util_buf_add(o, v, n);
 		return 0;
 	}
 	if (dotenv_single_ok(v, n)) {
 		out_c(o, '\'');
-		out_put(o, v, n);
+		util_buf_add(o, v, n);
 		out_c(o, '\'');
 		return 0;
 	}
@@ -228,9 +169,9 @@ dotenv_value(struct out *o, const char *v, size_t n)
 	out_c(o, '"');
 	for (i = 0; i < n; i++)
 		if (v[i] == '\n')
-			out_put(o, "\\n", 2);
+			util_buf_add(o, "\\n", 2);
 		else if (v[i] == '\r')
-			out_put(o, "\\r", 2);
+			util_buf_add(o, "\\r", 2);
 		else
 			out_c(o, v[i]);
 	out_c(o, '"');
@@ -239,14 +180,14 @@ dotenv_value(struct out *o, const char *v, size_t n)
 
 /* One POSIX shell word: in single quotes, each ' as '\'' (any byte but NUL). */
 static void
-shell_value(struct out *o, const char *v, size_t n)
+shell_value(struct ubuf *o, const char *v, size_t n)
 {
 	size_t i;
 
 	out_c(o, '\'');
 	for (i = 0; i < n; i++)
 		if (v[i] == '\'')
-			out_put(o, "'\\''", 4);
+			util_buf_add(o, "'\\''", 4);
 		else
 			out_c(o, v[i]);
 	out_c(o, '\'');
@@ -258,7 +199,7 @@ shell_value(struct out *o, const char *v, size_t n)
  * readers); -1 if the value is not UTF-8.
  */
 static int
-json_value(struct out *o, const char *v, size_t n)
+json_value(struct ubuf *o, const char *v, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	char esc[32];
@@ -290,7 +231,7 @@ json_value(struct out *o, const char *v, size_t n)
 			    0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
 		} else
 			snprintf(esc, sizeof(esc), "\\u%04lx", cp);
-		out_put(o, esc, strlen(esc));
+		util_buf_add(o, esc, strlen(esc));
 	}
 	out_c(o, '"');
 	secret_wipe(esc, sizeof(esc));
@@ -300,12 +241,12 @@ json_value(struct out *o, const char *v, size_t n)
 struct secret *
 envfile_json_string(const char *v, size_t n)
 {
-	struct out o = { NULL, 0, 0 };
+	struct ubuf o = { NULL, 0, 0 };
 	struct secret *r = NULL;
 
 	if (json_value(&o, v, n) == 0)
-		r = secret_new(o.buf, o.len);
-	out_drop(&o);
+		r = secret_new(o.p, o.len);
+	util_buf_drop(&o);
 	return r;
 }
 
@@ -313,13 +254,13 @@ int
 envfile_render(int format, char *const vars[], size_t nvars, char **text,
     size_t *len, char *err, size_t errlen)
 {
-	struct out o = { NULL, 0, 0 };
+	struct ubuf o = { NULL, 0, 0 };
 	const char *eq;
 	size_t i, nl = 0, vl, done = 0;
 	int r = 0;
 
 	if (format == ENVFILE_JSON)
-		out_put(&o, "{", 1);
+		util_buf_add(&o, "{", 1);
 	for (i = 0; i < nvars && r == 0; i++) {
 		if ((eq = strchr(vars[i], '=')) == NULL)
 			continue;
@@ -328,13 +269,13 @@ envfile_render(int format, char *const vars[], size_t nvars, char **text,
 		if (format == ENVFILE_JSON) {
 			if (done++ > 0)
 				out_c(&o, ',');
-			out_put(&o, "\n  \"", 4);
-			out_put(&o, vars[i], nl);
-			out_put(&o, "\": ", 3);
+			util_buf_add(&o, "\n  \"", 4);
+			util_buf_add(&o, vars[i], nl);
+			util_buf_add(&o, "\": ", 3);
 			r = json_value(&o, eq + 1, vl);
 			continue;
 		}
-		out_put(&o, vars[i], nl + 1);
+		util_buf_add(&o, vars[i], nl + 1);
 		if (format == ENVFILE_SHELL)
 			shell_value(&o, eq + 1, vl);
 		else
@@ -342,7 +283,7 @@ envfile_render(int format, char *const vars[], size_t nvars, char **text,
 		out_c(&o, '\n');
 	}
 	if (r == -1) {
-		out_drop(&o);
+		util_buf_drop(&o);
 		/* The name only: never a byte of the value. */
 		return errf(err, errlen, "%.*s: its value cannot be written "
 		    "safely in the %s env-file format (%s); use "
@@ -354,10 +295,10 @@ envfile_render(int format, char *const vars[], size_t nvars, char **text,
 		    "shell or json");
 	}
 	if (format == ENVFILE_JSON)
-		out_put(&o, done > 0 ? "\n}\n" : "}\n", done > 0 ? 3 : 2);
-	if (o.buf == NULL)
-		out_put(&o, "", 0);
-	*text = o.buf;
+		util_buf_add(&o, done > 0 ? "\n}\n" : "}\n", done > 0 ? 3 : 2);
+	if (o.p == NULL)
+		util_buf_add(&o, "", 0);
+	*text = o.p;
 	*len = o.len;
 	return 0;
 }
@@ -366,7 +307,7 @@ int
 envfile_write(const struct config *cfg, const char *path, char *const vars[],
     size_t nvars, char *err, size_t errlen)
 {
-	char *text, why[256];
+	char *text, why[512];
 	size_t len;
 	int r, e;
 
@@ -387,8 +328,10 @@ envfile_write(const struct config *cfg, const char *path, char *const vars[],
 	e = errno;
 	secret_wipe(text, len);
 	free(text);
-	if (r == -1)
-		return no_folder(path, e, err, errlen);
+	if (r == -1) {
+		util_no_folder(path, e, why, sizeof(why));
+		return errf(err, errlen, "env file %s", why);
+	}
 	if (r == -2)
 		return errf(err, errlen, "env file \"%s\": %s", path,
 		    strerror(e));

@@ -33,10 +33,5 @@ int	envfile_write(const struct config *cfg, const char *path,
 struct secret *envfile_json_string(const char *v, size_t n);
 /* True if the n bytes at s are UTF-8 (no overlong form, no surrogate). */
 int	envfile_utf8_ok(const char *s, size_t n);
-/*
- * Check, before anything is leased, that envfile_write() could create its
- * temporary beside path; 0, or -1 with the message envfile_write() gives.
- */
-int	envfile_check_folder(const char *path, char *err, size_t errlen);
 
 #endif

@@ -8,23 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The message for a file whose folder cannot take a new file. */
-static int
-no_folder(const char *dest, int e, char *err, size_t errlen)
-{
-	return errf(err, errlen, "file \"%s\": cannot create a file beside "
-	    "it: %s; check the folder exists and is writable", dest,
-	    strerror(e));
-}
-
-int
-outfile_check_folder(const char *dest, char *err, size_t errlen)
-{
-	if (util_folder_writable(dest) == -1)
-		return no_folder(dest, errno, err, errlen);
-	return 0;
-}
-
 int
 outfile_write(const struct config *cfg, const struct ctemplate *f,
     tmpl_lookup lookup, void *arg, char *err, size_t errlen)
@@ -48,8 +31,10 @@ outfile_write(const struct config *cfg, const struct ctemplate *f,
 	    cfg->file_perm, 1, uid, gid);
 	e = errno;
 	secret_free(text);
-	if (r == -1)
-		return no_folder(f->name, e, err, errlen);
+	if (r == -1) {
+		util_no_folder(f->name, e, why, sizeof(why));
+		return errf(err, errlen, "file %s", why);
+	}
 	if (r == -2)
 		return errf(err, errlen, "file \"%s\": %s", f->name,
 		    strerror(e));

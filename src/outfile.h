@@ -17,7 +17,5 @@ struct ctemplate;
  */
 int	outfile_write(const struct config *cfg, const struct ctemplate *f,
 	    tmpl_lookup lookup, void *arg, char *err, size_t errlen);
-/* Can a file be created beside dest?  0, or -1 with the message outfile_write() gives. */
-int	outfile_check_folder(const char *dest, char *err, size_t errlen);
 
 #endif

@@ -274,13 +274,12 @@ output_values_differ(const struct sup *s, const char *path,
 }
 
 char **
-output_build(struct sup *s, int starting, int *code)
+output_build(struct sup *s, int *code)
 {
 	char **envp;
 	size_t i, nvars;
 	int r;
 
-	(void)starting;		/* the caller decides what a failed output means */
 	*code = 0;
 	if ((envp = build_env(s, &nvars)) == NULL) {
 		*code = LW_EXIT_DATAERR;

@@ -17,7 +17,7 @@ struct vj_secret;
  * missing, a value is one an output cannot carry (65), or an output fails
  * (its own code: at a start the exit code, in signal mode a retry).
  */
-char	**output_build(struct sup *, int starting, int *code);
+char	**output_build(struct sup *, int *code);
 /* Do the fields the outputs take from path differ between two reads of it? */
 int	  output_values_differ(const struct sup *, const char *path,
 	    const struct vj_secret *a, const struct vj_secret *b);

@@ -3,11 +3,9 @@
 #include "preflight.h"
 #include "addr.h"
 #include "auth.h"
-#include "child.h"
-#include "envfile.h"
+#include "command.h"
 #include "exitcodes.h"
 #include "log.h"
-#include "outfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -70,22 +68,38 @@ preflight_exec_errno(const char *argv0, const char *path)
 	return eacces ? EACCES : ENOENT;
 }
 
-/* Every --file and --file-template safe to write, as env files are. */
+/*
+ * Every file output safe to write (util_check_output): the env files, the
+ * metrics file, then every --file and --file-template; no stale temporary
+ * of ours left beside them.
+ */
 static int
-check_files(const struct config *cfg, long owner)
+check_outputs(const struct config *cfg, const char **event, char *err,
+    size_t errlen)
 {
-	char why[512];
-	size_t i;
+	long owner = cfg->runas.set ? (long)cfg->runas.uid : -1;
+	size_t i, n = cfg->nenv_files + 1 + cfg->nfiles;
+	char why[512], where[512];
+	const char *p, *kind;
 
-	for (i = 0; i < cfg->nfiles; i++) {
-		const char *p = cfg->files[i].name;
-
-		if (outfile_check_folder(p, why, sizeof(why)) == -1) {
-			log_error("config", "%s", why);
-			return LW_EXIT_CONFIG;
+	for (i = 0; i < n; i++) {
+		*event = "config";
+		if (i < cfg->nenv_files) {
+			p = cfg->env_files[i];
+			*event = "envfile";
+			kind = "env file";
+		} else if (i == cfg->nenv_files) {
+			p = cfg->metrics_file;
+			kind = config_origin(cfg, "metrics-file",
+			    "--metrics-file", where, sizeof(where));
+		} else {
+			p = cfg->files[i - cfg->nenv_files - 1].name;
+			kind = "file";
 		}
+		if (p == NULL)
+			continue;
 		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
-			log_error("config", "file %s", why);
+			errf(err, errlen, "%s %s", kind, why);
 			return LW_EXIT_CONFIG;
 		}
 		(void)util_sweep_temps(p, owner);
@@ -93,80 +107,31 @@ check_files(const struct config *cfg, long owner)
 	return 0;
 }
 
-/*
- * Every file output safe to write: its folder writable by no other user
- * (unless sticky and the file is ours), no stale temporary of ours left.
- */
-static int
-check_outputs(const struct config *cfg)
-{
-	long owner = cfg->runas.set ? (long)cfg->runas.uid : -1;
-	char why[512], where[512];
-	size_t i;
-
-	for (i = 0; i <= cfg->nenv_files; i++) {
-		const char *p = i < cfg->nenv_files ? cfg->env_files[i] :
-		    cfg->metrics_file;
-
-		if (p == NULL)
-			continue;
-		if (util_check_output(p, owner, why, sizeof(why)) == -1) {
-			log_error("config", "%s %s", i < cfg->nenv_files ?
-			    config_origin(cfg, "env-file", "--env-file", where,
-			    sizeof(where)) : config_origin(cfg, "metrics-file",
-			    "--metrics-file", where, sizeof(where)), why);
-			return LW_EXIT_CONFIG;
-		}
-		(void)util_sweep_temps(p, owner);
-	}
-	return check_files(cfg, owner);
-}
-
 int
-preflight_run(const struct config *cfg)
+preflight_run(const struct config *cfg, const char **event, char *err,
+    size_t errlen)
 {
-	char err[512], where[512];
-	size_t i;
 	int e;
 
+	*event = "config";
 	if (cfg->check)
 		return 0;
 	/* The command's environment cannot change: only a file shows it new values. */
 	if (cfg->on_change == CHANGE_SIGNAL && cfg->nenv_files == 0 &&
 	    cfg->nfiles == 0) {
-		log_error("config", "--on-change signal (signal %d) tells the "
+		errf(err, errlen, "--on-change signal (signal %d) tells the "
 		    "command to re-read its credentials, but nothing it can "
 		    "re-read is written: add --env-file FILE or --file (or use "
 		    "--on-change restart)", cfg->change_signal);
 		return LW_EXIT_USAGE;
 	}
-	if (cfg->metrics_file != NULL &&
-	    util_folder_writable(cfg->metrics_file) == -1) {
-		e = errno;
-		log_error("config", "%s \"%s\": %s; check that its folder "
-		    "exists and is writable", config_origin(cfg,
-		    "metrics-file", "--metrics-file", where, sizeof(where)),
-		    cfg->metrics_file, strerror(e));
-		return LW_EXIT_CONFIG;
+	/* The message and code command_start() would give after the read. */
+	if (cfg->nspecs != 0 &&
+	    (e = preflight_exec_errno(cfg->argv[0], getenv("PATH"))) != 0) {
+		*event = "child.start";
+		return command_exec_error(cfg->argv[0], e, err, errlen);
 	}
-	if (cfg->nspecs == 0)
-		return check_outputs(cfg);
-	/* The message and code spawn_child() would give after the read. */
-	if ((e = preflight_exec_errno(cfg->argv[0], getenv("PATH"))) != 0) {
-		log_error("child.start", "cannot run \"%s\": %s%s",
-		    cfg->argv[0], strerror(e),
-		    child_exec_exit_code(e) == LW_EXIT_NOTFOUND ?
-		    "; check the command name and PATH" :
-		    "; check that it is an executable file");
-		return child_exec_exit_code(e);
-	}
-	for (i = 0; i < cfg->nenv_files; i++)
-		if (envfile_check_folder(cfg->env_files[i], err,
-		    sizeof(err)) == -1) {
-			log_error("envfile", "%s", err);
-			return LW_EXIT_CONFIG;
-		}
-	return check_outputs(cfg);
+	return check_outputs(cfg, event, err, errlen);
 }
 
 int

@@ -5,15 +5,17 @@
 #include "config.h"
 
 /*
- * Check what needs no Vault, so that a mistake costs no lease: the command
- * resolves to an executable file (the PATH search execvpe(3) makes), every
- * --env-file and --metrics-file folder can take a new file.  Logs the same
- * one-line message the later failure would, and returns its exit code (126,
- * 127, 78), or 0.  "leasewrap check" runs no command and writes no file:
+ * Check what needs no Vault, so that a mistake costs no lease: signal mode
+ * has a file to show new values in, the command resolves to an executable
+ * file (the PATH search execvpe(3) makes), every --env-file, --metrics-file
+ * and --file folder can take a new file.  0, or the exit code the later
+ * failure would give (64, 126, 127, 78) with its one-line message in err
+ * and its log event.  "leasewrap check" runs no command and writes no file:
  * nothing is checked for it.  Output folders are checked (and our stale
  * temporaries swept) even when no secret is requested.
  */
-int	preflight_run(const struct config *cfg);
+int	preflight_run(const struct config *cfg, const char **event, char *err,
+	    size_t errlen);
 /*
  * The errno that execvpe(argv0) would fail with for want of a file to run
  * (ENOENT, EACCES, ...), or 0 if it finds an executable regular file.

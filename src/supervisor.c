@@ -157,7 +157,7 @@ signal_change(struct sup *s)
 
 	grace_check(s);
 	creds_promote(s, 1);
-	if ((envp = output_build(s, 0, &code)) == NULL &&
+	if ((envp = output_build(s, &code)) == NULL &&
 	    code != LW_EXIT_DATAERR) {
 		creds_undo(s);
 		delay = lease_retry_delay(++s->apply_attempts, 1, 0, rnd());
@@ -677,11 +677,15 @@ int
 supervisor_run(const struct config *cfg, char **envp)
 {
 	struct sup s;
+	const char *event;
 	char err[512];
 	int rc;
 
-	if ((rc = preflight_run(cfg)) != 0)	/* before anything is leased */
+	/* Before anything is leased. */
+	if ((rc = preflight_run(cfg, &event, err, sizeof(err))) != 0) {
+		log_error(event, "%s", err);
 		return rc;
+	}
 	if ((rc = sup_init(&s, cfg, envp)) != 0)
 		return rc;
 	if (output_metrics_start(&s, err, sizeof(err)) == -1) {

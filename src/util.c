@@ -1,6 +1,7 @@
 /* util.c: shared helpers; all pure but the file helpers at the end. */
 #define _GNU_SOURCE	/* mkostemp */
 #include "util.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -149,6 +150,39 @@ xrealloc(void *p, size_t size)
 	if (q == NULL)
 		oom();
 	return q;
+}
+
+void
+util_buf_add(struct ubuf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 256 : b->cap, len = b->len;
+		char *nb;
+
+		while (len + n + 1 > cap)
+			cap *= 2;
+		nb = xmalloc(cap);
+		if (len > 0)
+			memcpy(nb, b->p, len);
+		util_buf_drop(b);
+		b->p = nb;
+		b->len = len;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+util_buf_drop(struct ubuf *b)
+{
+	if (b->p != NULL) {
+		secret_wipe(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
 }
 
 char *
@@ -327,14 +361,10 @@ folder_of(const char *path)
 }
 
 int
-util_folder_writable(const char *path)
+util_no_folder(const char *path, int e, char *err, size_t errlen)
 {
-	char *dir = folder_of(path);
-	int r = access(dir, W_OK | X_OK), e = errno;
-
-	free(dir);
-	errno = e;
-	return r;
+	return errf(err, errlen, "\"%s\": cannot create a file beside it: %s; "
+	    "check the folder exists and is writable", path, strerror(e));
 }
 
 /* Is uid leasewrap's own, or the --user the file is written for (owner)? */
@@ -349,13 +379,13 @@ util_check_output(const char *path, long owner, char *err, size_t errlen)
 {
 	char *dir = folder_of(path);
 	struct stat ds, fs;
-	int others;
+	int others, e;
 
-	if (stat(dir, &ds) == -1) {
-		errf(err, errlen, "\"%s\": folder \"%s\": %s; create it first",
-		    path, dir, strerror(errno));
+	/* Missing, or no new file can be made there: the temporary's failure. */
+	if (stat(dir, &ds) == -1 || access(dir, W_OK | X_OK) == -1) {
+		e = errno;
 		free(dir);
-		return -1;
+		return util_no_folder(path, e, err, errlen);
 	}
 	/* Another user can write it: the group, everyone, or its owner. */
 	others = (ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||

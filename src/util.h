@@ -26,6 +26,15 @@ void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 /* strndup or abort. */
 char		*xstrndup(const char *, size_t);
+/* A growing buffer ({ NULL, 0, 0 } is empty), NUL-terminated once used. */
+struct ubuf {
+	char	*p;
+	size_t	 len, cap;
+};
+/* Append n bytes to b; the old storage is wiped when it moves (it may hold secrets). */
+void		 util_buf_add(struct ubuf *b, const void *p, size_t n);
+/* Wipe and free b's storage; b is empty again. */
+void		 util_buf_drop(struct ubuf *b);
 /*
  * Replace path with len bytes of buf: a temporary "path.XXXXXX" beside it
  * (mode, close-on-exec), fsync'd when sync is set, then rename(2), so a
@@ -36,10 +45,10 @@ char		*xstrndup(const char *, size_t);
 int		 util_replace_file(const char *path, const void *buf, size_t len,
 		    unsigned int mode, int sync, long uid, long gid);
 /*
- * Can a new file be created beside path (its folder exists and is writable
- * and searchable)?  0, or -1 with errno from access(2).
+ * The message for path when no file can be created beside it (errno e):
+ * "PATH": cannot create a file beside it: ...; always -1.
  */
-int		 util_folder_writable(const char *path);
+int		 util_no_folder(const char *path, int e, char *err, size_t errlen);
 /* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 if none starts there. */
 size_t		 util_utf8_len(const unsigned char *s);
 /* A seed for srandom(): getrandom(2), or pid and time before entropy is ready. */
@@ -51,10 +60,11 @@ unsigned int	 util_random_seed(void);
  */
 size_t		 util_shell_quote(const char *s, char *out, size_t len);
 /*
- * May leasewrap write path?  Not when another user can write its folder
- * (group or world write, or an owner other than root, us or owner), unless
- * the folder is sticky and path is absent or ours (or owner's; -1: none).
- * 0; -1 with a message naming the folder in err.
+ * May leasewrap write path?  Not when its folder is missing or we cannot
+ * create a file there (util_no_folder's message), nor when another user can
+ * write it (group or world write, or an owner other than root, us or
+ * owner), unless the folder is sticky and path is absent or ours (or
+ * owner's; -1: none).  0; -1 with a message starting "PATH": in err.
  */
 int		 util_check_output(const char *path, long owner, char *err,
 		    size_t errlen);

@@ -29,7 +29,8 @@ RO = ["-s", "PGUSER=database/creds/ro#username",
 # Options of other programs that the examples' READMEs mention.
 FOREIGN_FLAGS = {"--stop-timeout", "--kill-whom", "--now", "--no-install-recommends", "--rm",
                  "--from", "--format", "--no-owner", "--no-privileges", "--file",
-                 "--no-create-home", "--system", "--uid", "--user-group", "--init"}
+                 "--no-create-home", "--system", "--uid", "--user-group", "--init",
+                 "--cacert", "--resolve", "--listen", "--port"}
 
 
 # --------------------------------------------------------------------------
