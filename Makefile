@@ -29,7 +29,8 @@ SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c \
 	   src/command.c src/output.c src/preflight.c src/lease.c src/envfile.c \
 	   src/auth.c src/metrics.c src/dl.c src/engines.c src/runas.c \
 	   src/capath.c src/addr.c src/tokenfile.c src/template.c \
-	   src/usage.c src/config_tmpl.c src/outfile.c src/params.c
+	   src/usage.c src/config_tmpl.c src/outfile.c src/params.c \
+	   src/handover.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).
 LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
