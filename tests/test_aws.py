@@ -189,3 +189,16 @@ def test_a_certificate_vault_does_not_know_is_reported_once(vault, tmp_path):
     assert len(requests(vault, "PUT", "pki/revoke")) == 1
     line = lw.one_line(r.stderr, "error")
     assert "could not revoke certificate" in line and "vault write pki/revoke serial_number=" in line
+
+
+def test_config_file_keys(vault, tmp_path):
+    """settle_delay and revoke_certs in the config file, as the flags."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    cfg = tmp_path / "lw.json"
+    cfg.write_text('{"settle_delay": "1s", "revoke_certs": true}')
+    r = lw.run(["-c", str(cfg), "-s", "C=%s#serial_number" % (ISSUE % "1h"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    assert "waiting 1.0 s (--settle-delay)" in lw.log_text(r.stderr), r.stderr
+    s = vault.pki_serials()
+    assert len(s["issued"]) == 1 and s["revoked"] == s["issued"]
