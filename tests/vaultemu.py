@@ -1102,6 +1102,42 @@ class KVv2:
         raise VaultError(405, ["unsupported operation"])
 
 
+# What the engines with roles/<name> (PKI, AWS) share: the mount, the roles, and
+# "exists" (an update of a role not there yet needs the "create" capability).
+class RoleEngine:
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.roles = {}
+
+    # True if the role named by the path exists.
+    def exists(self, sub):
+        if sub.startswith("roles/"):
+            return sub[6:] in self.roles
+        return True
+
+    # GET, POST and DELETE roles/<name>: the stored role, parse_role(data) stored, gone
+    # (PKI path_roles.go pathRoleRead / pathRoleCreate / pathRoleDelete; AWS
+    # path_roles.go pathRolesRead / pathRolesWrite / pathRolesDelete).
+    def _role(self, ctx, name):
+        if ctx.op == "read":
+            with self.core.lock:
+                r = self.roles.get(name)
+            if r is None:
+                raise VaultError(404, [])
+            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.roles.pop(name, None)
+            return None
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        role = self.parse_role(ctx.data)
+        with self.core.lock:
+            self.roles[name] = role
+        return None
+
+
 # Database secrets engine with the PostgreSQL plugin (§5).
 # PKI secrets engine: roles/<name>, issue/<role> (a write only), cert/ca.  Follows
 # hashicorp/vault builtin/logical/pki: path_roles.go (pathRoleCreate: ttl, max_ttl,
@@ -1113,22 +1149,14 @@ class KVv2:
 # (generateCreationBundle: the TTL asked for, else the role's ttl, else the mount's
 # default; capped at max_ttl; NotBefore backdated by not_before_duration, 30 s).
 # Each mount makes a throwaway EC P-256 CA at its first issue (python3-cryptography).
-class PKIEngine:
+class PKIEngine(RoleEngine):
     mount_type = "pki"
 
     def __init__(self, core, mount_path):
-        self.core = core
-        self.mount_path = mount_path
-        self.roles = {}
+        super().__init__(core, mount_path)
         self.ca = None          # (key, cert) once made
         self.issued = []        # serial numbers, for tests
         self.revoked = {}       # serial number -> revocation time (revoke)
-
-    # True if the role named by the path exists.
-    def exists(self, sub):
-        if sub.startswith("roles/"):
-            return sub[6:] in self.roles
-        return True
 
     # Routes roles/, issue/ and cert/ca (path_fetch.go: data.certificate).
     def handle(self, ctx, sub):
@@ -1152,17 +1180,9 @@ class PKIEngine:
             return self._issue(ctx, name)
         raise VaultError(404, ["unsupported path"])
 
-    # GET/POST roles/<name> (path_roles.go pathRoleCreate / pathRoleRead).
-    def _role(self, ctx, name):
-        if ctx.op == "read":
-            with self.core.lock:
-                r = self.roles.get(name)
-            if r is None:
-                raise VaultError(404, [])
-            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
-        if ctx.op != "update":
-            raise VaultError(405, ["unsupported operation"])
-        d = ctx.data
+    # A role from POST roles/<name> (path_roles.go pathRoleCreate).
+    @staticmethod
+    def parse_role(d):
         role = {"ttl": parse_duration(d.get("ttl", 0), "ttl"),
                 "max_ttl": parse_duration(d.get("max_ttl", 0), "max_ttl"),
                 "allowed_domains": d.get("allowed_domains") or [],
@@ -1171,9 +1191,7 @@ class PKIEngine:
                 "generate_lease": bool(d.get("generate_lease", False))}
         if isinstance(role["allowed_domains"], str):
             role["allowed_domains"] = [x for x in role["allowed_domains"].split(",") if x]
-        with self.core.lock:
-            self.roles[name] = role
-        return None
+        return role
 
     # The mount's CA (key, cert), made at first use.
     def _ca_pair(self):
@@ -1309,22 +1327,14 @@ def aws_key_id(prefix):
                             for _ in range(16))
 
 
-class AWSEngine:
+class AWSEngine(RoleEngine):
     mount_type = "aws"
 
     def __init__(self, core, mount_path):
-        self.core = core
-        self.mount_path = mount_path
-        self.roles = {}
+        super().__init__(core, mount_path)
         self.lease = {"lease": 0, "lease_max": 0}   # config/lease (path_config_lease.go)
         self.keys = {}              # access_key -> key record (for caller-identity)
         self.consistency_delay = 0.0
-
-    # True if the role named by the path exists.
-    def exists(self, sub):
-        if sub.startswith("roles/"):
-            return sub[6:] in self.roles
-        return True
 
     # Routes config/root, config/lease, roles/, creds/ and sts/ (backend.go Paths).
     def handle(self, ctx, sub):
@@ -1364,21 +1374,9 @@ class AWSEngine:
         self.lease = {"lease": lease, "lease_max": lease_max}
         return None
 
-    # roles/<name> (path_roles.go pathRolesWrite / pathRolesRead / pathRolesDelete).
-    def _role(self, ctx, name):
-        if ctx.op == "read":
-            with self.core.lock:
-                r = self.roles.get(name)
-            if r is None:
-                raise VaultError(404, [])
-            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
-        if ctx.op == "delete":
-            with self.core.lock:
-                self.roles.pop(name, None)
-            return None
-        if ctx.op != "update":
-            raise VaultError(405, ["unsupported operation"])
-        d = ctx.data
+    # A role from POST roles/<name> (path_roles.go pathRolesWrite).
+    @staticmethod
+    def parse_role(d):
         ctype = d.get("credential_type") or ""
         if ctype not in AWS_CRED_TYPES:
             raise VaultError(400, ["unrecognized credential_type: %s, not one of %s"
@@ -1401,9 +1399,7 @@ class AWSEngine:
                                    "assumed_role and federation_token"])
         if role["max_sts_ttl"] and role["default_sts_ttl"] > role["max_sts_ttl"]:
             raise VaultError(400, ["default_sts_ttl cannot exceed max_sts_ttl"])
-        with self.core.lock:
-            self.roles[name] = role
-        return None
+        return role
 
     # creds/<name> and sts/<name> (path_user.go pathCredsRead).
     def _creds(self, ctx, head, name):
