@@ -212,7 +212,8 @@ lease_token_plan(const struct token_facts *f, double *in)
 		return TSTEP_RENEW;
 	}
 	lead = lease_rotate_lead(f->duration, 0, 0.2,
-	    lease_stop_time(f->duration, f->kill_timeout) + 2.0, f->r);
+	    lease_stop_time(f->duration, f->kill_timeout) + 2.0 + f->settle,
+	    f->r);
 	*in = f->dead ? 0 : f->remaining - 2 * lead;
 	return f->can_login ? TSTEP_LOGIN : TSTEP_NONE;
 }

@@ -141,6 +141,7 @@ struct token_facts {
 	int	dead;		/* Vault no longer accepts it */
 	int	can_login;	/* a login can replace it */
 	double	kill_timeout;	/* --kill-timeout, s */
+	double	settle;		/* --settle-delay, s: what it carries is replaced that much sooner */
 	double	r;		/* a fresh random number in [0, 1) */
 };
 

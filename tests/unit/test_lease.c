@@ -239,6 +239,13 @@ test_token_plan_renew_login_none(void **state)
 	f.remaining = 3600;
 	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
 	assert_true(near(in, 3600 - 2 * 720));
+	/* A short one: the lead holds the stop, 2 s and the settle delay. */
+	f.remaining = f.duration = 20;
+	f.settle = 3;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
+	assert_true(near(in, 20 - 2 * (5.0 + 0.5 + 2 + 3)));
+	f.remaining = f.duration = 3600;
+	f.settle = 0;
 	/* Dead: log in now. */
 	f.dead = 1;
 	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
