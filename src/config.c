@@ -93,6 +93,8 @@ const struct optdef config_opts[O_COUNT] = {
 	[O_FILE_TEMPLATE] =	{ "file-template", 0, K_SPECIAL, "file_template" },
 	[O_FILE_MODE] =		{ "file-mode", 0, STR(file_mode) },
 	[O_KEEP_FILES] =	{ "keep-files", 0, K_FLAG, "keep_files" },
+	[O_SETTLE_DELAY] =	{ "settle-delay", 0, K_VALUE, "settle_delay" },
+	[O_REVOKE_CERTS] =	{ "revoke-certs", 0, K_FLAG, "revoke_certs" },
 	[O_HELP] =		{ "help", 'h', K_SPECIAL, NULL },
 	[O_VERSION] =		{ "version", 'V', K_SPECIAL, NULL },
 };
@@ -284,7 +286,9 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 	/* Also "PATH=DURATION"; the file's are read by config_file_refresh(). */
 	if (id == O_REFRESH_INTERVAL)
 		return config_add_refresh(cfg, v, 0, 0, err, errlen);
-	if ((ms = util_parse_duration_ms(v)) <= 0)
+	/* --settle-delay 0 is no wait, its default. */
+	if ((ms = util_parse_duration_ms(v)) < 0 || (ms == 0 &&
+	    id != O_SETTLE_DELAY))
 		return errf(err, errlen, "expected a duration like \"30s\", "
 		    "\"5m\" or \"1h\"");
 	switch (id) {
@@ -302,6 +306,9 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 		break;
 	case O_REVOKE_GRACE:
 		cfg->revoke_grace_ms = ms;
+		break;
+	case O_SETTLE_DELAY:
+		cfg->settle_delay_ms = ms;
 		break;
 	case O_TIMEOUT:
 		cfg->timeout_ms = ms;
@@ -438,6 +445,9 @@ config_set_flag(struct config *cfg, int id, int on)
 		break;
 	case O_KEEP_FILES:
 		cfg->keep_files = on;
+		break;
+	case O_REVOKE_CERTS:
+		cfg->revoke_certs = on;
 		break;
 	default:
 		break;

@@ -63,6 +63,8 @@ struct config {
 	int		  max_restarts;
 	int		  on_expire;	/* EXPIRE_EXIT, EXPIRE_WARN */
 	long long	  revoke_grace_ms;
+	long long	  settle_delay_ms;	/* --settle-delay; 0: none */
+	int		  revoke_certs;	/* --revoke-certs */
 	char		**env_files;	/* NULL-terminated; may be NULL */
 	size_t		  nenv_files;
 	int		  env_file_format;	/* ENVFILE_DOTENV, ... */

@@ -1,6 +1,7 @@
 /* cred.c: one credential per Vault path: read, KV v2 lookup, renew, rotate, refresh, last call. */
 #define _GNU_SOURCE
 #include "cred.h"
+#include "cred_int.h"
 #include "config.h"
 #include "engines.h"
 #include "exitcodes.h"
@@ -21,59 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum op { OP_NONE, OP_READ, OP_RENEW };
-enum purpose { P_INITIAL, P_RENEW, P_ROTATE, P_REFRESH };
-
-/* What a promotion replaced, kept until the command was told (signal mode). */
-struct cred_was {
-	int			 has;
-	struct vj_secret	 cur;
-	struct lease		*lease;
-	struct tokgen		*tg;
-	double			 duration, jitter;
-	ev_tstamp		 lease_end, issued;
-	int			 renewable, final;
-};
-
-/* One Vault path: read once however many names use it. */
-struct cred {
-	struct sup		*sup;
-	char			*path;		/* as the user wrote it */
-	char			*read_path;	/* after KV v2 resolution */
-	const struct engine	*eng;		/* its kind (engines.h) */
-	int			 resolved;	/* mount lookup already tried */
-	int			 done;		/* the initial read settled */
-	int			 fail_code;	/* exit code if it failed */
-	long			 fail_status;	/* Vault's HTTP status then */
-	char			 fail[384];
-	enum op			 op;		/* request in flight */
-	enum purpose		 purpose;	/* of the read in flight */
-	int			 attempts;
-	struct vj_secret	 cur;		/* the values in use */
-	struct lease		*lease;		/* cur's lease, or NULL */
-	struct tokgen		*tg;		/* the token cur's lease has (leases die with it) */
-	double			 duration;	/* cur's lease as issued, s */
-	ev_tstamp		 lease_end;	/* cur's lease ends; 0: none */
-	ev_tstamp		 rotates_at;	/* a static role's next rotation; 0 */
-	int			 renewable;
-	int			 final;		/* cannot be extended further */
-	double			 jitter;	/* in [0, 1), per lease */
-	ev_tstamp		 issued;	/* when cur's lease began */
-	double			 learned_max;	/* the path's max TTL, once seen */
-	struct vj_secret	 next;		/* fetched, not yet applied */
-	struct lease		*next_lease;
-	struct tokgen		*next_tg;
-	int			 has_next;
-	int			 doomed_logged;
-	struct cred_was		 was;	/* signal mode: what a promotion replaced */
-	ev_timer		 timer;		/* renew, rotate, refresh, retry */
-	ev_timer		 expiry;	/* last call before the deadline */
-};
-
-/* Log fields for c's current lease, with a TTL. */
-#define CRED_LF(c, t)	LF(.path = (c)->path, .lease = lease_id((c)->lease), \
-			    LF_TTL(t))
 
 static void	cred_due(struct cred *);
 static void	cred_read(struct cred *, enum purpose);
@@ -109,8 +57,7 @@ doomed_by_token(const struct cred *c)
 	return token_bound(c) && c->tg == tokens_current(c->sup->tk);
 }
 
-/* Load cur's lease facts after a read or a promotion. */
-static void
+void
 cred_take_lease(struct cred *c)
 {
 	enum engine_timing timing = c->eng->timing(&c->cur, &c->duration);
@@ -152,6 +99,7 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->kill_timeout = (double)cfg->kill_timeout_ms / 1000.0;
 	if (cfg->on_change == CHANGE_SIGNAL)
 		f->revoke_grace = (double)cfg->revoke_grace_ms / 1000.0;
+	f->settle = cred_settle_delay(c->sup);
 	f->jitter = c->jitter;
 	f->r = rnd();
 }
@@ -163,7 +111,8 @@ cred_schedule(struct cred *c)
 	struct lease_facts f;
 	struct lease_plan p;
 
-	ev_timer_stop(s->loop, &c->timer);
+	if (!c->settling)
+		ev_timer_stop(s->loop, &c->timer);
 	ev_timer_stop(s->loop, &c->expiry);
 	if (sup_exiting(s))
 		return;
@@ -171,7 +120,7 @@ cred_schedule(struct cred *c)
 	lease_plan(&f, &p);
 	if (p.step != LSTEP_REFRESH)
 		timer_in(s, &c->expiry, p.last_call);
-	if (c->has_next)
+	if (c->has_next || c->settling)
 		return;		/* fetched, waiting to be applied: the last call only */
 	switch (p.step) {
 	case LSTEP_REFRESH:
@@ -195,6 +144,8 @@ cred_schedule(struct cred *c)
 		break;
 	}
 	c->purpose = P_ROTATE;
+	if (p.settle_short > 0)
+		cred_settle_warn(c, p.lead, p.settle_short);
 	if (!p.capped)
 		log_at(LOG_DEBUG, "lease.schedule", CRED_LF(c, f.deadline -
 		    f.now), "rotating in %.1f s, %.1f s before its end", p.in,
@@ -314,6 +265,9 @@ cred_due(struct cred *c)
 	case P_REFRESH:
 		cred_read(c, P_REFRESH);
 		break;
+	case P_SETTLE:
+		cred_settle_end(c);
+		break;
 	}
 }
 
@@ -338,7 +292,7 @@ cred_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int
 cred_replacing(const struct cred *c)
 {
-	return c->op == OP_READ && c->purpose == P_ROTATE;
+	return (c->op == OP_READ && c->purpose == P_ROTATE) || c->settling;
 }
 
 int
@@ -467,12 +421,15 @@ read_got(struct cred *c, struct vj_secret *sec)
 		    .lease = sec->lease_id, LF_TTL((double)sec->lease_duration)),
 		    "new lease: %lld s%s", sec->lease_duration,
 		    sec->renewable ? ", renewable" : "");
-	}
+	} else
+		l = leases_add_cert(s->leases, c->read_path, sec);
 	if (c->purpose == P_INITIAL) {
 		c->cur = *sec;
 		c->lease = l;
 		c->tg = tokens_current(s->tk);
 		cred_take_lease(c);
+		if (cred_settle_begin(c))
+			return;
 		c->done = 1;
 		s->on->reads_settled(s);
 		return;
@@ -502,8 +459,10 @@ read_got(struct cred *c, struct vj_secret *sec)
 	c->next = *sec;
 	c->next_lease = l;
 	c->next_tg = tokens_current(s->tk);
-	c->has_next = 1;
 	ev_timer_stop(s->loop, &c->timer);
+	if (cred_settle_begin(c))
+		return;
+	c->has_next = 1;
 	s->on->creds_ready(s);
 }
 
@@ -595,6 +554,10 @@ initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->settling) {
+		cred_settle_end(c);
+		return;
+	}
 	if (c->sup->stop_signal != 0) {
 		c->done = 1;
 		c->sup->on->reads_settled(c->sup);
@@ -602,77 +565,6 @@ initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	c->fail_code = 0;
 	cred_read(c, P_INITIAL);
-}
-
-void
-creds_undo(struct sup *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++) {
-		struct cred *c = &s->creds[i];
-
-		if (!c->was.has)
-			continue;
-		c->next = c->cur;
-		c->next_lease = c->lease;
-		c->next_tg = c->tg;
-		c->has_next = 1;
-		c->cur = c->was.cur;
-		c->lease = c->was.lease;
-		c->tg = c->was.tg;
-		c->duration = c->was.duration;
-		c->jitter = c->was.jitter;
-		c->lease_end = c->was.lease_end;
-		c->issued = c->was.issued;
-		c->renewable = c->was.renewable;
-		c->final = c->was.final;
-		c->was.has = 0;
-		if (c->lease != NULL)
-			lease_unretire(c->lease);
-		cred_schedule(c);	/* its last call, with the old deadline */
-	}
-}
-
-void
-creds_commit(struct sup *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++)
-		if (s->creds[i].was.has) {
-			vj_secret_clear(&s->creds[i].was.cur);
-			s->creds[i].was.has = 0;
-		}
-}
-
-void
-creds_promote(struct sup *s, int keep)
-{
-	size_t i;
-
-	for (i = 0; i < s->ncreds; i++) {
-		struct cred *c = &s->creds[i];
-
-		if (!c->has_next)
-			continue;
-		if (c->lease != NULL)
-			lease_retire(c->lease, ev_now(s->loop));
-		if (keep)
-			c->was = (struct cred_was){ 1, c->cur, c->lease, c->tg,
-			    c->duration, c->jitter, c->lease_end, c->issued,
-			    c->renewable, c->final };
-		else
-			vj_secret_clear(&c->cur);
-		c->cur = c->next;
-		c->lease = c->next_lease;
-		c->tg = c->next_tg;
-		memset(&c->next, 0, sizeof(c->next));
-		c->next_lease = NULL;
-		c->has_next = 0;
-		cred_take_lease(c);
-		cred_schedule(c);
-	}
 }
 
 /* Group the requested names by path: one read, one lease per path. */
@@ -742,7 +634,7 @@ creds_token_moved(struct sup *s)
 
 	for (i = 0; i < s->ncreds; i++)
 		if (s->creds[i].op == OP_NONE && !s->creds[i].has_next &&
-		    s->creds[i].done)
+		    !s->creds[i].settling && s->creds[i].done)
 			cred_schedule(&s->creds[i]);
 }
 
@@ -830,7 +722,7 @@ cred_values(const struct cred *c)
 struct lease *
 cred_lease(const struct cred *c)
 {
-	return c->lease;
+	return lease_id(c->lease) != NULL ? c->lease : NULL;	/* not a certificate's */
 }
 
 double

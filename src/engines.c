@@ -1,10 +1,12 @@
 /* engines.c: the table of the kinds of secret (engines.h). */
 #include "engines.h"
 #include "params.h"
+#include "util.h"
 #include "vault_json.h"
 
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 /* The longest a certificate's end or a rotation is taken at (hostile numbers): ten years. */
@@ -38,6 +40,35 @@ static_timing(const struct vj_secret *s, double *ttl)
 	return TIMING_ROTATES;
 }
 
+int
+engine_is_cert(const struct vj_secret *s)
+{
+	return s->lease_id == NULL && !s->kv2 && s->data != NULL &&
+	    json_is_string(json_object_get(s->data, "serial_number")) &&
+	    json_object_get(s->data, "certificate") != NULL;
+}
+
+/*
+ * The mount is what comes before the PKI engine's own issuing paths
+ * (builtin/logical/pki backend.go: issue/ROLE, sign/ROLE,
+ * sign-verbatim, issuer/REF/issue/ROLE, ...), whose revoke is MOUNT/revoke
+ * (path_revoke.go, pathRevoke).
+ */
+char *
+engine_pki_mount(const char *path)
+{
+	static const char *const marks[] = { "/issue/", "/sign/",
+	    "/sign-verbatim", "/issuer/" };
+	size_t i, end = strcspn(path, "?"), at = end;
+	const char *p;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if ((p = strstr(path, marks[i])) != NULL &&
+		    (size_t)(p - path) < at)
+			at = (size_t)(p - path);
+	return at < end && at > 0 ? xstrndup(path, at) : NULL;
+}
+
 static enum engine_timing
 read_timing(const struct vj_secret *s, double *ttl)
 {
@@ -52,11 +83,10 @@ read_timing(const struct vj_secret *s, double *ttl)
 	 * role's default generate_lease false: builtin/logical/pki
 	 * path_issue_sign.go, pathIssueSignCert) ends at data.expiration,
 	 * its NotAfter in Unix seconds: held like a lease that cannot be
-	 * renewed, replaced --rotate-before ahead, never revoked.
+	 * renewed, replaced --rotate-before ahead, revoked only with
+	 * --revoke-certs (leases.c).
 	 */
-	if (!s->kv2 && json_is_integer(exp) &&
-	    json_object_get(s->data, "serial_number") != NULL &&
-	    json_object_get(s->data, "certificate") != NULL) {
+	if (engine_is_cert(s) && json_is_integer(exp)) {
 		*ttl = (double)json_integer_value(exp) - (double)time(NULL);
 		if (*ttl > CERT_MAX_TTL)
 			*ttl = CERT_MAX_TTL;

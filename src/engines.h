@@ -40,4 +40,12 @@ struct engine {
  */
 const struct engine	*engine_for(const char *path);
 
+/* Is the answer a certificate without a lease (pki/issue, pki/sign)? */
+int			 engine_is_cert(const struct vj_secret *);
+/*
+ * The PKI mount a certificate path issues from ("pki/int" of
+ * "pki/int/issue/web?common_name=a"), to free; NULL when it names none.
+ */
+char			*engine_pki_mount(const char *path);
+
 #endif

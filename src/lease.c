@@ -103,13 +103,15 @@ lease_kill_after(double kill_timeout, double duration, double left)
 }
 
 double
-lease_lead_floor(double stop_time, double grace, double life)
+lease_lead_floor(double stop_time, double grace, double settle, double life)
 {
-	double floor = stop_time + 1.0, g = grace + 1.0;
+	double floor = stop_time + 1.0, want = floor + settle;
 
-	if (grace > 0 && life > 0 && g > life / 2)
-		g = life / 2;
-	return grace > 0 && g > floor ? g : floor;
+	if (grace > 0 && grace + 1.0 + settle > want)
+		want = grace + 1.0 + settle;
+	if (want > floor && life > 0 && want > life / 2)
+		want = life / 2 > floor ? life / 2 : floor;
+	return want;
 }
 
 double
@@ -161,7 +163,7 @@ plan_renew(const struct lease_facts *f, double st, struct lease_plan *p)
 	if (f->learned_max > 0) {
 		p->lead = lease_rotate_lead(f->duration, f->rotate_before,
 		    f->rotate_pct, lease_lead_floor(st, f->revoke_grace,
-		    f->learned_max), f->jitter);
+		    f->settle, f->learned_max), f->jitter);
 		max_end = f->issued + f->learned_max;
 		if (max_end - p->lead - f->now <= d) {
 			p->step = LSTEP_ROTATE;
@@ -174,10 +176,11 @@ plan_renew(const struct lease_facts *f, double st, struct lease_plan *p)
 void
 lease_plan(const struct lease_facts *f, struct lease_plan *p)
 {
-	double st;
+	double st, floor;
 
 	p->lead = 0;
 	p->capped = 0;
+	p->settle_short = 0;
 	if (f->lease_end <= 0) {
 		plan_refresh(f, p);
 		return;
@@ -194,8 +197,11 @@ lease_plan(const struct lease_facts *f, struct lease_plan *p)
 		p->in = -1;
 		return;
 	}
+	floor = lease_lead_floor(st, f->revoke_grace, f->settle, f->duration);
+	if (f->settle > 0 && floor < st + 1.0 + f->settle)
+		p->settle_short = st + 1.0 + f->settle;
 	p->lead = lease_rotate_lead(f->duration, f->rotate_before, f->rotate_pct,
-	    lease_lead_floor(st, f->revoke_grace, f->duration), f->jitter);
+	    floor, f->jitter);
 	p->step = LSTEP_ROTATE;
 	p->in = f->deadline - p->lead - f->now;
 }
@@ -213,7 +219,8 @@ lease_token_plan(const struct token_facts *f, double *in)
 		return TSTEP_RENEW;
 	}
 	lead = lease_rotate_lead(f->duration, 0, 0.2,
-	    lease_stop_time(f->duration, f->kill_timeout) + 2.0, f->r);
+	    lease_stop_time(f->duration, f->kill_timeout) + 2.0 + f->settle,
+	    f->r);
 	*in = f->dead ? 0 : f->remaining - 2 * lead;
 	return f->can_login ? TSTEP_LOGIN : TSTEP_NONE;
 }

@@ -72,12 +72,15 @@ double	lease_kill_after(double kill_timeout, double duration, double left);
 double	lease_kill_margin(double duration);
 
 /*
- * The least rotation lead: the stop time plus a second to fetch; in signal
- * mode also grace plus a second, so that the replaced lease outlives the
- * grace, but at most half the lease's life (its max TTL once learned),
- * so a replacement is never due at once.
+ * The least rotation lead: the stop time plus a second to fetch plus
+ * settle (--settle-delay, waited after the fetch); in signal mode at
+ * least grace plus a second plus settle, so that the replaced lease
+ * outlives the grace; what settle and grace add stops at half the
+ * lease's life (its max TTL once learned), so a replacement is never due
+ * at once.
  */
-double	lease_lead_floor(double stop_time, double grace, double life);
+double	lease_lead_floor(double stop_time, double grace, double settle,
+	    double life);
 
 /*
  * How often a secret without a lease is read again (before jitter): the
@@ -113,6 +116,7 @@ struct lease_facts {
 	double	rotate_pct;	/* --rotate-before as a fraction; 0 */
 	double	kill_timeout;	/* --kill-timeout, s */
 	double	revoke_grace;	/* signal mode: --revoke-grace, s; else 0 */
+	double	settle;		/* --settle-delay, s */
 	double	jitter;		/* per lease, in [0, 1) */
 	double	r;		/* a fresh random number in [0, 1) */
 };
@@ -124,6 +128,7 @@ struct lease_plan {
 	double		last_call;	/* the last call in this many s; < 0: none */
 	double		lead;		/* a rotation: this long before the deadline */
 	int		capped;		/* a rotation before the learned max TTL */
+	double		settle_short;	/* > 0: the lead settle needs, which half the life cut */
 };
 
 /* Plan a credential's next step and its last call from the facts. */
@@ -144,6 +149,7 @@ struct token_facts {
 	int	dead;		/* Vault no longer accepts it */
 	int	can_login;	/* a login can replace it */
 	double	kill_timeout;	/* --kill-timeout, s */
+	double	settle;		/* --settle-delay, s: what it carries is replaced that much sooner */
 	double	r;		/* a fresh random number in [0, 1) */
 };
 

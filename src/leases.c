@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "leases.h"
 #include "config.h"
+#include "engines.h"
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
@@ -11,14 +12,17 @@
 #include "vault_json.h"
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum lease_state { LS_ACTIVE, LS_RETIRED, LS_REVOKING, LS_DONE };
 
 /* A lease leasewrap created and must revoke. */
 struct lease {
 	struct leases		*ls;
-	char			*id;
+	char			*id;		/* a certificate's: its serial number */
+	char			*mount;		/* a certificate's PKI mount; NULL: a lease */
 	enum lease_state	 state;
 	double			 retired_at;
 	int			 attempts;
@@ -34,6 +38,7 @@ struct leases {
 };
 
 static void	revoke_one(struct lease *);
+static int	cert_failed(struct lease *, const struct vault_resp *);
 
 /* The backoff is over: revoke again. */
 static void
@@ -58,10 +63,15 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	ok = resp->status == 204 || resp->status == 200 || resp->status == 202;
 	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", ok ? "ok" : "error",
 	    NULL, NULL);
-	if (ok)
+	if (ok && l->mount != NULL)
+		log_at(LOG_INFO, "cert.revoke", LF(.path = l->mount,
+		    .status = resp->status), "revoked certificate %s", l->id);
+	else if (ok)
 		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
 		    .status = resp->status), "revoked");
-	else {
+	else if (l->mount != NULL && !cert_failed(l, resp))
+		return;
+	else if (l->mount == NULL) {
 		vj_reason(resp, why, sizeof(why));
 		delay = lease_retry_delay(l->attempts, 1, resp->retry_after,
 		    rnd());
@@ -96,6 +106,57 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 }
 
 /*
+ * A certificate's revocation failed: try again (0) while Vault may answer
+ * otherwise (a transport error, 412, 429, 5xx; at exit within the window),
+ * else report it (1).  A 400 is final: an unknown serial or a bad request
+ * (builtin/logical/pki path_revoke.go, pathRevokeWrite's ErrorResponses).
+ */
+static int
+cert_failed(struct lease *l, const struct vault_resp *resp)
+{
+	struct sup *s = l->ls->sup;
+	char why[320];
+	double delay = lease_retry_delay(l->attempts, 1, resp->retry_after,
+	    rnd());
+
+	vj_reason(resp, why, sizeof(why));
+	if (vj_retryable(resp) && !resp->tls_error && !resp->fatal &&
+	    (!sup_exiting(s) || ev_now(s->loop) + delay <= s->revoke_deadline)) {
+		log_at(LOG_WARN, "cert.revoke", LF(.path = l->mount,
+		    .status = resp->status), "revoking certificate %s failed "
+		    "(%s); retrying in %.1f s", l->id, why, delay);
+		timer_in(s, &l->retry, delay);
+		return 0;
+	}
+	log_at(LOG_ERROR, "cert.revoke", LF(.path = l->mount,
+	    .status = resp->status), "could not revoke certificate %s (%s); "
+	    "%srevoke it with: vault write %s/revoke serial_number=%s", l->id,
+	    why, resp->status == 403 ? "grant \"update\" on its revoke path "
+	    "to the token's policy, and " : "", l->mount, l->id);
+	return 1;
+}
+
+/*
+ * PUT MOUNT/revoke with the serial number of a certificate
+ * (builtin/logical/pki path_revoke.go, pathRevokeWrite: answers 200 with
+ * revocation_time, and the first one again for a serial revoked before).
+ */
+static void
+revoke_cert(struct lease *l)
+{
+	json_t *o = json_pack("{s:s}", "serial_number", l->id);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = strlen(l->mount) + 8;
+	char *path = xmalloc(len);
+
+	snprintf(path, len, "%s/revoke", l->mount);
+	vault_request(l->ls->sup->vault, "PUT", path, text, revoke_cb, l);
+	free(path);
+	free(text);
+	json_decref(o);
+}
+
+/*
  * PUT sys/leases/revoke for one lease: unknown or already revoked leases
  * answer 204 too (hashicorp/vault vault/logical_system.go, handleRevoke;
  * vault/expiration.go, revokeCommon).
@@ -103,10 +164,15 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 static void
 revoke_one(struct lease *l)
 {
-	char *text = vj_lease_body(l->id, -1);
+	char *text;
 
 	l->state = LS_REVOKING;
 	l->attempts++;
+	if (l->mount != NULL) {
+		revoke_cert(l);
+		return;
+	}
+	text = vj_lease_body(l->id, -1);
 	vault_request(l->ls->sup->vault, "PUT", "sys/leases/revoke", text,
 	    revoke_cb, l);
 	free(text);
@@ -170,6 +236,7 @@ leases_free(struct leases *ls)
 	for (i = 0; i < ls->n; i++) {
 		ev_timer_stop(ls->sup->loop, &ls->v[i]->retry);
 		free(ls->v[i]->id);
+		free(ls->v[i]->mount);
 		free(ls->v[i]);
 	}
 	ev_timer_stop(ls->sup->loop, &ls->grace);
@@ -177,8 +244,9 @@ leases_free(struct leases *ls)
 	free(ls);
 }
 
-struct lease *
-leases_add(struct leases *ls, const char *id)
+/* Remember a lease (mount NULL) or a certificate to revoke (mount: its PKI mount, taken). */
+static struct lease *
+lease_new(struct leases *ls, const char *id, char *mount)
 {
 	struct lease *l = xcalloc(1, sizeof(*l)), **v;
 
@@ -190,6 +258,7 @@ leases_add(struct leases *ls, const char *id)
 	ls->v = v;
 	l->ls = ls;
 	l->id = xstrdup(id);
+	l->mount = mount;
 	l->state = LS_ACTIVE;
 	ev_timer_init(&l->retry, revoke_retry_cb, 0., 0.);
 	l->retry.data = l;
@@ -200,10 +269,38 @@ leases_add(struct leases *ls, const char *id)
 	return l;
 }
 
+struct lease *
+leases_add(struct leases *ls, const char *id)
+{
+	return lease_new(ls, id, NULL);
+}
+
+struct lease *
+leases_add_cert(struct leases *ls, const char *path,
+    const struct vj_secret *sec)
+{
+	const char *serial;
+	char *mount;
+
+	if (!ls->sup->cfg->revoke_certs || !engine_is_cert(sec))
+		return NULL;
+	serial = json_string_value(json_object_get(sec->data,
+	    "serial_number"));
+	if ((mount = engine_pki_mount(path)) == NULL) {
+		log_warn("cert.revoke", "%s: --revoke-certs: no PKI mount in the "
+		    "path (none of /issue/, /sign/, /sign-verbatim, /issuer/); "
+		    "certificate %s will not be revoked", path, serial);
+		return NULL;
+	}
+	log_at(LOG_DEBUG, "cert.issue", LF(.path = path), "certificate %s, "
+	    "revoked at %s/revoke once replaced or at exit", serial, mount);
+	return lease_new(ls, serial, mount);
+}
+
 const char *
 lease_id(const struct lease *l)
 {
-	return l != NULL ? l->id : NULL;
+	return l != NULL && l->mount == NULL ? l->id : NULL;
 }
 
 int
@@ -278,7 +375,7 @@ leases_held(const struct leases *ls)
 	size_t i, held = 0;
 
 	for (i = 0; i < ls->n; i++)
-		if (ls->v[i]->state != LS_DONE)
+		if (ls->v[i]->state != LS_DONE && ls->v[i]->mount == NULL)
 			held++;
 	return held;
 }
@@ -286,5 +383,10 @@ leases_held(const struct leases *ls)
 int
 leases_settled(const struct leases *ls)
 {
-	return leases_held(ls) == 0;
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i]->state != LS_DONE)
+			return 0;
+	return 1;
 }

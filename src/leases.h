@@ -7,6 +7,7 @@
 struct sup;
 struct lease;
 struct leases;
+struct vj_secret;
 
 /* An empty table of leases for s (its config, Vault client, metrics, events). */
 struct leases	*leases_new(struct sup *);
@@ -14,7 +15,13 @@ struct leases	*leases_new(struct sup *);
 void		 leases_free(struct leases *);
 /* Remember a lease so that it is revoked at exit whatever happens next. */
 struct lease	*leases_add(struct leases *, const char *id);
-/* The lease's ID (never secret), or NULL for no lease. */
+/*
+ * With --revoke-certs, a certificate answer (no lease) of path to revoke
+ * like a lease (MOUNT/revoke, its serial number); else NULL.
+ */
+struct lease	*leases_add_cert(struct leases *, const char *path,
+		    const struct vj_secret *);
+/* The lease's ID (never secret), or NULL for no lease (and for a certificate). */
 const char	*lease_id(const struct lease *);
 /* Is it the one a credential uses (not retired, revoked or left)? */
 int		 lease_active(const struct lease *);
@@ -28,9 +35,9 @@ void		 leases_revoke_retired(struct leases *);
 void		 leases_start_grace(struct leases *);
 /* Exiting: revoke every lease not revoked yet (--no-revoke: leave them). */
 void		 leases_revoke_all(struct leases *);
-/* How many leases are held (not revoked or left). */
+/* How many leases are held (not revoked or left; certificates not counted). */
 size_t		 leases_held(const struct leases *);
-/* Is every lease revoked, or given up on? */
+/* Is every lease and certificate revoked, or given up on? */
 int		 leases_settled(const struct leases *);
 
 #endif

@@ -104,6 +104,7 @@ struct sup {
 	ev_timer		 apply_timer;	/* signal mode: write the files again */
 	int			 apply_attempts;
 	int			 grace_warned;	/* signal mode: a grace cut short, said once */
+	int			 settle_warned;	/* a lease too short for --settle-delay, said once */
 	ev_signal		 sigw[NSIG];	/* signals.c */
 	ev_child		 childw;
 	ev_child		 stopw;		/* the child stopping (job control) */

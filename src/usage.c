@@ -38,6 +38,8 @@ static const char *const usage_text[] = {
 "      --file-mode MODE          the mode of those files (default 0600)\n"
 "      --keep-files              leave them in place at exit\n"
 "      --no-revoke               leave leases alive at exit\n"
+"      --revoke-certs            revoke PKI certificates (PUT MOUNT/revoke) once\n"
+"                                replaced and at exit (default: never)\n"
 "\n",
 "Rotation:\n"
 "      --on-change ACTION        when credentials change: restart (default),\n"
@@ -53,6 +55,10 @@ static const char *const usage_text[] = {
 "                                exit (default, exit 79) or warn\n"
 "      --revoke-grace DUR        in signal mode, revoke old leases after DUR\n"
 "                                (default 30s; rotations come DUR + 1s early)\n"
+"      --settle-delay DUR        wait DUR after fetching new credentials before\n"
+"                                the command gets them (new cloud keys take\n"
+"                                seconds to work; rotations come DUR earlier;\n"
+"                                default 0)\n"
 "\n",
 "Command:\n"
 "      --kill-signal SIG         stop the command with SIG (default TERM)\n"

@@ -732,6 +732,30 @@ class VaultEmulator:
         body = dict({"allow_any_name": True}, ttl=ttl, max_ttl=max_ttl, **extra)
         self._ok(self.api("POST", "%s/roles/%s" % (mount, name), body), "create pki role")
 
+    # Creates aws/roles/<name> (credential_type assumed_role by default, one role ARN).
+    def create_aws_role(self, name, credential_type="assumed_role", mount="aws", **extra):
+        body = dict(credential_type=credential_type, **extra)
+        if credential_type == "assumed_role" and "role_arns" not in body:
+            body["role_arns"] = "arn:aws:iam::123456789012:role/%s" % name
+        if credential_type == "federation_token" and "policy_arns" not in body:
+            body["policy_arns"] = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        self._ok(self.api("POST", "%s/roles/%s" % (mount, name), body), "create aws role")
+
+    # The emulator's IAM eventual consistency: new keys are refused for delay seconds.
+    def aws_consistency(self, delay, mount="aws/"):
+        return self._emu("POST", "aws/consistency", {"delay": delay, "mount": mount})
+
+    # The stand-in for STS GetCallerIdentity: (status, body) for a key.
+    def aws_caller_identity(self, access_key, secret_key, security_token=None):
+        status, _, raw = self.http("POST", "/_emu/aws/caller-identity",
+                                   {"access_key": access_key, "secret_key": secret_key,
+                                    "security_token": security_token})
+        return status, json.loads(raw)
+
+    # The serials a PKI mount issued and revoked: {"issued": [...], "revoked": [...]}.
+    def pki_serials(self, mount="pki/"):
+        return self._emu("GET", "pki/revoked?mount=" + mount)
+
     # Writes a KV secret (v2 at "secret" by default, v1 at "kv" by default).
     def kv_put(self, path, data, version=2, mount=None):
         if version == 2:

@@ -1603,3 +1603,99 @@ def test_static_role_rotates_the_password_of_a_fixed_user(vault, pg, client):
     finally:
         vault.api("DELETE", "database/static-roles/app")
         pg.query('DROP ROLE IF EXISTS "lw_static_emu"')
+
+
+# The AWS engine (hashicorp/vault builtin/logical/aws path_user.go pathCredsRead,
+# secret_access_keys.go): STS credentials are a lease that cannot be renewed, whose
+# revocation changes nothing on AWS's side; an IAM user's key is a renewable lease
+# deleted at revocation.  The caller-identity route stands in for AWS.
+def test_aws_sts_credentials_are_a_non_renewable_lease(vault, client):
+    vault.create_aws_role("deploy", default_sts_ttl="20m", max_sts_ttl="1h")
+    vault.create_aws_role("fed", credential_type="federation_token")
+    r = client.secrets.aws.generate_credentials("deploy", ttl="90s", endpoint="sts")
+    assert r["renewable"] is False and r["lease_duration"] == 90
+    assert r["lease_id"].startswith("aws/sts/deploy/")
+    d = r["data"]
+    assert set(d) >= {"access_key", "secret_key", "security_token", "arn"}
+    assert d["access_key"].startswith("ASIA") and len(d["secret_key"]) == 40
+    # The same path read (GET with the query as data), a role default, a cap.
+    r2 = client.secrets.aws.generate_credentials("deploy", ttl="30s", endpoint="creds")
+    assert r2["lease_duration"] == 30 and r2["renewable"] is False
+    assert client.secrets.aws.generate_credentials("deploy", endpoint="sts")[
+        "lease_duration"] == 1200
+    assert client.secrets.aws.generate_credentials("deploy", ttl="9h", endpoint="sts")[
+        "lease_duration"] == 3600
+    assert client.secrets.aws.generate_credentials("fed", endpoint="sts")[
+        "lease_duration"] == 3600
+    # vault/expiration.go Renew refuses a lease that is not renewable.
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.sys.renew_lease(r["lease_id"])
+    assert exc.value.errors == ["lease is not renewable"]
+    # The key works; revoking the lease is a no-op for STS (secretAccessKeysRevoke):
+    # the key goes on working until its own end.
+    assert vault.aws_caller_identity(d["access_key"], d["secret_key"],
+                                     d["security_token"])[0] == 200
+    assert vault.aws_caller_identity(d["access_key"], "wrong", d["security_token"])[0] == 403
+    client.sys.revoke_lease(r["lease_id"])
+    assert vault.aws_caller_identity(d["access_key"], d["secret_key"],
+                                     d["security_token"])[0] == 200
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.secrets.aws.generate_credentials("nope", endpoint="sts")
+    assert exc.value.errors == ['Role "nope" not found']
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.secrets.aws.create_or_update_role("bad", credential_type="iam_user",
+                                                 default_sts_ttl="1m")
+
+
+def test_aws_sts_key_expires_and_new_keys_wait_for_consistency(vault, client):
+    vault.create_aws_role("deploy")
+    d = client.secrets.aws.generate_credentials("deploy", ttl="2s", endpoint="sts")["data"]
+    check = lambda k: vault.aws_caller_identity(  # noqa: E731
+        k["access_key"], k["secret_key"], k["security_token"])
+    assert check(d)[0] == 200
+    wait_until(lambda: check(d)[0] == 403, timeout=10, message="the STS key to expire")
+    assert "ExpiredToken" in check(d)[1]["error"]
+    vault.aws_consistency(1.5)
+    t0 = time.time()
+    d2 = client.secrets.aws.generate_credentials("deploy", ttl="60s", endpoint="sts")["data"]
+    status, body = check(d2)
+    if time.time() - t0 < 1.4:
+        assert status == 403 and "InvalidClientTokenId" in body["error"]
+    wait_until(lambda: check(d2)[0] == 200, timeout=10, message="the new key to settle")
+    assert time.time() - t0 >= 1.4
+    events = [e for e in vault.journal() if e.get("kind") == "aws"
+              and e.get("event") == "caller_identity"]
+    assert events and all(e["access_key"] != d2["secret_key"] for e in events)
+
+
+def test_aws_iam_user_key_is_renewable_and_deleted_at_revoke(vault, client):
+    vault.create_aws_role("app", credential_type="iam_user")
+    client.secrets.aws.configure_lease("30s", "60s")
+    r = client.secrets.aws.generate_credentials("app")
+    assert r["renewable"] is True and r["lease_duration"] == 30
+    d = r["data"]
+    assert d["access_key"].startswith("AKIA") and d["security_token"] is None
+    assert client.sys.renew_lease(r["lease_id"], increment=30)["lease_duration"] == 30
+    assert vault.aws_caller_identity(d["access_key"], d["secret_key"])[0] == 200
+    client.sys.revoke_lease(r["lease_id"])
+    assert vault.aws_caller_identity(d["access_key"], d["secret_key"])[0] == 403
+
+
+# PKI revoke (builtin/logical/pki path_revoke.go pathRevokeWrite, crl_util.go revokeCert).
+def test_pki_revoke_by_serial(vault, client):
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    d = client.secrets.pki.generate_certificate(name="web", common_name="a.test")["data"]
+    before = time.time()
+    r = client.secrets.pki.revoke_certificate(d["serial_number"])
+    body = r.json() if hasattr(r, "json") else r
+    data = body["data"]
+    assert abs(data["revocation_time"] - before) < 5
+    assert data["revocation_time_rfc3339"].endswith("Z")
+    assert vault.pki_serials()["revoked"] == [d["serial_number"]]
+    # Again: the first revocation time.
+    again = vault.api("PUT", "pki/revoke", {"serial_number": d["serial_number"]})[1]
+    assert again["data"]["revocation_time"] == data["revocation_time"]
+    status, body = vault.api("PUT", "pki/revoke", {"serial_number": "01:02"})
+    assert status == 400 and body["errors"] == ["certificate with serial 01:02 not found."]
+    status, body = vault.api("PUT", "pki/revoke", {})
+    assert status == 400 and "must be provided" in body["errors"][0]

@@ -1102,6 +1102,42 @@ class KVv2:
         raise VaultError(405, ["unsupported operation"])
 
 
+# What the engines with roles/<name> (PKI, AWS) share: the mount, the roles, and
+# "exists" (an update of a role not there yet needs the "create" capability).
+class RoleEngine:
+    def __init__(self, core, mount_path):
+        self.core = core
+        self.mount_path = mount_path
+        self.roles = {}
+
+    # True if the role named by the path exists.
+    def exists(self, sub):
+        if sub.startswith("roles/"):
+            return sub[6:] in self.roles
+        return True
+
+    # GET, POST and DELETE roles/<name>: the stored role, parse_role(data) stored, gone
+    # (PKI path_roles.go pathRoleRead / pathRoleCreate / pathRoleDelete; AWS
+    # path_roles.go pathRolesRead / pathRolesWrite / pathRolesDelete).
+    def _role(self, ctx, name):
+        if ctx.op == "read":
+            with self.core.lock:
+                r = self.roles.get(name)
+            if r is None:
+                raise VaultError(404, [])
+            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
+        if ctx.op == "delete":
+            with self.core.lock:
+                self.roles.pop(name, None)
+            return None
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        role = self.parse_role(ctx.data)
+        with self.core.lock:
+            self.roles[name] = role
+        return None
+
+
 # Database secrets engine with the PostgreSQL plugin (§5).
 # PKI secrets engine: roles/<name>, issue/<role> (a write only), cert/ca.  Follows
 # hashicorp/vault builtin/logical/pki: path_roles.go (pathRoleCreate: ttl, max_ttl,
@@ -1113,21 +1149,14 @@ class KVv2:
 # (generateCreationBundle: the TTL asked for, else the role's ttl, else the mount's
 # default; capped at max_ttl; NotBefore backdated by not_before_duration, 30 s).
 # Each mount makes a throwaway EC P-256 CA at its first issue (python3-cryptography).
-class PKIEngine:
+class PKIEngine(RoleEngine):
     mount_type = "pki"
 
     def __init__(self, core, mount_path):
-        self.core = core
-        self.mount_path = mount_path
-        self.roles = {}
+        super().__init__(core, mount_path)
         self.ca = None          # (key, cert) once made
         self.issued = []        # serial numbers, for tests
-
-    # True if the role named by the path exists.
-    def exists(self, sub):
-        if sub.startswith("roles/"):
-            return sub[6:] in self.roles
-        return True
+        self.revoked = {}       # serial number -> revocation time (revoke)
 
     # Routes roles/, issue/ and cert/ca (path_fetch.go: data.certificate).
     def handle(self, ctx, sub):
@@ -1137,6 +1166,10 @@ class PKIEngine:
                 raise VaultError(405, ["unsupported operation"])
             return Reply(200, envelope({"certificate": self._ca_pem()},
                                        mount_type=self.mount_type))
+        if sub == "revoke":
+            if ctx.op != "update":
+                raise VaultError(405, ["unsupported operation"])
+            return self._revoke(ctx)
         if not name or "/" in name:
             raise VaultError(404, ["unsupported path"])
         if head == "roles":
@@ -1147,17 +1180,9 @@ class PKIEngine:
             return self._issue(ctx, name)
         raise VaultError(404, ["unsupported path"])
 
-    # GET/POST roles/<name> (path_roles.go pathRoleCreate / pathRoleRead).
-    def _role(self, ctx, name):
-        if ctx.op == "read":
-            with self.core.lock:
-                r = self.roles.get(name)
-            if r is None:
-                raise VaultError(404, [])
-            return Reply(200, envelope(dict(r), mount_type=self.mount_type))
-        if ctx.op != "update":
-            raise VaultError(405, ["unsupported operation"])
-        d = ctx.data
+    # A role from POST roles/<name> (path_roles.go pathRoleCreate).
+    @staticmethod
+    def parse_role(d):
         role = {"ttl": parse_duration(d.get("ttl", 0), "ttl"),
                 "max_ttl": parse_duration(d.get("max_ttl", 0), "max_ttl"),
                 "allowed_domains": d.get("allowed_domains") or [],
@@ -1166,9 +1191,7 @@ class PKIEngine:
                 "generate_lease": bool(d.get("generate_lease", False))}
         if isinstance(role["allowed_domains"], str):
             role["allowed_domains"] = [x for x in role["allowed_domains"].split(",") if x]
-        with self.core.lock:
-            self.roles[name] = role
-        return None
+        return role
 
     # The mount's CA (key, cert), made at first use.
     def _ca_pair(self):
@@ -1256,6 +1279,287 @@ class PKIEngine:
         self.core.journal.add("pki", event="issue", role=name, serial_number=serial,
                               common_name=cn, expiration=data["expiration"])
         return Reply(200, envelope(data, mount_type=self.mount_type))
+
+    # PUT revoke (path_revoke.go pathRevokeWrite): serial_number of a certificate this
+    # mount issued; answers revocation_time (Unix seconds) and revocation_time_rfc3339
+    # (crl_util.go revokeCert; a serial revoked before answers its first revocation
+    # time); none given is 400 "The serial number or certificate to revoke must be
+    # provided."; an unknown one 400 "certificate with serial %s not found."
+    # (maybeRevokeCrossCluster without a global queue).  Expired certificates and the
+    # CRL itself are not modelled.
+    def _revoke(self, ctx):
+        serial = ctx.data.get("serial_number")
+        if serial is None and ctx.data.get("certificate") is None:
+            raise VaultError(400, ["The serial number or certificate to revoke must be "
+                                   "provided."])
+        if serial is None:
+            raise VaultError(400, ["revoking by certificate is not emulated; give "
+                                   "serial_number"])
+        if not serial:
+            raise VaultError(400, ["The serial number must be provided"])
+        norm = serial.strip().lower().replace("-", ":")
+        with self.core.lock:
+            if norm not in self.issued:
+                raise VaultError(400, ["certificate with serial %s not found." % serial])
+            when = self.revoked.setdefault(norm, time.time())
+        self.core.journal.add("pki", event="revoke", serial_number=norm)
+        return Reply(200, envelope({"revocation_time": int(when),
+                                    "revocation_time_rfc3339": rfc3339(when)},
+                                   mount_type=self.mount_type))
+
+
+# ---------------------------------------------------------------------------
+# AWS secrets engine (hashicorp/vault builtin/logical/aws), without AWS: the keys are
+# made here and checked by an emulator-only route standing in for STS
+# GetCallerIdentity (POST /_emu/aws/caller-identity), with a knob for IAM's eventual
+# consistency (POST /_emu/aws/consistency {"delay": SECONDS}): a new key is refused
+# until that long after it was issued, as AWS does for new IAM keys for seconds.
+# ---------------------------------------------------------------------------
+
+AWS_CRED_TYPES = ("iam_user", "assumed_role", "federation_token")
+AWS_STS_DEFAULT_TTL = 3600     # path_user.go pathUser: the "ttl" field's Default 3600
+AWS_ACCOUNT = "123456789012"
+
+
+# An AWS key ID: "AKIA" for an IAM user's key, "ASIA" for STS, then 16 of [A-Z2-7].
+def aws_key_id(prefix):
+    return prefix + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+                            for _ in range(16))
+
+
+class AWSEngine(RoleEngine):
+    mount_type = "aws"
+
+    def __init__(self, core, mount_path):
+        super().__init__(core, mount_path)
+        self.lease = {"lease": 0, "lease_max": 0}   # config/lease (path_config_lease.go)
+        self.keys = {}              # access_key -> key record (for caller-identity)
+        self.consistency_delay = 0.0
+
+    # Routes config/root, config/lease, roles/, creds/ and sts/ (backend.go Paths).
+    def handle(self, ctx, sub):
+        if sub == "config/root":
+            # path_config_root.go pathConfigRootWrite: stored, never shown back.
+            if ctx.op != "update":
+                raise VaultError(405, ["unsupported operation"])
+            return None
+        if sub == "config/lease":
+            return self._config_lease(ctx)
+        head, _, name = sub.partition("/")
+        if not name or "/" in name:
+            raise VaultError(404, ["unsupported path"])
+        if head == "roles":
+            return self._role(ctx, name)
+        if head in ("creds", "sts"):
+            # path_user.go pathUser: "(creds|sts)/<name>", ReadOperation and
+            # UpdateOperation both pathCredsRead (a GET's query is its data).
+            if ctx.op not in ("read", "update"):
+                raise VaultError(405, ["unsupported operation"])
+            return self._creds(ctx, head, name)
+        raise VaultError(404, ["unsupported path"])
+
+    # config/lease (path_config_lease.go pathLeaseRead / pathLeaseWrite).
+    def _config_lease(self, ctx):
+        if ctx.op == "read":
+            return Reply(200, envelope({"lease": human_duration(self.lease["lease"]),
+                                        "lease_max": human_duration(self.lease["lease_max"])},
+                                       mount_type=self.mount_type))
+        if ctx.op != "update":
+            raise VaultError(405, ["unsupported operation"])
+        lease = parse_duration(ctx.data.get("lease", 0), "lease")
+        lease_max = parse_duration(ctx.data.get("lease_max", 0), "lease_max")
+        if not lease or not lease_max:
+            # pathLeaseWrite: both are required ("'lease' is a required parameter").
+            raise VaultError(400, ["'lease' and 'lease_max' are required parameters"])
+        self.lease = {"lease": lease, "lease_max": lease_max}
+        return None
+
+    # A role from POST roles/<name> (path_roles.go pathRolesWrite).
+    @staticmethod
+    def parse_role(d):
+        ctype = d.get("credential_type") or ""
+        if ctype not in AWS_CRED_TYPES:
+            raise VaultError(400, ["unrecognized credential_type: %s, not one of %s"
+                                   % (ctype, ", ".join(AWS_CRED_TYPES))])
+        role = {"credential_type": [ctype],
+                "role_arns": parse_comma_list(d.get("role_arns")),
+                "policy_arns": parse_comma_list(d.get("policy_arns")),
+                "policy_document": d.get("policy_document") or "",
+                "default_sts_ttl": parse_duration(d.get("default_sts_ttl", 0), "default_sts_ttl"),
+                "max_sts_ttl": parse_duration(d.get("max_sts_ttl", 0), "max_sts_ttl")}
+        if isinstance(role["policy_document"], dict):
+            role["policy_document"] = json.dumps(role["policy_document"])
+        # path_roles.go awsRoleEntry.validate: role_arns only with assumed_role; the STS
+        # TTLs only with the STS types; the default no longer than the max.
+        if role["role_arns"] and ctype != "assumed_role":
+            raise VaultError(400, ["cannot supply role_arns when credential_type isn't "
+                                   "assumed_role"])
+        if (role["default_sts_ttl"] or role["max_sts_ttl"]) and ctype == "iam_user":
+            raise VaultError(400, ["default_sts_ttl and max_sts_ttl are only valid for "
+                                   "assumed_role and federation_token"])
+        if role["max_sts_ttl"] and role["default_sts_ttl"] > role["max_sts_ttl"]:
+            raise VaultError(400, ["default_sts_ttl cannot exceed max_sts_ttl"])
+        return role
+
+    # creds/<name> and sts/<name> (path_user.go pathCredsRead).
+    def _creds(self, ctx, head, name):
+        with self.core.lock:
+            role = self.roles.get(name)
+        if role is None:
+            raise VaultError(400, ['Role "%s" not found' % name])
+        raw = ctx.data.get("ttl", ctx.q("ttl"))
+        # pathCredsRead: the "ttl" asked for, else the role's default_sts_ttl, else the
+        # field's default 3600 s; capped at max_sts_ttl, else the mount's max lease TTL.
+        if raw not in (None, ""):
+            ttl = parse_duration(raw, "ttl")
+        else:
+            ttl = role["default_sts_ttl"] or AWS_STS_DEFAULT_TTL
+        ttl = min(ttl, role["max_sts_ttl"] or SYSTEM_MAX_TTL)
+        ctype = role["credential_type"][0]
+        if ctype == "iam_user":
+            return self._iam_user(ctx, name)
+        if ctype == "federation_token" and not role["policy_document"] and \
+                not role["policy_arns"]:
+            # secret_access_keys.go getFederationToken.
+            raise VaultError(400, ["must specify at least one of policy_arns or "
+                                   "policy_document with federation_token credential_type"])
+        data = {}
+        if ctype == "assumed_role":
+            arn = ctx.data.get("role_arn", ctx.q("role_arn")) or ""
+            if not arn:
+                if len(role["role_arns"]) != 1:
+                    raise VaultError(400, ["did not supply a role_arn parameter and unable "
+                                           "to determine one"])
+                arn = role["role_arns"][0]
+            elif arn not in role["role_arns"]:
+                raise VaultError(400, ['role_arn "%s" not in allowed role arns for Vault '
+                                       'role "%s"' % (arn, name)])
+            data["arn"] = arn.replace(":role/", ":assumed-role/") + "/vault-" + name
+        return self._sts(ctx, name, ttl, data)
+
+    # A key record, remembered for caller-identity; its secret parts registered as secrets.
+    def _new_key(self, prefix, kind, ttl, session):
+        now = time.time()
+        key = {"access_key": aws_key_id(prefix), "secret_key": rand_base62(40),
+               "security_token": ("FwoGZXIvYXdzE" + rand_base62(200)) if session else None,
+               "kind": kind, "issued": now, "expires": now + ttl if session else None,
+               "revoked": False}
+        self.core.remember_secrets([key["secret_key"], key["security_token"]])
+        with self.core.lock:
+            self.keys[key["access_key"]] = key
+        return key
+
+    # assumed_role / federation_token (secret_access_keys.go assumeRole,
+    # getFederationToken): access_key, secret_key, security_token; the lease's TTL is
+    # the credentials' own lifetime and Renewable is false ("STS are purposefully
+    # short-lived and aren't renewable").
+    def _sts(self, ctx, name, ttl, data):
+        key = self._new_key("ASIA", "sts", ttl, True)
+        data.update({"access_key": key["access_key"], "secret_key": key["secret_key"],
+                     "security_token": key["security_token"]})
+        return self._lease_reply(ctx, name, key, ttl, 0, False, data)
+
+    # iam_user (secret_access_keys.go secretAccessKeysCreate): a new IAM user and key,
+    # security_token null, TTL and max TTL from config/lease (0: the mount's defaults),
+    # renewable.
+    def _iam_user(self, ctx, name):
+        ttl = self.lease["lease"] or SYSTEM_DEFAULT_TTL
+        key = self._new_key("AKIA", "iam_user", ttl, False)
+        data = {"access_key": key["access_key"], "secret_key": key["secret_key"],
+                "security_token": None}
+        return self._lease_reply(ctx, name, key, ttl, self.lease["lease_max"], True, data)
+
+    # Registers the lease (vault/expiration.go Register: path + "/" + base62(24)).
+    def _lease_reply(self, ctx, name, key, ttl, max_ttl, renewable, data):
+        lease_id = "%s/%s%s" % (ctx.path, rand_base62(24), self.core.ns_suffix(ctx.ns))
+        lease = Lease(lease_id, ctx.path, self.mount_path, name, None, None, ttl, max_ttl,
+                      ctx.token.accessor if ctx.token else None, [], {})
+        lease.renewable = renewable
+        lease.namespace = ctx.ns
+        lease.aws_key = key["access_key"]
+        key["lease_id"] = lease_id
+        self.core.register_lease(lease)
+        self.core.journal.add("aws", event="issue", type=key["kind"], role=name,
+                              access_key=key["access_key"], lease_id=lease_id, ttl=ttl,
+                              renewable=renewable)
+        return Reply(200, envelope(data, lease_id=lease_id, renewable=renewable,
+                                   lease_duration=ttl, mount_type=self.mount_type))
+
+    # Renewal TTLs: secretAccessKeysRenew sets config/lease's lease and lease_max (an
+    # STS lease never gets here: vault/expiration.go Renew refuses a lease whose
+    # Renewable is false with 400 "lease is not renewable"; secretAccessKeysRenew
+    # itself answers nil for is_sts).
+    def role_ttls(self, role_name):
+        return (self.lease["lease"] or SYSTEM_DEFAULT_TTL), self.lease["lease_max"]
+
+    # Nothing to do on AWS's side for a renewal (secretAccessKeysRenew).
+    def renew_user(self, lease, ttl, now):
+        return None
+
+    # secretAccessKeysRevoke: a no-op for STS ("STS cleans up after itself": the key
+    # works until its own expiration); an IAM user and its keys are deleted
+    # (pathUserRollback).  Returns 0 sessions, like a database revocation with none.
+    def revoke_user(self, lease):
+        with self.core.lock:
+            key = self.keys.get(getattr(lease, "aws_key", None))
+            if key is not None and key["kind"] == "iam_user":
+                key["revoked"] = True
+        if key is not None:
+            self.core.journal.add("aws", event="revoke", type=key["kind"],
+                                  access_key=key["access_key"], lease_id=lease.lease_id,
+                                  deleted=key["kind"] == "iam_user")
+        return 0
+
+    # The stand-in for STS GetCallerIdentity: 200 with the identity, or 403 as AWS
+    # answers a key it does not know (yet, or any more) or an expired session.
+    def caller_identity(self, data):
+        now = time.time()
+        with self.core.lock:
+            key = self.keys.get(data.get("access_key") or "")
+            delay = self.consistency_delay
+        why = None
+        if key is None or key["secret_key"] != data.get("secret_key") or \
+                (key["security_token"] or None) != (data.get("security_token") or None):
+            why = "InvalidClientTokenId"
+        elif key["revoked"]:
+            why = "InvalidClientTokenId"
+        elif key["expires"] is not None and now >= key["expires"]:
+            why = "ExpiredToken"
+        elif now < key["issued"] + delay:
+            why = "InvalidClientTokenId"    # not yet visible: eventual consistency
+        self.core.journal.add("aws", event="caller_identity",
+                              access_key=key["access_key"] if key else None,
+                              ok=why is None, error=why,
+                              age=round(now - key["issued"], 3) if key else None)
+        if why is not None:
+            raise VaultError(403, ["%s: The security token included in the request is "
+                                   "invalid." % why if why != "ExpiredToken" else
+                                   "ExpiredToken: The security token included in the "
+                                   "request is expired"])
+        return {"Account": AWS_ACCOUNT, "UserId": key["access_key"],
+                "Arn": "arn:aws:sts::%s:%s/vault" % (AWS_ACCOUNT, key["kind"])}
+
+
+# /_emu/aws/...: caller-identity (POST the key) and consistency (POST {"delay": s,
+# "mount": "aws/"}); /_emu/pki/revoked (GET ?mount=pki/): issued and revoked serials.
+def engine_control(core, method, route, query, data):
+    if route.startswith("aws/"):
+        eng = core.engine_for(data.get("mount") or (query.get("mount") or ["aws/"])[0])
+        if not isinstance(eng, AWSEngine):
+            raise VaultError(404, ["no aws mount"])
+        if route == "aws/caller-identity" and method == "POST":
+            return eng.caller_identity(data)
+        if route == "aws/consistency" and method == "POST":
+            with core.lock:
+                eng.consistency_delay = float(data.get("delay", 0))
+            return {"ok": True}
+    if route == "pki/revoked" and method == "GET":
+        eng = core.engine_for((query.get("mount") or ["pki/"])[0])
+        if not isinstance(eng, PKIEngine):
+            raise VaultError(404, ["no pki mount"])
+        with core.lock:
+            return {"issued": list(eng.issued), "revoked": sorted(eng.revoked)}
+    return None
 
 
 class DatabaseEngine:
@@ -2534,6 +2838,7 @@ class Core:
         self.mounts["database/"] = Mount("database/", "database", None,
                                          DatabaseEngine(self, "database/"))
         self.mounts["pki/"] = Mount("pki/", "pki", None, PKIEngine(self, "pki/"))
+        self.mounts["aws/"] = Mount("aws/", "aws", None, AWSEngine(self, "aws/"))
         root = Token(root_token, rand_base62(24), ["root"], 0, 0, 0, False, "root", None, True,
                      None, "auth/token/root")
         self.tokens[root.id] = root
@@ -3424,6 +3729,8 @@ class Core:
             engine_cls = DatabaseEngine
         elif mtype == "pki":
             engine_cls = PKIEngine
+        elif mtype == "aws":
+            engine_cls = AWSEngine
         else:
             raise VaultError(400, ['plugin not found in the catalog: %s' % mtype])
         with self.lock:
@@ -4210,6 +4517,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # Control routes; returns a JSON-able dict or None for unknown routes.
     @staticmethod
     def _control(core, method, route, query, data):
+        out = engine_control(core, method, route, query, data)
+        if out is not None:
+            return out
         if route == "journal" and method == "GET":
             since = int((query.get("since") or ["0"])[0])
             return {"events": core.journal.since(since)}

@@ -137,6 +137,42 @@ test_static_role_rotates_after_its_ttl(void **state)
 	vj_secret_clear(&s);
 }
 
+/* --revoke-certs: a certificate answer and the PKI mount its revoke goes to. */
+static void
+test_certificate_and_its_pki_mount(void **state)
+{
+	const struct engine *e = engine_for("pki/issue/web?common_name=a");
+	struct vj_secret s;
+	char *m;
+
+	(void)state;
+	parse(e, "pki/issue/web", "{\"data\": {\"certificate\": \"x\", "
+	    "\"serial_number\": \"01:02\", \"expiration\": 1}}", &s);
+	assert_true(engine_is_cert(&s));
+	vj_secret_clear(&s);
+	/* A lease (generate_lease true) is revoked as a lease, not by serial. */
+	parse(e, "pki/issue/web", "{\"lease_id\": \"pki/issue/web/x\", "
+	    "\"lease_duration\": 60, \"data\": {\"certificate\": \"x\", "
+	    "\"serial_number\": \"01:02\"}}", &s);
+	assert_false(engine_is_cert(&s));
+	vj_secret_clear(&s);
+	assert_string_equal(m = engine_pki_mount("pki/issue/web?ttl=1h"), "pki");
+	free(m);
+	assert_string_equal(m = engine_pki_mount("pki/int/sign/web?csr=x"),
+	    "pki/int");
+	free(m);
+	assert_string_equal(m = engine_pki_mount("pki/issuer/ca1/issue/web"),
+	    "pki");
+	free(m);
+	assert_string_equal(m = engine_pki_mount("pki/sign-verbatim?csr=x"),
+	    "pki");
+	free(m);
+	/* No issuing path, or one only in the parameters: none. */
+	assert_null(engine_pki_mount("secret/data/cert"));
+	assert_null(engine_pki_mount("x/y?p=/issue/z"));
+	assert_null(engine_pki_mount("/issue/web"));
+}
+
 int
 main(void)
 {
@@ -144,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_plain_read_is_a_get_without_body),
 		cmocka_unit_test(test_parameters_make_a_write),
 		cmocka_unit_test(test_certificate_ends_at_its_expiration),
+		cmocka_unit_test(test_certificate_and_its_pki_mount),
 		cmocka_unit_test(test_static_role_rotates_after_its_ttl),
 		cmocka_unit_test(test_timing_lease_or_refresh),
 	};

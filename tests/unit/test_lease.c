@@ -256,6 +256,13 @@ test_token_plan_renew_login_none(void **state)
 	f.remaining = 3600;
 	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
 	assert_true(near(in, 3600 - 2 * 720));
+	/* A short one: the lead holds the stop, 2 s and the settle delay. */
+	f.remaining = f.duration = 20;
+	f.settle = 3;
+	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
+	assert_true(near(in, 20 - 2 * (5.0 + 0.5 + 2 + 3)));
+	f.remaining = f.duration = 3600;
+	f.settle = 0;
 	/* Dead: log in now. */
 	f.dead = 1;
 	assert_int_equal(lease_token_plan(&f, &in), TSTEP_LOGIN);
@@ -318,13 +325,40 @@ test_lead_floor_covers_the_grace_within_half_the_life(void **state)
 {
 	(void)state;
 	/* Restart mode (no grace): the stop time plus a second. */
-	assert_true(lease_lead_floor(3.5, 0, 40) == 4.5);
+	assert_true(lease_lead_floor(3.5, 0, 0, 40) == 4.5);
 	/* Signal mode: the grace plus a second, when the life allows it. */
-	assert_true(lease_lead_floor(3.5, 8, 40) == 9);
+	assert_true(lease_lead_floor(3.5, 8, 0, 40) == 9);
 	/* Never more than half the life: a 6 s lease cannot hold 8 s. */
-	assert_true(lease_lead_floor(1.5, 8, 6) == 3);
+	assert_true(lease_lead_floor(1.5, 8, 0, 6) == 3);
 	/* A short grace never lowers the stop's floor. */
-	assert_true(lease_lead_floor(3.5, 1, 40) == 4.5);
+	assert_true(lease_lead_floor(3.5, 1, 0, 40) == 4.5);
+}
+
+static void
+test_lead_floor_holds_the_settle_delay(void **state)
+{
+	struct lease_facts f = { .now = 100, .lease_end = 160, .deadline = 160,
+	    .duration = 60, .issued = 100, .kill_timeout = 10, .settle = 3 };
+	struct lease_plan p;
+
+	(void)state;
+	/* Restart mode: stop, a second to fetch, and the settle delay. */
+	assert_true(lease_lead_floor(3.5, 0, 3, 40) == 7.5);
+	/* Signal mode: the grace plus a second plus the settle delay. */
+	assert_true(lease_lead_floor(3.5, 8, 3, 40) == 12);
+	/* Half the life at most, never below the stop's floor. */
+	assert_true(lease_lead_floor(1.5, 0, 3, 6) == 3);
+	assert_true(lease_lead_floor(3.5, 0, 3, 6) == 4.5);
+	/* A 60 s lease holds it: rotation at least 10.5 + 1 + 3 s ahead, no warning. */
+	lease_plan(&f, &p);
+	assert_int_equal(p.step, LSTEP_ROTATE);
+	assert_true(p.lead >= 14.5 && p.settle_short == 0);
+	/* A 12 s lease cannot: 3.5 + 1 + 3 = 7.5 s wanted, half the life given. */
+	f.lease_end = f.deadline = 112;
+	f.duration = 12;
+	lease_plan(&f, &p);
+	assert_true(p.settle_short == 7.5);
+	assert_true(p.lead >= 6 && p.lead <= 7.5);
 }
 
 static void
@@ -396,6 +430,7 @@ main(void)
 		cmocka_unit_test(test_start_retry_tries_last_at_the_deadline),
 		cmocka_unit_test(test_kill_after_budget_and_deadline),
 		cmocka_unit_test(test_lead_floor_covers_the_grace_within_half_the_life),
+		cmocka_unit_test(test_lead_floor_holds_the_settle_delay),
 		cmocka_unit_test(test_plan_signal_mode_rotates_grace_ahead),
 		cmocka_unit_test(test_short_lifetimes_scale_the_margins),
 	};

@@ -1,0 +1,209 @@
+"""Black-box tests: AWS-like credentials, leases that cannot be renewed
+(leasewrap(1), "NON-RENEWABLE LEASES"), --settle-delay, and --revoke-certs
+for PKI certificates.  The emulator's AWS engine follows hashicorp/vault
+builtin/logical/aws (STS credentials: a lease with renewable false); its
+caller-identity route stands in for AWS, refusing a key it does not know
+(yet: the eventual-consistency knob), an expired session, a deleted key."""
+import os
+import time
+
+import lw
+
+PROBE = ["/usr/bin/python3", os.path.join(lw.ROOT, "tests", "awsprobe.py")]
+
+
+def sts(path):
+    return ["-s", "AWS_ACCESS_KEY_ID=%s#access_key" % path,
+            "-s", "AWS_SECRET_ACCESS_KEY=%s#secret_key" % path,
+            "-s", "AWS_SESSION_TOKEN=%s#security_token" % path]
+
+
+def requests(vault, method, path):
+    return [e for e in vault.journal() if e.get("kind") == "request"
+            and e.get("method") == method and e.get("path") == path]
+
+
+def checks(log):
+    return [e for e in lw.probe_log(log) if e["event"] == "check"]
+
+
+def keys(log):
+    return {e["key"] for e in lw.probe_starts(log)}
+
+
+# How many checks the probe made with the key of its last start.
+def last_key_checks(log):
+    starts = lw.probe_starts(log)
+    return sum(1 for e in checks(log) if starts and e["key"] == starts[-1]["key"])
+
+
+# Runs leasewrap around the probe until it saw n keys, then stops it (SIGTERM).
+def run_probe(vault, args, path, log, n):
+    p = lw.start(args + sts(path) + ["--"] + PROBE + [log, vault.addr],
+                 env=lw.base_env(vault))
+    try:
+        lw.wait_for(lambda: len(keys(log)) >= n, timeout=90,
+                    what="%d keys, one per start" % n)
+        lw.wait_for(lambda: last_key_checks(log) >= 2, timeout=30,
+                    what="the last key checked twice")
+        p.terminate()
+        out, err = p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    assert p.returncode == 0, err
+    return err
+
+
+def test_sts_leases_rotate_before_their_end_without_renewals(vault, tmp_path):
+    """An 8 s STS lease: never renewed (it cannot be), replaced before it
+    ends and the command restarted on the new key, which works at once;
+    every lease is sent to sys/leases/revoke (a no-op for STS in Vault:
+    secret_access_keys.go secretAccessKeysRevoke) before its end."""
+    vault.create_aws_role("deploy")
+    log = str(tmp_path / "probe.log")
+    run_probe(vault, ["--kill-timeout", "1s"], "aws/sts/deploy?ttl=8s", log, 3)
+    assert requests(vault, "PUT", "sys/leases/renew") == []
+    issued = [e for e in vault.journal() if e.get("kind") == "aws"
+              and e.get("event") == "issue"]
+    assert len(issued) >= 3 and all(not e["renewable"] for e in issued)
+    # One PUT per key (the path has a parameter: a write), none read.
+    assert len(requests(vault, "PUT", "aws/sts/deploy")) == len(issued)
+    assert requests(vault, "GET", "aws/sts/deploy") == []
+    # The command never checked a key that had ended (ExpiredToken).
+    got = checks(log)
+    assert got and all(e["ok"] for e in got), [e for e in got if not e["ok"]]
+    # Each lease was revoked through the API before its end, none expired.
+    leases = {e["lease_id"]: e for e in vault.journal() if e.get("kind") == "lease"
+              and e.get("event") in ("revoke", "expire")}
+    for e in issued:
+        ev = leases.get(e["lease_id"])
+        assert ev is not None and ev["event"] == "revoke", (e, ev)
+        assert ev["time"] < ev["expire_time"], (e, ev)
+    # Each start came before the previous key's end.
+    starts = lw.probe_starts(log)
+    for prev, nxt in zip(starts, starts[1:]):
+        assert nxt["t"] < int(prev["deadline"]) + 1, (prev, nxt)
+
+
+def test_check_reports_a_lease_that_cannot_be_renewed(vault):
+    vault.create_aws_role("deploy")
+    r = lw.run(["check"] + sts("aws/sts/deploy?ttl=15m"), env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    assert "ok, lease 15m, not renewable" in r.stdout, r.stdout
+    assert requests(vault, "PUT", "sys/leases/renew") == []
+
+
+def test_settle_delay_hands_over_only_keys_that_work(vault, tmp_path):
+    """With new keys refused for 2 s (IAM eventual consistency), a 3 s
+    --settle-delay before the first start and each rotation means the
+    command's very first check of each key already passes."""
+    vault.create_aws_role("deploy")
+    vault.aws_consistency(2)
+    log = str(tmp_path / "probe.log")
+    err = run_probe(vault, ["--kill-timeout", "1s", "--settle-delay", "3s"],
+                    "aws/sts/deploy?ttl=12s", log, 2)
+    got = checks(log)
+    assert got and all(e["ok"] for e in got), [e for e in got if not e["ok"]]
+    assert [l for l in lw.log_lines(err, "warn") if "settle" in l] == []
+    assert requests(vault, "PUT", "sys/leases/renew") == []
+
+
+def test_without_settle_delay_new_keys_are_refused(vault, tmp_path):
+    """The same run without --settle-delay: the command gets each key at
+    once and AWS refuses it for its first 2 s (this test shows the one
+    above can fail)."""
+    vault.create_aws_role("deploy")
+    vault.aws_consistency(2)
+    log = str(tmp_path / "probe.log")
+    run_probe(vault, ["--kill-timeout", "1s"], "aws/sts/deploy?ttl=12s", log, 1)
+    refused = [e for e in checks(log) if not e["ok"]]
+    assert refused and all(e["error"] == "InvalidClientTokenId" for e in refused)
+
+
+def test_a_lease_too_short_for_the_settle_delay_is_said_once(vault, tmp_path):
+    vault.create_aws_role("deploy")
+    log = str(tmp_path / "probe.log")
+    err = run_probe(vault, ["--kill-timeout", "1s", "--settle-delay", "3s"],
+                    "aws/sts/deploy?ttl=6s", log, 2)
+    warn = [l for l in lw.log_lines(err, "warn") if "--settle-delay" in l]
+    assert len(warn) == 1, lw.log_text(err, "warn")
+    # A 6 s lease: 3 s settle + 1.5 s stop budget + 1 s = 5.5 s wanted, 3 s given.
+    assert "a 6 s lease is too short for --settle-delay 3.0 s" in warn[0], warn
+    assert "5.5 s" in warn[0] and "1.5 s stop budget" in warn[0], warn
+
+
+def test_bad_settle_delay_is_refused(vault):
+    r = lw.run(["--settle-delay", "soon", "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == lw.EXIT_USAGE, r.stderr
+    assert "--settle-delay" in r.stderr and "duration" in r.stderr
+
+
+ISSUE = "pki/issue/web?common_name=app.test&ttl=%s"
+
+
+def test_revoke_certs_revokes_every_issued_certificate(vault, tmp_path):
+    """--revoke-certs: each certificate replaced is revoked once the new one
+    is in use, the last one at exit (PUT pki/revoke, serial_number)."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    cert = tmp_path / "tls.crt"
+    p = lw.start(["--revoke-certs", "--kill-timeout", "1s",
+                  "--file", "%s=%s#certificate" % (cert, ISSUE % "8s"),
+                  "--", "sleep", "60"], env=lw.base_env(vault))
+    try:
+        lw.wait_for(lambda: len(vault.pki_serials()["issued"]) >= 2, timeout=60,
+                    what="a second certificate")
+        first = vault.pki_serials()["issued"][0]
+        lw.wait_for(lambda: first in vault.pki_serials()["revoked"], timeout=30,
+                    what="the replaced certificate revoked")
+        p.terminate()
+        p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    s = vault.pki_serials()
+    assert sorted(s["issued"]) == s["revoked"]
+    assert len(requests(vault, "PUT", "pki/revoke")) == len(s["issued"])
+
+
+def test_certificates_are_not_revoked_by_default(vault, tmp_path):
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    r = lw.run(["-s", "C=%s#serial_number" % (ISSUE % "1h"), "--", "true"],
+               env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    s = vault.pki_serials()
+    assert len(s["issued"]) == 1 and s["revoked"] == []
+    assert requests(vault, "PUT", "pki/revoke") == []
+    r = lw.run(["--revoke-certs", "-s", "C=%s#serial_number" % (ISSUE % "1h"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    s = vault.pki_serials()
+    assert len(s["issued"]) == 2 and s["revoked"] == sorted(s["issued"][1:])
+
+
+def test_a_certificate_vault_does_not_know_is_reported_once(vault, tmp_path):
+    """A 400 from pki/revoke (an unknown serial) is final: one error line
+    with the command to run, no retries for the exit window."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    vault.fault(mode="status", status=400, paths=["pki/revoke"],
+                errors=["certificate with serial 01:02 not found."])
+    t0 = time.time()
+    r = lw.run(["--revoke-certs", "-s", "C=%s#serial_number" % (ISSUE % "1h"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    assert time.time() - t0 < 20
+    assert len(requests(vault, "PUT", "pki/revoke")) == 1
+    line = lw.one_line(r.stderr, "error")
+    assert "could not revoke certificate" in line, line
+    assert "vault write pki/revoke serial_number=" in line, line
+
+
+def test_config_file_keys(vault, tmp_path):
+    """settle_delay and revoke_certs in the config file, as the flags."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    cfg = tmp_path / "lw.json"
+    cfg.write_text('{"settle_delay": "1s", "revoke_certs": true}')
+    r = lw.run(["-c", str(cfg), "-s", "C=%s#serial_number" % (ISSUE % "1h"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    assert "waiting 1.0 s (--settle-delay)" in lw.log_text(r.stderr), r.stderr
+    s = vault.pki_serials()
+    assert len(s["issued"]) == 1 and s["revoked"] == s["issued"]
