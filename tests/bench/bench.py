@@ -2,9 +2,11 @@
 """leasewrap benchmarks: `make bench` runs `/usr/bin/python3 tests/bench/bench.py`.
 
 Measures (does not assert) eleven groups of figures against the Vault emulator
-(and nghttpx in front of it) and a throw-away PostgreSQL from tests/harness.py,
-and prints one report table with each target and whether it was met.  See tests/bench/README.md for what each
-figure means.  Standard library only (plus tests/harness.py and tests/lw.py).
+(plain and TLS, nghttpx in front of it, openssl s_server beside it) and a
+throw-away PostgreSQL from tests/harness.py, and prints one report table with
+each target and whether it was met.  See tests/bench/README.md for what each
+figure means.  Standard library only (plus tests/harness.py, tests/pki.py and
+tests/lw.py), and the C floors tests/bench/floor.c and tlsfloor.c.
 
 Exit status: 0 when every section ran (whatever the figures), 1 when a section
 could not be measured at all (its row says ERROR), 2 when the harness itself
