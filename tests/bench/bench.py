@@ -1351,6 +1351,15 @@ def fleet_at(v, tmp, what, env, argv):
         REPORT.row(S, "  load: requests offered, CPU", "%d in %.2f s; the emulator used %.2f s "
                    "CPU for them, the instances %.1f ms each" % (
                        len(evs), span, emu_cpu, med(usage) * 1000))
+    if limited:
+        first = min(e["time"] for e in evs)
+        per = {}
+        for e in evs:
+            if 200 <= e["status"] < 300:
+                per[int(e["time"] - first)] = per.get(int(e["time"] - first), 0) + 1
+        REPORT.row(S, "  2xx answers in each 1 s window from the first request",
+                   ", ".join(str(per.get(w, 0)) for w in range(max(per) + 1)) +
+                   " (the quota allows %d)" % FLEET_RATE)
     gaps = waits_after_429(evs)
     if gaps:
         floor = max([LEASEWRAP_RETRY_FLOOR] + [float(x) for x in ra])
