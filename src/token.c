@@ -548,9 +548,10 @@ revoke_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * revoke-self answered for one of our login tokens.  A 429 (a rate-limit
- * quota) or a 5xx is tried again within the revocation window, as a
- * lease's revocation (leases.c revoke_cb), never sooner than Retry-After.
+ * revoke-self answered for one of our login tokens.  What vj_retryable
+ * retries (a transport error, 412, 429 from a rate-limit quota, 5xx) is
+ * tried again within the revocation window with the backoff of a lease's
+ * revocation (leases.c revoke_cb), never sooner than Retry-After.
  */
 static void
 revoke_token_cb(const struct vault_resp *resp, void *arg)
