@@ -52,7 +52,7 @@ TEST_DEBS  = $(BUILD_DEBS) libcmocka-dev python3-pytest python3-hvac groff-base 
 	   python3-psycopg2 postgresql postgresql-client util-linux procps \
 	   valgrind python3-yaml curl openssl nghttp2-proxy iproute2 $(PKG_DEBS)
 LINT_DEBS  = cppcheck clang-tidy
-BENCH_DEBS = $(TEST_DEBS) tini dumb-init time
+BENCH_DEBS = $(TEST_DEBS) tini dumb-init time strace libssl-dev
 # `make deb` and `make rpm` (packaging/README.md); also in TEST_DEBS for
 # tests/test_packaging.py.
 PKG_DEBS   = $(BUILD_DEBS) debhelper dpkg-dev fakeroot lintian rpm cpio

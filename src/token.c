@@ -34,6 +34,8 @@ struct tokgen {
 	int		 final;		/* cannot be renewed further */
 	int		 dead;		/* Vault no longer accepts it */
 	int		 revoked;	/* revoke-self done or not wanted */
+	int		 rv_attempts;	/* revoke-self requests sent */
+	ev_timer	 rv_timer;	/* revoke-self tried again */
 	struct tokgen	*next;
 };
 
@@ -47,11 +49,13 @@ struct tokens {
 	ev_timer	 timer;		/* the next login, lookup or renewal */
 	struct secret	*secret_id;	/* unwrapped AppRole secret ID */
 	struct tokenfile *file;		/* --token-file, watched */
+	int		 revoking;	/* revoke-self out or to be retried */
 };
 
 static void	login_start(struct sup *);
 static void	token_cb(const struct vault_resp *, void *);
 static void	token_file_cb(struct secret *, void *);
+static void	revoke_retry_cb(struct ev_loop *, ev_timer *, int);
 
 /* Make value the token in use; the older ones stay until exit. */
 static struct tokgen *
@@ -62,6 +66,8 @@ add_tokgen(struct sup *s, struct secret *value, int login)
 	t->sup = s;
 	t->value = value;
 	t->login = login;
+	ev_init(&t->rv_timer, revoke_retry_cb);
+	t->rv_timer.data = t;
 	t->next = s->tk->all;
 	s->tk->all = t;
 	s->tk->cur = t;
@@ -522,22 +528,60 @@ token_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	token_step(s);		/* with no token yet, that is a login retry */
 }
 
-/* revoke-self answered for one of our login tokens. */
+static void	revoke_token_cb(const struct vault_resp *, void *);
+
+/* PUT auth/token/revoke-self with one of our login tokens. */
+static void
+revoke_send(struct tokgen *t)
+{
+	t->rv_attempts++;
+	vault_request_with(t->sup->vault, t->value, "PUT",
+	    "auth/token/revoke-self", NULL, revoke_token_cb, t);
+}
+
+/* A revoke-self to try again is due. */
+static void
+revoke_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	revoke_send(w->data);
+}
+
+/*
+ * revoke-self answered for one of our login tokens.  What vj_retryable
+ * retries (a transport error, 412, 429 from a rate-limit quota, 5xx) is
+ * tried again within the revocation window with the backoff of a lease's
+ * revocation (leases.c revoke_cb), never sooner than Retry-After.
+ */
 static void
 revoke_token_cb(const struct vault_resp *resp, void *arg)
 {
 	struct tokgen *t = arg;
+	struct sup *s = t->sup;
 	char why[320];
+	double delay;
 
 	if (resp->status == 204 || resp->status == 200)
 		log_info("auth.revoke", "revoked the login token");
 	else if (!t->dead) {
 		vj_reason(resp, why, sizeof(why));
+		delay = lease_retry_delay(t->rv_attempts, 1, resp->retry_after,
+		    rnd());
+		if (vj_retryable(resp) &&
+		    ev_now(s->loop) + delay <= s->revoke_deadline) {
+			log_at(LOG_WARN, "auth.revoke", LF(.status =
+			    resp->status), "revoking the login token failed "
+			    "(%s); retrying in %.1f s", why, delay);
+			timer_in(s, &t->rv_timer, delay);
+			return;
+		}
 		log_at(LOG_WARN, "auth.revoke", LF(.status = resp->status),
 		    "could not revoke the login token (%s); it expires on its "
 		    "own", why);
 	}
-	t->sup->on->settled(t->sup);
+	s->tk->revoking--;
+	s->on->settled(s);
 }
 
 int
@@ -545,7 +589,6 @@ tokens_revoke_logins(struct tokens *tk)
 {
 	struct sup *s = tk->sup;
 	struct tokgen *t;
-	int n = 0;
 
 	for (t = tk->all; t != NULL; t = t->next) {
 		if (!t->login || t->revoked)
@@ -554,11 +597,10 @@ tokens_revoke_logins(struct tokens *tk)
 		if (s->cfg->no_revoke || t->dead || (t->deadline > 0 &&
 		    t->deadline <= ev_now(s->loop)))
 			continue;
-		vault_request_with(s->vault, t->value, "PUT",
-		    "auth/token/revoke-self", NULL, revoke_token_cb, t);
-		n++;
+		tk->revoking++;
+		revoke_send(t);
 	}
-	return n;
+	return tk->revoking;
 }
 
 struct tokens *
@@ -582,6 +624,7 @@ tokens_free(struct tokens *tk)
 	ev_timer_stop(tk->sup->loop, &tk->timer);
 	for (t = tk->all; t != NULL; t = tn) {
 		tn = t->next;
+		ev_timer_stop(tk->sup->loop, &t->rv_timer);
 		secret_free(t->value);
 		free(t);
 	}

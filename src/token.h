@@ -20,7 +20,7 @@ void		 tokens_start(struct tokens *);
 void		 tokens_look_up_later(struct tokens *, double delay);
 /* Exiting: cancel lookups and renewals and the timer (logins run on: their tokens get revoked). */
 void		 tokens_stop(struct tokens *);
-/* At exit, after the leases: revoke-self every login token; how many requests went out. */
+/* At exit, after the leases: revoke-self every login token; how many are out or to be retried. */
 int		 tokens_revoke_logins(struct tokens *);
 /* Can a login replace a token that ends? */
 int		 tokens_can_login(const struct tokens *);

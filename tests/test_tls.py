@@ -116,6 +116,37 @@ def test_retry_after_is_the_floor_of_the_next_try(vault):
         assert later[0]["time"] - e["time"] >= int(e["retry_after"]), (e, later[0])
 
 
+def test_login_token_revoke_is_retried_after_a_429(vault, tmp_path):
+    """At exit, a revoke-self refused by a rate-limit quota (429, Retry-After:
+    vault/quotas/quotas_rate_limit.go RateLimitQuota.allow) is tried again
+    within the revocation window, no sooner than Retry-After, as a lease's
+    revocation is: the login token does not outlive leasewrap."""
+    vault.kv_put("a", {"k": "one"})
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("app", token_policies=["default", "kv-read"])
+    vault.put_policy("kv-read", 'path "secret/data/a" { capabilities = ["read"] }')
+    sid = tmp_path / "sid"
+    sid.write_text(vault.approle_secret_id("app"))
+    sid.chmod(0o600)
+    vault.fault(mode="status", status=429, paths=["auth/token/revoke-self"], count=1,
+                retry_after=1, errors=["request path \"auth/token/revoke-self\": rate limit "
+                                       "quota exceeded"])
+    env = lw.base_env(vault)
+    del env["VAULT_TOKEN"]
+    r = lw.run(["--auth", "approle", "--role-id", role_id, "--secret-id-file", str(sid),
+                "-s", "A=secret/data/a#k", "--", "true"], env=env)
+    assert r.returncode == 0, r.stderr
+    assert "retrying" in r.stderr, r.stderr
+    revokes = [e for e in vault.journal() if e["kind"] == "request"
+               and e["path"] == "auth/token/revoke-self"]
+    assert [e["status"] for e in revokes] == [429, 204], revokes
+    assert revokes[1]["time"] - revokes[0]["time"] >= 1, revokes
+    logins = [e for e in vault.journal() if e["kind"] == "request"
+              and e["path"] == "auth/approle/login"]
+    assert len(logins) == 1, logins
+    assert not [t for t in vault.tokens() if t["path"].startswith("auth/approle/login")]
+
+
 @pytest.fixture
 def h2(vault, pki):
     """nghttpx with the test PKI's certificate in front of the emulator."""

@@ -1,10 +1,14 @@
 /*
  * floor.c: the least a program can do for leasewrap's job, on the same
- * libcurl: one read of a database credential, run the command with it,
- * one revocation, over one kept-alive connection.  No event loop, no
- * renewal, no error handling beyond giving up: the bench's floor.
+ * libcurl: one read of a credential (username and password), run the
+ * command with it, one revocation when the answer has a lease, over one
+ * kept-alive connection.  No event loop, no renewal, no error handling
+ * beyond giving up: the bench's floor.
+ * Over HTTPS it trusts what leasewrap trusts: VAULT_CACERT alone when set,
+ * else the system's CA folder looked up by hash (libcurl's CURLOPT_CAPATH,
+ * without its CA bundle file, which OpenSSL would parse whole).
  *
- *	VAULT_ADDR=... VAULT_TOKEN=... floor PATH -- command [args...]
+ *	VAULT_ADDR=... VAULT_TOKEN=... [VAULT_CACERT=...] floor PATH -- command [args...]
  *
  * Built by tests/bench/bench.py with `cc ... $(pkg-config --libs libcurl)`.
  */
@@ -71,6 +75,7 @@ main(int argc, char **argv)
 	CURL *c;
 
 	const char *addr = getenv("VAULT_ADDR"), *token = getenv("VAULT_TOKEN");
+	const char *cacert = getenv("VAULT_CACERT");
 
 	if (argc < 4 || strcmp(argv[2], "--") != 0 || addr == NULL ||
 	    token == NULL) {
@@ -85,6 +90,9 @@ main(int argc, char **argv)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+	if (cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	snprintf(url, sizeof(url), "%s/v1/%s", addr, argv[1]);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	if (curl_easy_perform(c) != CURLE_OK)
@@ -105,6 +113,9 @@ main(int argc, char **argv)
 	if (posix_spawnp(&pid, argv[3], NULL, NULL, argv + 3, env) != 0 ||
 	    waitpid(pid, &st, 0) == -1)
 		return 127;
+	/* A KV answer has no lease ("lease_id": ""): nothing to revoke. */
+	if (lease[0] == '\0')
+		goto done;
 	snprintf(url, sizeof(url), "%s/v1/sys/leases/revoke", addr);
 	snprintf(body, sizeof(body), "{\"lease_id\":\"%s\"}", lease);
 	b.len = 0;
@@ -114,6 +125,7 @@ main(int argc, char **argv)
 	if (curl_easy_perform(c) != CURLE_OK)
 		return 69;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+done:
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(env);
