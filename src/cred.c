@@ -26,6 +26,19 @@
 static void	cred_due(struct cred *);
 static void	cred_read(struct cred *, enum purpose);
 
+/*
+ * Does c's end depend on its token?  Only a lease does: Vault revokes the
+ * leases a token created with it (vault/expiration.go, RevokeByToken).  A
+ * certificate issued without a lease (builtin/logical/pki
+ * path_issue_sign.go, generate_lease false) stays valid to its NotAfter
+ * whatever becomes of the token.
+ */
+static int
+dies_with_token(const struct cred *c)
+{
+	return c->cur.lease_id != NULL;
+}
+
 double
 cred_deadline(const struct cred *c)
 {
@@ -33,7 +46,7 @@ cred_deadline(const struct cred *c)
 
 	if (c->lease_end <= 0)
 		return c->rotates_at;	/* a static role's, or 0 */
-	if (t > 0 && t < c->lease_end)
+	if (dies_with_token(c) && t > 0 && t < c->lease_end)
 		return t;
 	return c->lease_end;
 }
@@ -44,7 +57,8 @@ token_bound(const struct cred *c)
 {
 	double t = token_deadline(c->tg);
 
-	return t > 0 && t <= c->lease_end && token_ends_for_good(c->tg);
+	return dies_with_token(c) && t > 0 && t <= c->lease_end &&
+	    token_ends_for_good(c->tg);
 }
 
 /*
@@ -356,6 +370,18 @@ mount_cb(const struct vault_resp *resp, void *arg)
 	c->sup->on->reads_settled(c->sup);
 }
 
+/*
+ * Is a failed first read a plain path on KV v2, to be looked up?  It gives
+ * 404 (or 403 under a data/ policy).  Only a read's: a write with
+ * parameters is never a KV v2 read (KV v2 writes go to data/ as well).
+ */
+static int
+kv2_lookup_due(const struct cred *c, const struct vault_resp *resp)
+{
+	return (resp->status == 404 || resp->status == 403) && !c->resolved &&
+	    strcmp(c->eng->method, "GET") == 0;
+}
+
 /* The initial read failed: retry, resolve a KV v2 path, or give up. */
 static void
 initial_failed(struct cred *c, const struct vault_resp *resp)
@@ -368,7 +394,7 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 
 	read_failed(c, resp);
 	/* A 404 or 403 that leads to the KV v2 lookup is not a failure yet. */
-	if (!((resp->status == 404 || resp->status == 403) && !c->resolved))
+	if (!kv2_lookup_due(c, resp))
 		metrics_add(s->metrics, M_FETCHES, 1, "path", c->path, "result",
 		    "error");
 	if (vj_retryable(resp) && s->stop_signal == 0 && delay >= 0) {
@@ -381,9 +407,7 @@ initial_failed(struct cred *c, const struct vault_resp *resp)
 		timer_in(s, &c->timer, delay);
 		return;
 	}
-	/* A plain path on KV v2 gives 404 (or 403 under a data/ policy). */
-	if ((resp->status == 404 || resp->status == 403) && !c->resolved &&
-	    s->stop_signal == 0) {
+	if (kv2_lookup_due(c, resp) && s->stop_signal == 0) {
 		c->resolved = 1;
 		len = strlen(c->path) + 32;
 		p = xmalloc(len);

@@ -137,3 +137,38 @@ def test_check_reports_a_certificate(vault):
     assert r.returncode == 0, r.stderr
     assert "ok, certificate, expires in 2h" in r.stdout or \
         "ok, certificate, expires in 1h59m" in r.stdout, r.stdout
+
+
+def test_a_write_vault_does_not_know_is_not_looked_up_as_kv2(vault):
+    """A 404 to a write is final: the KV v2 mount lookup is for reads."""
+    r = lw.run(["-s", "X=nomount/issue/web?common_name=a.test#certificate",
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 65, r.stderr
+    lw.one_line(r.stderr, level="error")
+    assert [e for e in vault.journal() if e.get("kind") == "request"
+            and "sys/internal/ui/mounts" in (e.get("path") or "")] == []
+
+
+def test_a_certificate_is_not_bound_to_a_short_login_token(vault, tmp_path):
+    """A certificate without a lease outlives the token that issued it
+    (Vault revokes a token's leases, and a certificate has none): its
+    deadline is its expiration, not the 20 s login token's end."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    vault.put_policy("issuer", 'path "pki/issue/*" { capabilities = ["update"] }')
+    vault.enable_auth("approle")
+    role_id = vault.approle_role("web", token_policies=["issuer"],
+                                 token_ttl="20s", token_max_ttl="20s")
+    sid = tmp_path / "sid"
+    sid.write_text(vault.approle_secret_id("web"))
+    sid.chmod(0o600)
+    issue = "pki/issue/web?common_name=app.test&ttl=1h"
+    out = tmp_path / "deadline"
+    env = lw.base_env(vault)
+    env.pop("VAULT_TOKEN", None)
+    r = lw.run(["--auth", "approle", "--role-id", role_id, "--secret-id-file",
+                str(sid), "-s", "S=%s#serial_number" % issue, "--",
+                "sh", "-c", 'echo "$LEASEWRAP_DEADLINE" > %s' % out], env=env)
+    assert r.returncode == 0, r.stderr
+    issued = [e for e in vault.journal() if e.get("kind") == "pki"]
+    assert len(issued) == 1
+    assert int(out.read_text()) == issued[0]["expiration"]
