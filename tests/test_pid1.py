@@ -106,14 +106,19 @@ def test_signals_reach_the_child(tmp_path, sig):
 
 def test_process_group_reaches_a_grandchild(tmp_path):
     ready, got = tmp_path / "ready", tmp_path / "got"
+    ignoring = tmp_path / "ignoring"
     inner = ("trap 'echo > %s; exit 0' USR1; echo > %s; "
              "while :; do sleep 0.05; done") % (got, ready)
     # The child ignores USR1 (after starting the grandchild, which would
     # otherwise inherit that); only group delivery reaches the grandchild.
-    script = "sh -c \"$0\" & trap '' USR1; wait; exit 3"
-    p = Pid1(["--process-group", "--", "sh", "-c", script, inner])
+    # Both say when they are ready: the grandchild's trap, and the child's
+    # ignoring of USR1 (the signal must not come before either).
+    script = "sh -c \"$0\" & trap '' USR1; echo > \"$1\"; wait; exit 3"
+    p = Pid1(["--process-group", "--", "sh", "-c", script, inner,
+              str(ignoring)])
     try:
         lw.wait_file(str(ready))
+        lw.wait_file(str(ignoring))
         p.signal(signal.SIGUSR1)
         rc, out, err = p.wait()
     finally:
