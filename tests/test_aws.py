@@ -146,7 +146,10 @@ def test_revoke_certs_revokes_every_issued_certificate(vault, tmp_path):
     is in use, the last one at exit (PUT pki/revoke, serial_number)."""
     vault.create_pki_role("web", ttl="1h", max_ttl="2h")
     cert = tmp_path / "tls.crt"
-    p = lw.start(["--revoke-certs", "--kill-timeout", "1s",
+    # Replaced 4 s before its end: Vault leaves a certificate within 2 s of
+    # it off the CRL (crl_util.go revokeCert), and the revocation waits for
+    # the new command.
+    p = lw.start(["--revoke-certs", "--kill-timeout", "1s", "--rotate-before", "4s",
                   "--file", "%s=%s#certificate" % (cert, ISSUE % "8s"),
                   "--", "sleep", "60"], env=lw.base_env(vault))
     try:
@@ -194,6 +197,23 @@ def test_a_certificate_vault_does_not_know_is_reported_once(vault, tmp_path):
     line = lw.one_line(r.stderr, "error")
     assert "could not revoke certificate" in line, line
     assert "vault write pki/revoke serial_number=" in line, line
+
+
+def test_an_expired_certificate_is_reported_not_revoked(vault, tmp_path):
+    """Vault answers a revocation of a certificate that ends within 2 s
+    with a 200, no revocation_time and a warning (crl_util.go revokeCert):
+    logged as not revoked, with the warning, and not retried."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    r = lw.run(["--revoke-certs", "-s", "C=%s#serial_number" % (ISSUE % "1s"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    s = vault.pki_serials()     # a 1 s certificate may be replaced meanwhile
+    assert len(requests(vault, "PUT", "pki/revoke")) == len(s["issued"])
+    assert s["revoked"] == []
+    text = lw.log_text(r.stderr)
+    assert "not revoked: certificate with serial" in text, text
+    assert "already expired; refusing to add to CRL" in text, text
+    assert "revoked certificate" not in text, text
 
 
 def test_config_file_keys(vault, tmp_path):
