@@ -171,6 +171,33 @@ def test_metrics_file_is_replaced_atomically_and_kept_at_exit(vault, pg, tmp_pat
     lw.assert_no_lease_left(vault, pg)
 
 
+def test_certificates_are_not_leases_held_but_their_revocations_count(vault, tmp_path):
+    """leasewrap_leases_held counts Vault leases; a certificate kept for
+    --revoke-certs has none, but its revocation is counted."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    f = tmp_path / "leasewrap.prom"
+    gate = tmp_path / "gate"
+    p = lw.start(["--metrics-file", str(f), "--revoke-certs",
+                  "-s", "C=pki/issue/web?common_name=a.test#serial_number",
+                  "--", "sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.05; done', str(gate)],
+                 env=lw.base_env(vault))
+    try:
+        running = lw.wait_for(
+            lambda: f.exists() and value(parse(f.read_text()),
+                                         "leasewrap_child_running") == 1 and f.read_text(),
+            what="the file with the command running")
+        assert value(parse(running), "leasewrap_leases_held") == 0
+        gate.write_text("")
+        _, err = p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    assert p.returncode == 0, err
+    s = parse(f.read_text())
+    assert value(s, "leasewrap_leases_held") == 0
+    assert value(s, "leasewrap_lease_revocations_total", result="ok") == 1
+    assert vault.pki_serials()["revoked"] != []
+
+
 def test_metrics_file_that_cannot_be_written_later_is_one_warning(vault, pg, tmp_path):
     """The folder goes away while the command runs: leasewrap warns once,
     keeps supervising, revokes and exits with the command's code."""
