@@ -84,6 +84,7 @@ cred_take_lease(struct cred *c)
 	    ev_now(c->sup->loop) + c->duration : 0;
 	c->jitter = rnd();
 	c->issued = ev_now(c->sup->loop);
+	c->read_at = c->issued;
 	c->attempts = 0;
 	c->doomed_logged = 0;
 }
@@ -104,6 +105,8 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->learned_max = c->learned_max;
 	f->ttl_hint = (double)c->cur.lease_duration;
 	f->refresh_at = c->rotates_at > 0 ? c->rotates_at + 1.0 : 0;
+	/* Retrying a failed read: its backoff, not the last read, paces it. */
+	f->last_read = c->attempts == 0 ? c->read_at : 0;
 	f->renewable = c->renewable && !c->final && !token_bound(c);
 	f->doomed = doomed_by_token(c);
 	f->refresh_interval = (double)config_refresh_ms(cfg, c->path,
@@ -115,7 +118,6 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 		f->revoke_grace = (double)cfg->revoke_grace_ms / 1000.0;
 	f->settle = cred_settle_delay(c->sup);
 	f->jitter = c->jitter;
-	f->r = rnd();
 }
 
 void
@@ -470,6 +472,8 @@ read_got(struct cred *c, struct vj_secret *sec)
 		note_rotation(c, sec);
 		vj_secret_clear(sec);
 		c->attempts = 0;
+		c->read_at = ev_now(s->loop);
+		c->jitter = rnd();	/* no lease to keep it for */
 		cred_schedule(c);
 		return;
 	}

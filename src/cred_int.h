@@ -47,6 +47,7 @@ struct cred {
 	int			 final;		/* cannot be extended further */
 	double			 jitter;	/* in [0, 1), per lease */
 	ev_tstamp		 issued;	/* when cur's lease began */
+	ev_tstamp		 read_at;	/* cur was last read (no lease: refresh from then) */
 	double			 learned_max;	/* the path's max TTL, once seen */
 	struct vj_secret	 next;		/* fetched, not yet applied */
 	struct lease		*next_lease;

@@ -122,12 +122,17 @@ lease_refresh_every(double interval, int own, double ttl_hint)
 	return interval;
 }
 
-/* No lease: re-read every lease_refresh_every(), +-10 %. */
+/*
+ * No lease: re-read lease_refresh_every() after the last read, +-10 % by
+ * the credential's jitter, so that planning again (a token renewal
+ * reschedules every credential) never puts the read off.
+ */
 static void
 plan_refresh(const struct lease_facts *f, struct lease_plan *p)
 {
 	double interval = lease_refresh_every(f->refresh_interval,
 	    f->refresh_own, f->ttl_hint);
+	double from = f->last_read > 0 ? f->last_read : f->now;
 
 	p->step = LSTEP_REFRESH;
 	/*
@@ -140,7 +145,7 @@ plan_refresh(const struct lease_facts *f, struct lease_plan *p)
 		p->last_call = -1;
 		return;
 	}
-	p->in = interval * (0.9 + 0.2 * f->r);
+	p->in = from + interval * (0.9 + 0.2 * f->jitter) - f->now;
 	p->last_call = -1;
 }
 

@@ -108,6 +108,7 @@ struct lease_facts {
 	double	learned_max;	/* the path's max TTL once a renewal showed it; 0 */
 	double	ttl_hint;	/* a lease-less answer's lease_duration; 0 */
 	double	refresh_at;	/* a static role: read again then (its rotation + 1 s); 0 */
+	double	last_read;	/* no lease: the last read, the refresh's anchor; 0: now */
 	int	renewable;	/* renewable, not final, not bound to a dying token */
 	int	doomed;		/* bound to the token in use, which ends for good */
 	double	refresh_interval;	/* --refresh-interval (the path's own, or the default), s */
@@ -117,8 +118,7 @@ struct lease_facts {
 	double	kill_timeout;	/* --kill-timeout, s */
 	double	revoke_grace;	/* signal mode: --revoke-grace, s; else 0 */
 	double	settle;		/* --settle-delay, s */
-	double	jitter;		/* per lease, in [0, 1) */
-	double	r;		/* a fresh random number in [0, 1) */
+	double	jitter;		/* per lease (no lease: per read), in [0, 1) */
 };
 
 /* What to do and when. */

@@ -40,6 +40,27 @@ struct leases {
 static void	revoke_one(struct lease *);
 static int	cert_failed(struct lease *, const struct vault_resp *);
 
+/*
+ * A certificate's revocation answered 200: revoked (now, or before: the
+ * first revocation_time again), or left off the CRL because it has
+ * expired, with a warning (builtin/logical/pki crl_util.go revokeCert);
+ * either way nothing is left to do.
+ */
+static void
+cert_revoked(const struct lease *l, const struct vault_resp *resp)
+{
+	char warning[256];
+
+	if (vj_cert_unrevoked(resp->body, resp->len, warning,
+	    sizeof(warning)))
+		log_at(LOG_INFO, "cert.revoke", LF(.path = l->mount,
+		    .status = resp->status), "certificate %s not revoked: %s",
+		    l->id, warning[0] ? warning : "Vault gave no revocation_time");
+	else
+		log_at(LOG_INFO, "cert.revoke", LF(.path = l->mount,
+		    .status = resp->status), "revoked certificate %s", l->id);
+}
+
 /* The backoff is over: revoke again. */
 static void
 revoke_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -64,8 +85,7 @@ revoke_cb(const struct vault_resp *resp, void *arg)
 	metrics_add(s->metrics, M_REVOCATIONS, 1, "result", ok ? "ok" : "error",
 	    NULL, NULL);
 	if (ok && l->mount != NULL)
-		log_at(LOG_INFO, "cert.revoke", LF(.path = l->mount,
-		    .status = resp->status), "revoked certificate %s", l->id);
+		cert_revoked(l, resp);
 	else if (ok)
 		log_at(LOG_INFO, "lease.revoke", LF(.lease = l->id,
 		    .status = resp->status), "revoked");
@@ -138,8 +158,11 @@ cert_failed(struct lease *l, const struct vault_resp *resp)
 
 /*
  * PUT MOUNT/revoke with the serial number of a certificate
- * (builtin/logical/pki path_revoke.go, pathRevokeWrite: answers 200 with
- * revocation_time, and the first one again for a serial revoked before).
+ * (builtin/logical/pki path_revoke.go, pathRevokeWrite, and crl_util.go
+ * revokeCert: answers 200 with revocation_time, the first one again for a
+ * serial revoked before, none and a warning for an expired certificate;
+ * 400 "certificate with serial S not found." for a serial the mount does
+ * not hold).
  */
 static void
 revoke_cert(struct lease *l)

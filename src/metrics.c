@@ -40,7 +40,8 @@ static const struct {
 	[M_TOKEN_DEADLINE] = { "leasewrap_token_deadline_seconds", "gauge",
 	    "Seconds until leasewrap's Vault token expires" },
 	[M_LEASES] = { "leasewrap_leases_held", "gauge",
-	    "Vault leases leasewrap holds now, not yet revoked" },
+	    "Vault leases leasewrap holds now, not yet revoked "
+	    "(certificates have no lease: not counted)" },
 	[M_CHILD_UP] = { "leasewrap_child_running", "gauge",
 	    "1 while the command runs" },
 	[M_FETCHES] = { "leasewrap_secret_fetches_total", "counter",
@@ -48,7 +49,7 @@ static const struct {
 	[M_RENEWALS] = { "leasewrap_lease_renewals_total", "counter",
 	    "Lease renewals by path and result (ok or error)" },
 	[M_REVOCATIONS] = { "leasewrap_lease_revocations_total", "counter",
-	    "Lease revocations by result (ok or error)" },
+	    "Lease and certificate revocations by result (ok or error)" },
 	[M_LOGINS] = { "leasewrap_logins_total", "counter",
 	    "Vault logins by auth method and result (ok or error)" },
 	[M_TOKEN_RENEWALS] = { "leasewrap_token_renewals_total", "counter",

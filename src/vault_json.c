@@ -314,6 +314,26 @@ vj_policy_denied(long status, const char *body, size_t len)
 }
 
 int
+vj_cert_unrevoked(const char *body, size_t len, char *out, size_t outlen)
+{
+	json_t *root, *w;
+	const char *text;
+	size_t n = 0;
+	int unrevoked;
+
+	out[0] = '\0';
+	if (body == NULL || (root = json_loadb(body, len, 0, NULL)) == NULL)
+		return 0;
+	unrevoked = vj_seconds(json_object_get(json_object_get(root, "data"),
+	    "revocation_time")) <= 0;
+	w = json_array_get(json_object_get(root, "warnings"), 0);
+	if (unrevoked && (text = json_string_value(w)) != NULL)
+		append_error(out, outlen, &n, text, strcspn(text, "\r\n"));
+	json_decref(root);
+	return unrevoked;
+}
+
+int
 vj_revoke_settled(long status)
 {
 	return status == 200 || status == 202 || status == 204 || status == 403;

@@ -68,6 +68,14 @@ int	vj_backend_failure(long status, const char *body, size_t len);
  * logical.ErrPermissionDenied).  1 if so.
  */
 int	vj_policy_denied(long status, const char *body, size_t len);
+/*
+ * A PKI revoke's 200 without data.revocation_time: Vault left the
+ * certificate off the CRL (builtin/logical/pki crl_util.go revokeCert:
+ * expired, or within 2 s of it; the reason is a warning).  1 with that
+ * warning, one line, in out; 0 if it was revoked (now or before).
+ */
+int	vj_cert_unrevoked(const char *body, size_t len, char *out,
+	    size_t outlen);
 /* At exit: does this revocation answer end the attempts (2xx, or a 403)? */
 int	vj_revoke_settled(long status);
 /* The default-policy rule a token lacks for its own endpoint path. */

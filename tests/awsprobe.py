@@ -5,7 +5,11 @@ at once and then every 200 ms, and appends one JSON line per check to the log
 file: {"event": "check", "ok": ..., "error": ..., "key": a digest}.  It writes
 no key, only a digest of the access key ID to tell keys apart.
 
-usage: awsprobe.py LOG EMULATOR_ADDR
+Given ENV_FILE (an --env-file in the json format), it takes the key from that
+file instead, and reads it again on SIGHUP (signal mode): {"event": "reload",
+"signalled": when the signal came, "key": ...}.
+
+usage: awsprobe.py LOG EMULATOR_ADDR [ENV_FILE]
 """
 import hashlib
 import json
@@ -16,26 +20,26 @@ import time
 import urllib.error
 import urllib.request
 
-log_path, addr = sys.argv[1], sys.argv[2]
-stop = False
-body = json.dumps({"access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
-                   "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
-                   "security_token": os.environ.get("AWS_SESSION_TOKEN")}).encode()
-key = hashlib.sha256((os.environ.get("AWS_ACCESS_KEY_ID") or "").encode()).hexdigest()[:12]
+
+def digest(access_key):
+    """Tells keys apart without writing one (tests/test_aws.py maps it back)."""
+    return hashlib.sha256((access_key or "").encode()).hexdigest()[:12]
 
 
-def record(**kw):
-    kw.update(t=time.time(), pid=os.getpid(), key=key)
-    with open(log_path, "a") as f:
-        f.write(json.dumps(kw) + "\n")
+def load(env_file):
+    """The request body for the key in use, and its digest."""
+    if env_file is None:
+        env = os.environ
+    else:
+        with open(env_file) as f:
+            env = json.load(f)
+    return (json.dumps({"access_key": env.get("AWS_ACCESS_KEY_ID"),
+                        "secret_key": env.get("AWS_SECRET_ACCESS_KEY"),
+                        "security_token": env.get("AWS_SESSION_TOKEN")}).encode(),
+            digest(env.get("AWS_ACCESS_KEY_ID")))
 
 
-def on_term(sig, frame):
-    global stop
-    stop = True
-
-
-def check():
+def check(addr, body):
     req = urllib.request.Request(addr + "/_emu/aws/caller-identity", data=body,
                                  method="POST",
                                  headers={"Content-Type": "application/json"})
@@ -49,10 +53,28 @@ def check():
             return False, json.loads(err.read()).get("error", "").split(":")[0]
 
 
-signal.signal(signal.SIGTERM, on_term)
-record(event="start", deadline=os.environ.get("LEASEWRAP_DEADLINE"))
-while not stop:
-    ok, error = check()
-    record(event="check", ok=ok, error=error)
-    time.sleep(0.2)
-record(event="exit")
+def main(log_path, addr, env_file=None):
+    state = {"stop": False, "hup": None}     # hup: when a SIGHUP came, until read
+    body, key = load(env_file)
+
+    def record(**kw):
+        kw.update(t=time.time(), pid=os.getpid(), key=key)
+        with open(log_path, "a") as f:
+            f.write(json.dumps(kw) + "\n")
+
+    signal.signal(signal.SIGTERM, lambda sig, frame: state.update(stop=True))
+    signal.signal(signal.SIGHUP, lambda sig, frame: state.update(hup=time.time()))
+    record(event="start", deadline=os.environ.get("LEASEWRAP_DEADLINE"))
+    while not state["stop"]:
+        if state["hup"] is not None and env_file is not None:
+            signalled, state["hup"] = state["hup"], None
+            body, key = load(env_file)
+            record(event="reload", signalled=signalled)
+        ok, error = check(addr, body)
+        record(event="check", ok=ok, error=error)
+        time.sleep(0.2)
+    record(event="exit")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

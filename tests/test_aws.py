@@ -7,6 +7,7 @@ caller-identity route stands in for AWS, refusing a key it does not know
 import os
 import time
 
+import awsprobe
 import lw
 
 PROBE = ["/usr/bin/python3", os.path.join(lw.ROOT, "tests", "awsprobe.py")]
@@ -27,23 +28,29 @@ def checks(log):
     return [e for e in lw.probe_log(log) if e["event"] == "check"]
 
 
+# Each key the probe was handed: at a start, or read again on SIGHUP.
+def handed(log):
+    return [e for e in lw.probe_log(log) if e["event"] in ("start", "reload")]
+
+
 def keys(log):
-    return {e["key"] for e in lw.probe_starts(log)}
+    return {e["key"] for e in handed(log)}
 
 
-# How many checks the probe made with the key of its last start.
+# How many checks the probe made with the last key it was handed.
 def last_key_checks(log):
-    starts = lw.probe_starts(log)
-    return sum(1 for e in checks(log) if starts and e["key"] == starts[-1]["key"])
+    got = handed(log)
+    return sum(1 for e in checks(log) if got and e["key"] == got[-1]["key"])
 
 
-# Runs leasewrap around the probe until it saw n keys, then stops it (SIGTERM).
-def run_probe(vault, args, path, log, n):
-    p = lw.start(args + sts(path) + ["--"] + PROBE + [log, vault.addr],
-                 env=lw.base_env(vault))
+# Runs leasewrap around the probe until it saw n keys, then stops it
+# (SIGTERM); with env_file the probe takes its key from that file.
+def run_probe(vault, args, path, log, n, env_file=None):
+    probe = PROBE + [log, vault.addr] + ([str(env_file)] if env_file else [])
+    p = lw.start(args + sts(path) + ["--"] + probe, env=lw.base_env(vault))
     try:
         lw.wait_for(lambda: len(keys(log)) >= n, timeout=90,
-                    what="%d keys, one per start" % n)
+                    what="%d keys, one per start or SIGHUP" % n)
         lw.wait_for(lambda: last_key_checks(log) >= 2, timeout=30,
                     what="the last key checked twice")
         p.terminate()
@@ -108,6 +115,40 @@ def test_settle_delay_hands_over_only_keys_that_work(vault, tmp_path):
     assert requests(vault, "PUT", "sys/leases/renew") == []
 
 
+# When the emulator issued each AWS key, by the probe's digest of it.
+def issue_times(vault):
+    return {awsprobe.digest(e["access_key"]): e["time"] for e in vault.journal()
+            if e.get("kind") == "aws" and e.get("event") == "issue"}
+
+
+def test_settle_delay_in_signal_mode(vault, tmp_path):
+    """Signal mode: the env file is rewritten and SIGHUP sent only once the
+    new key is --settle-delay old, so a command that reads the file again on
+    SIGHUP never has a key AWS refuses (2 s of eventual consistency, 3 s of
+    settle delay), across two rotations."""
+    vault.create_aws_role("deploy")
+    vault.aws_consistency(2)
+    log = str(tmp_path / "probe.log")
+    envf = tmp_path / "aws.env"
+    err = run_probe(vault, ["--kill-timeout", "1s", "--settle-delay", "3s",
+                            "--env-file", str(envf), "--env-file-format", "json",
+                            "--on-change", "signal:SIGHUP"],
+                    "aws/sts/deploy?ttl=12s", log, 3, env_file=envf)
+    got = checks(log)
+    assert got and all(e["ok"] for e in got), [e for e in got if not e["ok"]]
+    starts = lw.probe_starts(log)
+    reloads = [e for e in handed(log) if e["event"] == "reload"]
+    assert len(starts) == 1 and len(reloads) >= 2, handed(log)
+    issued = issue_times(vault)
+    # Each key handed over was at least the settle delay old by then (the
+    # start's record comes after the exec, a reload's "signalled" on SIGHUP).
+    for e in handed(log):
+        at = e["signalled"] if e["event"] == "reload" else e["t"]
+        assert at - issued[e["key"]] >= 3 - 0.05, (e, issued[e["key"]])
+    assert [l for l in lw.log_lines(err, "warn") if "settle" in l] == []
+    assert requests(vault, "PUT", "sys/leases/renew") == []
+
+
 def test_without_settle_delay_new_keys_are_refused(vault, tmp_path):
     """The same run without --settle-delay: the command gets each key at
     once and AWS refuses it for its first 2 s (this test shows the one
@@ -146,7 +187,10 @@ def test_revoke_certs_revokes_every_issued_certificate(vault, tmp_path):
     is in use, the last one at exit (PUT pki/revoke, serial_number)."""
     vault.create_pki_role("web", ttl="1h", max_ttl="2h")
     cert = tmp_path / "tls.crt"
-    p = lw.start(["--revoke-certs", "--kill-timeout", "1s",
+    # Replaced 4 s before its end: Vault leaves a certificate within 2 s of
+    # it off the CRL (crl_util.go revokeCert), and the revocation waits for
+    # the new command.
+    p = lw.start(["--revoke-certs", "--kill-timeout", "1s", "--rotate-before", "4s",
                   "--file", "%s=%s#certificate" % (cert, ISSUE % "8s"),
                   "--", "sleep", "60"], env=lw.base_env(vault))
     try:
@@ -194,6 +238,23 @@ def test_a_certificate_vault_does_not_know_is_reported_once(vault, tmp_path):
     line = lw.one_line(r.stderr, "error")
     assert "could not revoke certificate" in line, line
     assert "vault write pki/revoke serial_number=" in line, line
+
+
+def test_an_expired_certificate_is_reported_not_revoked(vault, tmp_path):
+    """Vault answers a revocation of a certificate that ends within 2 s
+    with a 200, no revocation_time and a warning (crl_util.go revokeCert):
+    logged as not revoked, with the warning, and not retried."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    r = lw.run(["--revoke-certs", "-s", "C=%s#serial_number" % (ISSUE % "1s"),
+                "--", "true"], env=lw.base_env(vault))
+    assert r.returncode == 0, r.stderr
+    s = vault.pki_serials()     # a 1 s certificate may be replaced meanwhile
+    assert len(requests(vault, "PUT", "pki/revoke")) == len(s["issued"])
+    assert s["revoked"] == []
+    text = lw.log_text(r.stderr)
+    assert "not revoked: certificate with serial" in text, text
+    assert "already expired; refusing to add to CRL" in text, text
+    assert "revoked certificate" not in text, text
 
 
 def test_config_file_keys(vault, tmp_path):

@@ -1692,10 +1692,29 @@ def test_pki_revoke_by_serial(vault, client):
     assert abs(data["revocation_time"] - before) < 5
     assert data["revocation_time_rfc3339"].endswith("Z")
     assert vault.pki_serials()["revoked"] == [d["serial_number"]]
+    assert data["state"] == "revoked"
     # Again: the first revocation time.
     again = vault.api("PUT", "pki/revoke", {"serial_number": d["serial_number"]})[1]
     assert again["data"]["revocation_time"] == data["revocation_time"]
+    assert again["data"]["state"] == "revoked"
     status, body = vault.api("PUT", "pki/revoke", {"serial_number": "01:02"})
     assert status == 400 and body["errors"] == ["certificate with serial 01:02 not found."]
     status, body = vault.api("PUT", "pki/revoke", {})
     assert status == 400 and "must be provided" in body["errors"][0]
+    status, body = vault.api("PUT", "pki/revoke", {"serial_number": d["serial_number"],
+                                                   "certificate": d["certificate"]})
+    assert status == 400 and body["errors"] == [
+        "Must provide either the certificate or the serial to revoke; not both."]
+
+
+# crl_util.go revokeCert: a certificate that has expired (or does within 2 s) is not
+# put on the CRL: 200 with a warning and no data; it stays unrevoked.
+def test_pki_revoke_of_an_expired_certificate_is_a_warning(vault, client):
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    d = client.secrets.pki.generate_certificate(name="web", common_name="a.test",
+                                                extra_params={"ttl": "1s"})["data"]
+    status, body = vault.api("PUT", "pki/revoke", {"serial_number": d["serial_number"]})
+    assert status == 200 and body["data"] is None
+    assert body["warnings"] == ["certificate with serial %s already expired; refusing to "
+                                "add to CRL" % d["serial_number"]]
+    assert vault.pki_serials()["revoked"] == []

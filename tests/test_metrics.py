@@ -134,26 +134,34 @@ def test_scrape_during_rotation(vault, pg, free_port):
         socket.create_connection(("127.0.0.1", free_port), timeout=2).close()
 
 
-def test_metrics_file_is_replaced_atomically_and_kept_at_exit(vault, pg, tmp_path):
-    vault.create_db_role("ro", default_ttl=60, max_ttl=120)
-    out = tmp_path / "prom"
-    out.mkdir()
-    f = out / "leasewrap.prom"
-    gate = tmp_path / "gate"
-    p = lw.start(["--metrics-file", str(f)] + RO +
-                 ["--", "sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.05; done; exit 3',
-                  str(gate)], env=lw.base_env(vault, pg))
+def run_until_gate(args, f, gate, env, code):
+    """Runs leasewrap with --metrics-file f around a command that waits for
+    the file gate, then exits with code: the metrics file as it was while
+    the command ran, leasewrap's stderr and its exit status."""
+    p = lw.start(["--metrics-file", str(f)] + args +
+                 ["--", "sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.05; done; exit %d'
+                  % code, str(gate)], env=env)
     try:
         running = lw.wait_for(
             lambda: f.exists() and value(parse(f.read_text()),
                                          "leasewrap_child_running") == 1 and f.read_text(),
             what="the file with the command running")
-        assert value(parse(running), "leasewrap_leases_held") == 1
         gate.write_text("")
         _, err = p.communicate(timeout=lw.TIMEOUT)
     finally:
         lw.kill_quietly(p)
-    assert p.returncode == 3, err
+    return running, err, p.returncode
+
+
+def test_metrics_file_is_replaced_atomically_and_kept_at_exit(vault, pg, tmp_path):
+    vault.create_db_role("ro", default_ttl=60, max_ttl=120)
+    out = tmp_path / "prom"
+    out.mkdir()
+    f = out / "leasewrap.prom"
+    running, err, code = run_until_gate(RO, f, tmp_path / "gate",
+                                        lw.base_env(vault, pg), 3)
+    assert value(parse(running), "leasewrap_leases_held") == 1
+    assert code == 3, err
     assert stat.S_IMODE(f.stat().st_mode) == 0o644
     assert os.listdir(out) == ["leasewrap.prom"]          # no temporary left
     text = f.read_text()
@@ -169,6 +177,22 @@ def test_metrics_file_is_replaced_atomically_and_kept_at_exit(vault, pg, tmp_pat
     check_metrics(text)
     lw.assert_no_secret(text, vault)
     lw.assert_no_lease_left(vault, pg)
+
+
+def test_certificates_are_not_leases_held_but_their_revocations_count(vault, tmp_path):
+    """leasewrap_leases_held counts Vault leases; a certificate kept for
+    --revoke-certs has none, but its revocation is counted."""
+    vault.create_pki_role("web", ttl="1h", max_ttl="2h")
+    f = tmp_path / "leasewrap.prom"
+    running, err, code = run_until_gate(
+        ["--revoke-certs", "-s", "C=pki/issue/web?common_name=a.test#serial_number"],
+        f, tmp_path / "gate", lw.base_env(vault), 0)
+    assert value(parse(running), "leasewrap_leases_held") == 0
+    assert code == 0, err
+    s = parse(f.read_text())
+    assert value(s, "leasewrap_leases_held") == 0
+    assert value(s, "leasewrap_lease_revocations_total", result="ok") == 1
+    assert vault.pki_serials()["revoked"] != []
 
 
 def test_metrics_file_that_cannot_be_written_later_is_one_warning(vault, pg, tmp_path):

@@ -1156,6 +1156,7 @@ class PKIEngine(RoleEngine):
         super().__init__(core, mount_path)
         self.ca = None          # (key, cert) once made
         self.issued = []        # serial numbers, for tests
+        self.not_after = {}     # serial number -> its expiration (revoke)
         self.revoked = {}       # serial number -> revocation time (revoke)
 
     # Routes roles/, issue/ and cert/ca (path_fetch.go: data.certificate).
@@ -1276,22 +1277,35 @@ class PKIEngine(RoleEngine):
                 "expiration": int(not_after.timestamp())}
         with self.core.lock:
             self.issued.append(serial)
+            self.not_after[serial] = not_after.timestamp()
         self.core.journal.add("pki", event="issue", role=name, serial_number=serial,
                               common_name=cn, expiration=data["expiration"])
         return Reply(200, envelope(data, mount_type=self.mount_type))
 
-    # PUT revoke (path_revoke.go pathRevokeWrite): serial_number of a certificate this
-    # mount issued; answers revocation_time (Unix seconds) and revocation_time_rfc3339
-    # (crl_util.go revokeCert; a serial revoked before answers its first revocation
-    # time); none given is 400 "The serial number or certificate to revoke must be
-    # provided."; an unknown one 400 "certificate with serial %s not found."
-    # (maybeRevokeCrossCluster without a global queue).  Expired certificates and the
-    # CRL itself are not modelled.
+    # PUT revoke (builtin/logical/pki path_revoke.go pathRevokeWrite, then crl_util.go
+    # revokeCert), every refusal an ErrorResponse with a nil error, so a 400:
+    #  - neither serial_number nor certificate: "The serial number or certificate to
+    #    revoke must be provided."; both: "Must provide either the certificate or the
+    #    serial to revoke; not both."; an empty serial: "The serial number must be
+    #    provided";
+    #  - a serial this mount never issued: "certificate with serial %s not found."
+    #    (pathRevokeWrite -> maybeRevokeCrossCluster, no global queue);
+    #  - revoked before: 200 with that first revocation_time (Unix seconds),
+    #    revocation_time_rfc3339 and "state": "revoked" (revokeCert's fetchRevocationInfo);
+    #  - expired, or expiring within 2 s (cert.NotAfter before now + 2 s): 200 with no
+    #    data and the warning "certificate with serial %s already expired; refusing to
+    #    add to CRL" (the colon serial), and it is not revoked;
+    #  - else revoked now: 200 with revocation_time, revocation_time_rfc3339, "state".
+    # Revoking by certificate and the CRL itself are not modelled.
     def _revoke(self, ctx):
         serial = ctx.data.get("serial_number")
-        if serial is None and ctx.data.get("certificate") is None:
+        cert = ctx.data.get("certificate")
+        if serial is None and cert is None:
             raise VaultError(400, ["The serial number or certificate to revoke must be "
                                    "provided."])
+        if serial is not None and cert is not None:
+            raise VaultError(400, ["Must provide either the certificate or the serial to "
+                                   "revoke; not both."])
         if serial is None:
             raise VaultError(400, ["revoking by certificate is not emulated; give "
                                    "serial_number"])
@@ -1301,10 +1315,18 @@ class PKIEngine(RoleEngine):
         with self.core.lock:
             if norm not in self.issued:
                 raise VaultError(400, ["certificate with serial %s not found." % serial])
-            when = self.revoked.setdefault(norm, time.time())
+            when = self.revoked.get(norm)
+            if when is None and self.not_after[norm] < time.time() + 2:
+                self.core.journal.add("pki", event="revoke_expired", serial_number=norm)
+                return Reply(200, envelope(None, mount_type=self.mount_type, warnings=[
+                    "certificate with serial %s already expired; refusing to add to CRL"
+                    % norm]))
+            if when is None:
+                when = self.revoked[norm] = time.time()
         self.core.journal.add("pki", event="revoke", serial_number=norm)
         return Reply(200, envelope({"revocation_time": int(when),
-                                    "revocation_time_rfc3339": rfc3339(when)},
+                                    "revocation_time_rfc3339": rfc3339(when),
+                                    "state": "revoked"},
                                    mount_type=self.mount_type))
 
 
@@ -3596,7 +3618,13 @@ class Core:
                 body[k] = v
         return body
 
-    # sys/leases/renew: §6.1 TTL math, error texts, renew statements.
+    # sys/leases/renew: §6.1 TTL math, error texts, renew statements.  The refusals
+    # follow vault/expiration.go Renew -> leaseEntry.renewable(), in its order: no
+    # entry "lease not found", past its ExpireTime "lease expired", then a secret whose
+    # Renewable is false "lease is not renewable" (plain errors, which
+    # vault/logical_system.go handleRenew passes to handleErrorNoReadOnlyForward: not
+    # an HTTPCodedError, so ErrorResponse(err.Error()) with ErrInvalidRequest, a 400
+    # {"errors": [text]}).
     def sys_renew(self, ctx, lease_id, increment):
         if not lease_id:
             raise VaultError(400, ["lease_id must be specified"])

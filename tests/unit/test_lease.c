@@ -102,14 +102,14 @@ test_plan_refresh_without_lease(void **state)
 
 	(void)state;
 	f.lease_end = 0;
-	f.r = 0.5;
+	f.jitter = 0.5;
 	lease_plan(&f, &p);
 	assert_int_equal(p.step, LSTEP_REFRESH);
-	assert_true(near(p.in, 300));	/* the interval, +-10 % around r = 0.5 */
+	assert_true(near(p.in, 300));	/* the interval, +-10 % around 0.5 */
 	assert_true(p.last_call < 0);
 	/* A TTL in the answer shortens it to 90 % of that. */
 	f.ttl_hint = 100;
-	f.r = 0;
+	f.jitter = 0;
 	lease_plan(&f, &p);
 	assert_true(near(p.in, 100 * 0.9 * 0.9));
 	/* Not a path's own interval (--refresh-interval PATH=DURATION). */
@@ -117,6 +117,39 @@ test_plan_refresh_without_lease(void **state)
 	f.refresh_interval = 2;
 	lease_plan(&f, &p);
 	assert_true(near(p.in, 2 * 0.9));
+}
+
+/*
+ * Planned again later (a token renewal reschedules every credential), a
+ * refresh stays due an interval after the last read, not after now; one
+ * past due is due now.  The jitter is the credential's, not a fresh draw.
+ */
+static void
+test_plan_refresh_from_the_last_read(void **state)
+{
+	struct lease_facts f = facts();
+	struct lease_plan p;
+
+	(void)state;
+	f.lease_end = 0;
+	f.refresh_interval = 1;
+	f.refresh_own = 1;
+	f.jitter = 0.5;
+	f.last_read = 1000;
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 1));
+	f.now = 1000.6;			/* rescheduled 0.6 s later */
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 0.4));
+	f.jitter = 1;			/* +10 % at most */
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 0.5));
+	f.now = 1003;			/* past due: now */
+	lease_plan(&f, &p);
+	assert_true(p.in <= 0);
+	f.last_read = 0;		/* unknown (a retry): from now */
+	lease_plan(&f, &p);
+	assert_true(near(p.in, 1.1));
 }
 
 /* A path's own interval is used as given; the default yields to a KV v1 ttl. */
@@ -140,7 +173,7 @@ test_plan_refresh_at_a_static_rotation(void **state)
 
 	(void)state;
 	f.lease_end = 0;
-	f.r = 0.9;
+	f.jitter = 0.9;
 	f.refresh_at = 1009;
 	lease_plan(&f, &p);
 	assert_int_equal(p.step, LSTEP_REFRESH);
@@ -150,7 +183,7 @@ test_plan_refresh_at_a_static_rotation(void **state)
 	lease_plan(&f, &p);
 	assert_true(near(p.in, 0));
 	f.refresh_at = 1000 + 3600;	/* further than --refresh-interval */
-	f.r = 0.5;
+	f.jitter = 0.5;
 	lease_plan(&f, &p);
 	assert_true(near(p.in, 300));
 }
@@ -420,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_retry_delay_is_at_least_retry_after),
 		cmocka_unit_test(test_plan_refresh_at_a_static_rotation),
 		cmocka_unit_test(test_plan_refresh_without_lease),
+		cmocka_unit_test(test_plan_refresh_from_the_last_read),
 		cmocka_unit_test(test_refresh_every),
 		cmocka_unit_test(test_plan_renew_two_thirds_and_last_call),
 		cmocka_unit_test(test_plan_learned_max_rotates_before_it),

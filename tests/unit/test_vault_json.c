@@ -596,6 +596,29 @@ test_retry_after(void **state)
 	assert_true(vj_retry_after("9999999", strlen("9999999"), t) == 86400);
 }
 
+/* A PKI revoke that left an expired certificate off the CRL (crl_util.go revokeCert). */
+static void
+test_cert_unrevoked(void **state)
+{
+	const char *expired = "{\"data\":null,\"warnings\":[\"certificate "
+	    "with serial 01:02 already expired; refusing to add to CRL\"]}";
+	const char *done = "{\"data\":{\"revocation_time\":1796187930,"
+	    "\"state\":\"revoked\"},\"warnings\":null}";
+	char out[128];
+
+	(void)state;
+	assert_int_equal(vj_cert_unrevoked(expired, strlen(expired), out,
+	    sizeof(out)), 1);
+	assert_string_equal(out, "certificate with serial 01:02 already "
+	    "expired; refusing to add to CRL");
+	assert_int_equal(vj_cert_unrevoked(done, strlen(done), out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vj_cert_unrevoked("{}", 2, out, sizeof(out)), 1);
+	assert_int_equal(vj_cert_unrevoked("not json", 8, out, sizeof(out)), 0);
+	assert_int_equal(vj_cert_unrevoked(NULL, 0, out, sizeof(out)), 0);
+}
+
 /* Vault's wrapped backend failures (vault/expiration.go renewEntry). */
 static void
 test_backend_failure(void **state)
@@ -1004,6 +1027,7 @@ main(void)
 		cmocka_unit_test(test_seconds_clamped),
 		cmocka_unit_test(test_secret_huge_lease_duration),
 		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_cert_unrevoked),
 		cmocka_unit_test(test_backend_failure),
 		cmocka_unit_test(test_policy_denied),
 		cmocka_unit_test(test_revoke_settled),
