@@ -103,14 +103,16 @@ struct sym {
 	void		*slot;		/* where the function pointer goes */
 };
 
-/* dlopen soname and fill every slot; the handle is kept for the run. */
+/* Once (*loaded): dlopen soname and fill every slot; the handle is kept for the run. */
 static int
-load(const char *soname, const char *package, const struct sym *syms,
-    size_t n, char *err, size_t errlen)
+load(int *loaded, const char *soname, const char *package,
+    const struct sym *syms, size_t n, char *err, size_t errlen)
 {
 	void *h, *p;
 	size_t i;
 
+	if (*loaded)
+		return 0;
 	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "cannot load %s (%s); install %s",
 		    soname, dlerror(), package);
@@ -126,6 +128,7 @@ load(const char *soname, const char *package, const struct sym *syms,
 		/* POSIX's way to turn dlsym's void * into a function pointer. */
 		memcpy(syms[i].slot, &p, sizeof(p));
 	}
+	*loaded = 1;
 	return 0;
 }
 
@@ -157,13 +160,8 @@ dl_curl(char *err, size_t errlen)
 		{ "curl_free", &C.free },
 	};
 
-	if (C.loaded)
-		return 0;
-	if (load(CURL_SONAME, "libcurl4", syms, sizeof(syms) / sizeof(syms[0]),
-	    err, errlen) == -1)
-		return -1;
-	C.loaded = 1;
-	return 0;
+	return load(&C.loaded, CURL_SONAME, "libcurl4", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
 int
@@ -183,13 +181,8 @@ dl_mhd(char *err, size_t errlen)
 		{ "MHD_get_connection_info", &M.get_connection_info },
 	};
 
-	if (M.loaded)
-		return 0;
-	if (load(MHD_SONAME, "libmicrohttpd12", syms,
-	    sizeof(syms) / sizeof(syms[0]), err, errlen) == -1)
-		return -1;
-	M.loaded = 1;
-	return 0;
+	return load(&M.loaded, MHD_SONAME, "libmicrohttpd12", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
 int
@@ -222,13 +215,8 @@ dl_jansson(char *err, size_t errlen)
 		{ "json_true", &J.true_ },
 	};
 
-	if (J.loaded)
-		return 0;
-	if (load(JANSSON_SONAME, "libjansson4", syms,
-	    sizeof(syms) / sizeof(syms[0]), err, errlen) == -1)
-		return -1;
-	J.loaded = 1;
-	return 0;
+	return load(&J.loaded, JANSSON_SONAME, "libjansson4", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
 /* ---- libcurl --------------------------------------------------------- */
