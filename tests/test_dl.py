@@ -82,6 +82,11 @@ def test_missing_libjansson_is_one_clear_line(vault, tmp_path):
     line = lw.one_line(r.stderr)
     assert lw.ERROR_LINE.match(line) and "cannot load libjansson.so.4" in line \
         and "install libjansson4" in line, line
+    # So with a spec's parameters, checked at config time as JSON.
+    r = run_without("libjansson.so.4", ["-s", "A=secret/data/app?version=1#k",
+                                        "--", "true"], lw.base_env(vault))
+    assert r.returncode == lw.EXIT_SOFTWARE, r.stderr
+    assert "cannot load libjansson.so.4" in lw.one_line(r.stderr), r.stderr
     # A config file is JSON too: a config error.
     conf = tmp_path / "lw.json"
     conf.write_text('{"log_level": "info"}')
