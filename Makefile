@@ -20,7 +20,10 @@ LDFLAGS	?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # libcurl and libmicrohttpd are loaded with dlopen on first use (src/dl.c):
 # only their headers are needed to build.
-LIBS	 = $$(pkg-config --libs jansson) -lev -lm
+# jansson too (loaded when there is JSON to read: a secret, a config file);
+# the unit tests and fuzzers link it, for their own JSON.
+BIN_LIBS = -lev -lm
+LIBS	 = $$(pkg-config --libs jansson) $(BIN_LIBS)
 
 SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c \
 	   src/util.c \
@@ -69,7 +72,7 @@ test-deps:
 	@sh packaging/ensure-debs $(TEST_DEBS)
 
 leasewrap: $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(BIN_LIBS)
 
 $(OBJS): | deps
 

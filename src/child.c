@@ -1,4 +1,4 @@
-/* child.c: fork/exec discipline (tmux job.c, tini): a clean child, a checked exec. */
+/* child.c: vfork or fork, then exec (tmux job.c, tini): a clean child, a checked exec. */
 #define _GNU_SOURCE
 #include "child.h"
 #include "exitcodes.h"
@@ -99,7 +99,7 @@ close_span(unsigned lo, unsigned hi)
 		close((int)lo);
 }
 
-/* Close every descriptor from 3 up that the parent did not hand us. */
+/* Close every descriptor from 3 up that the parent did not hand us (but keep, if >= 0). */
 static void
 close_ours(int keep)
 {
@@ -123,12 +123,27 @@ close_ours(int keep)
 	close_span((unsigned)lo, ~0U);
 }
 
-/* In the forked child: become what a bare exec would have been, then exec. */
+/* In the child: exec failed with e; tell the parent (errp, or else errfd) and exit code. */
 static void
-exec_child(char *const argv[], char *const envp[], int errfd)
+child_fail(int errfd, volatile int *errp, int e, int code)
+{
+	if (errp != NULL)
+		*errp = e;
+	else
+		(void)!write(errfd, &e, sizeof(e));
+	_exit(code);
+}
+
+/*
+ * In the child: become what a bare exec would have been, then exec.  Only
+ * system calls and no allocation: a vforked child shares our memory.
+ */
+static void
+exec_child(char *const argv[], char *const envp[], int errfd,
+    volatile int *errp)
 {
 	struct sigaction sa;
-	int sig, e;
+	int sig;
 
 	setpgid(0, 0);
 	if (isatty(STDIN_FILENO))
@@ -143,39 +158,60 @@ exec_child(char *const argv[], char *const envp[], int errfd)
 		sigaction(sig, &sa, NULL);
 	}
 	close_ours(errfd);
-	if (runas_apply(run_as) == -1) {
-		e = errno;
-		(void)!write(errfd, &e, sizeof(e));
-		_exit(LW_EXIT_NOEXEC);
-	}
+	if (runas_apply(run_as) == -1)
+		child_fail(errfd, errp, errno, LW_EXIT_NOEXEC);
 	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 	execvpe(argv[0], argv, envp);
-	e = errno;
-	(void)!write(errfd, &e, sizeof(e));
-	_exit(child_exec_exit_code(e));
+	child_fail(errfd, errp, errno, child_exec_exit_code(errno));
 }
 
-pid_t
-child_spawn(char *const argv[], char *const envp[], int *exec_errno)
+/*
+ * With vfork(2) the child borrows our memory until its exec (as glibc's
+ * posix_spawn does): no page table is copied nor page copied on write, and
+ * we go on only once it has exec'd or exited, with exec's errno in e: no
+ * pipe.  Its own setpgid() has run by then: no race with a kill(-pid).
+ * Not for --user: setuid() in a child that shares our memory would run
+ * glibc's setxid broadcast to the threads libcurl's resolver may have
+ * left in it; that child is forked.
+ */
+static pid_t
+spawn_shared(char *const argv[], char *const envp[], int *exec_errno)
+{
+	sigset_t all, saved;
+	volatile int e = 0;
+	pid_t pid;
+
+	/* No handler of ours may run in the child before it reset them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+	if ((pid = vfork()) == 0)
+		exec_child(argv, envp, -1, &e);
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (pid > 0)
+		*exec_errno = e;
+	return pid;
+}
+
+/* --user: fork, and learn exec's errno from a close-on-exec pipe. */
+static pid_t
+spawn_forked(char *const argv[], char *const envp[], int *exec_errno)
 {
 	sigset_t all, saved;
 	int fds[2], e = 0;
 	ssize_t n;
 	pid_t pid;
-	char **uenv = NULL, *home = NULL;
+	char **uenv, *home = NULL;
 
-	*exec_errno = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
-	if (run_as != NULL)
-		envp = uenv = user_env(envp, &home);
+	envp = uenv = user_env(envp, &home);
 	/* No handler of ours may run in the child between fork and exec. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &saved);
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		exec_child(argv, envp, fds[1]);
+		exec_child(argv, envp, fds[1], NULL);
 	}
 	if (pid > 0)
 		setpgid(pid, pid);	/* no race with a kill(-pid) */
@@ -195,6 +231,14 @@ child_spawn(char *const argv[], char *const envp[], int *exec_errno)
 	if (n == (ssize_t)sizeof(e))
 		*exec_errno = e;
 	return pid;
+}
+
+pid_t
+child_spawn(char *const argv[], char *const envp[], int *exec_errno)
+{
+	*exec_errno = 0;
+	return run_as == NULL ? spawn_shared(argv, envp, exec_errno) :
+	    spawn_forked(argv, envp, exec_errno);
 }
 
 int

@@ -18,10 +18,11 @@ struct runas;
  */
 void	child_set_user(const struct runas *ra);
 /*
- * Fork and exec argv with envp in its own process group, with the
- * inherited mask and dispositions and none of our descriptors.  Returns
- * the pid; when exec fails the child exits 126/127 and *exec_errno says
- * why (0 on success).  -1 if fork itself failed.
+ * Start argv with envp in its own process group (vfork, or fork with
+ * --user; then exec), with the inherited mask and dispositions and none of
+ * our descriptors.  Returns the pid once the child has exec'd; when exec
+ * fails the child exits 126/127 and *exec_errno says why (0 on success).
+ * -1 if the process could not be created.
  */
 pid_t	child_spawn(char *const argv[], char *const envp[], int *exec_errno);
 /* The exit code for a wait status: the code, or 128+N for signal N. */

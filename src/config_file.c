@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "config_opts.h"
+#include "dl.h"
 #include "spec.h"
 #include "util.h"
 
@@ -318,8 +319,11 @@ config_load_file(struct config *cfg, const struct seen *seen, const char *path,
 	json_error_t jerr;
 	const char *key;
 	json_t *root, *v;
+	char why[512];
 	FILE *f;
 
+	if (dl_jansson(why, sizeof(why)) == -1)
+		return errf(err, errlen, "config \"%s\": %s", path, why);
 	if ((f = fopen(path, "r")) == NULL)
 		return errf(err, errlen, "config \"%s\": %s; check the path "
 		    "given to -c", path, strerror(errno));

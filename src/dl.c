@@ -1,20 +1,24 @@
 /*
- * dl.c: libcurl and libmicrohttpd through dlopen(3), loaded on first use.
- * Each function leasewrap calls is defined here and forwards to the
- * library's own, found with dlsym(3) when the library is loaded.
+ * dl.c: libcurl, libmicrohttpd and jansson through dlopen(3), loaded on
+ * first use.  Each function leasewrap calls is defined here and forwards
+ * to the library's own, found with dlsym(3) when the library is loaded.
  */
 #define CURL_DISABLE_TYPECHECK	/* we define curl_easy_setopt() itself */
 #include "dl.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CURL_SONAME	"libcurl.so.4"
 #define MHD_SONAME	"libmicrohttpd.so.12"
+#define JANSSON_SONAME	"libjansson.so.4"
 
 static struct {
 	int loaded;
@@ -66,19 +70,49 @@ static struct {
 	    struct MHD_Connection *, enum MHD_ConnectionInfoType, ...);
 } M;
 
+static struct {
+	int loaded;
+	json_t *(*array_get)(const json_t *, size_t);
+	size_t (*array_size)(const json_t *);
+	void (*delete)(json_t *);
+	char *(*dumps)(const json_t *, size_t);
+	json_int_t (*integer_value)(const json_t *);
+	json_t *(*loadb)(const char *, size_t, size_t, json_error_t *);
+	json_t *(*loadf)(FILE *, size_t, json_error_t *);
+	double (*number_value)(const json_t *);
+	json_t *(*object)(void);
+	json_t *(*object_get)(const json_t *, const char *);
+	void *(*object_iter)(json_t *);
+	const char *(*object_iter_key)(void *);
+	void *(*object_iter_next)(json_t *, void *);
+	json_t *(*object_iter_value)(void *);
+	void *(*object_key_to_iter)(const char *);
+	int (*object_set_new)(json_t *, const char *, json_t *);
+	size_t (*object_size)(const json_t *);
+	json_t *(*vpack_ex)(json_error_t *, size_t, const char *, va_list);
+	void (*set_alloc_funcs)(json_malloc_t, json_free_t);
+	json_t *(*string)(const char *);
+	size_t (*string_length)(const json_t *);
+	const char *(*string_value)(const json_t *);
+	json_t *(*stringn)(const char *, size_t);
+	json_t *(*true_)(void);
+} J;
+
 struct sym {
 	const char	*name;
 	void		*slot;		/* where the function pointer goes */
 };
 
-/* dlopen soname and fill every slot; the handle is kept for the run. */
+/* Once (*loaded): dlopen soname and fill every slot; the handle is kept for the run. */
 static int
-load(const char *soname, const char *package, const struct sym *syms,
-    size_t n, char *err, size_t errlen)
+load(int *loaded, const char *soname, const char *package,
+    const struct sym *syms, size_t n, char *err, size_t errlen)
 {
 	void *h, *p;
 	size_t i;
 
+	if (*loaded)
+		return 0;
 	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "cannot load %s (%s); install %s",
 		    soname, dlerror(), package);
@@ -94,6 +128,7 @@ load(const char *soname, const char *package, const struct sym *syms,
 		/* POSIX's way to turn dlsym's void * into a function pointer. */
 		memcpy(syms[i].slot, &p, sizeof(p));
 	}
+	*loaded = 1;
 	return 0;
 }
 
@@ -125,13 +160,8 @@ dl_curl(char *err, size_t errlen)
 		{ "curl_free", &C.free },
 	};
 
-	if (C.loaded)
-		return 0;
-	if (load(CURL_SONAME, "libcurl4", syms, sizeof(syms) / sizeof(syms[0]),
-	    err, errlen) == -1)
-		return -1;
-	C.loaded = 1;
-	return 0;
+	return load(&C.loaded, CURL_SONAME, "libcurl4", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
 int
@@ -151,13 +181,42 @@ dl_mhd(char *err, size_t errlen)
 		{ "MHD_get_connection_info", &M.get_connection_info },
 	};
 
-	if (M.loaded)
-		return 0;
-	if (load(MHD_SONAME, "libmicrohttpd12", syms,
-	    sizeof(syms) / sizeof(syms[0]), err, errlen) == -1)
-		return -1;
-	M.loaded = 1;
-	return 0;
+	return load(&M.loaded, MHD_SONAME, "libmicrohttpd12", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
+}
+
+int
+dl_jansson(char *err, size_t errlen)
+{
+	const struct sym syms[] = {
+		{ "json_array_get", &J.array_get },
+		{ "json_array_size", &J.array_size },
+		{ "json_delete", &J.delete },
+		{ "json_dumps", &J.dumps },
+		{ "json_integer_value", &J.integer_value },
+		{ "json_loadb", &J.loadb },
+		{ "json_loadf", &J.loadf },
+		{ "json_number_value", &J.number_value },
+		{ "json_object", &J.object },
+		{ "json_object_get", &J.object_get },
+		{ "json_object_iter", &J.object_iter },
+		{ "json_object_iter_key", &J.object_iter_key },
+		{ "json_object_iter_next", &J.object_iter_next },
+		{ "json_object_iter_value", &J.object_iter_value },
+		{ "json_object_key_to_iter", &J.object_key_to_iter },
+		{ "json_object_set_new", &J.object_set_new },
+		{ "json_object_size", &J.object_size },
+		{ "json_vpack_ex", &J.vpack_ex },
+		{ "json_set_alloc_funcs", &J.set_alloc_funcs },
+		{ "json_string", &J.string },
+		{ "json_string_length", &J.string_length },
+		{ "json_string_value", &J.string_value },
+		{ "json_stringn", &J.stringn },
+		{ "json_true", &J.true_ },
+	};
+
+	return load(&J.loaded, JANSSON_SONAME, "libjansson4", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
 /* ---- libcurl --------------------------------------------------------- */
@@ -401,4 +460,198 @@ MHD_get_connection_info(struct MHD_Connection *c,
     enum MHD_ConnectionInfoType type, ...)
 {
 	return M.get_connection_info(c, type);
+}
+
+/* ---- jansson --------------------------------------------------------- */
+
+/*
+ * Every path to JSON calls dl_jansson() first and reports its error (a
+ * config file, a spec's parameters, the Vault client); loading here on
+ * first use is for the rest (the unit tests), and failing is a bug.
+ */
+static void
+jansson(void)
+{
+	char err[512], line[600];
+	int n;
+
+	if (J.loaded || dl_jansson(err, sizeof(err)) == 0)
+		return;
+	n = snprintf(line, sizeof(line), "leasewrap: %s\n", err);
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+	abort();
+}
+
+json_t *
+json_array_get(const json_t *a, size_t i)
+{
+	jansson();
+	return J.array_get(a, i);
+}
+
+size_t
+json_array_size(const json_t *a)
+{
+	jansson();
+	return J.array_size(a);
+}
+
+void
+json_delete(json_t *j)
+{
+	jansson();
+	J.delete(j);
+}
+
+char *
+json_dumps(const json_t *j, size_t flags)
+{
+	jansson();
+	return J.dumps(j, flags);
+}
+
+json_int_t
+json_integer_value(const json_t *j)
+{
+	jansson();
+	return J.integer_value(j);
+}
+
+json_t *
+json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e)
+{
+	jansson();
+	return J.loadb(buf, len, flags, e);
+}
+
+json_t *
+json_loadf(FILE *f, size_t flags, json_error_t *e)
+{
+	jansson();
+	return J.loadf(f, flags, e);
+}
+
+double
+json_number_value(const json_t *j)
+{
+	jansson();
+	return J.number_value(j);
+}
+
+json_t *
+json_object(void)
+{
+	jansson();
+	return J.object();
+}
+
+json_t *
+json_object_get(const json_t *o, const char *key)
+{
+	jansson();
+	return J.object_get(o, key);
+}
+
+void *
+json_object_iter(json_t *o)
+{
+	jansson();
+	return J.object_iter(o);
+}
+
+const char *
+json_object_iter_key(void *it)
+{
+	jansson();
+	return J.object_iter_key(it);
+}
+
+void *
+json_object_iter_next(json_t *o, void *it)
+{
+	jansson();
+	return J.object_iter_next(o, it);
+}
+
+json_t *
+json_object_iter_value(void *it)
+{
+	jansson();
+	return J.object_iter_value(it);
+}
+
+void *
+json_object_key_to_iter(const char *key)
+{
+	jansson();
+	return J.object_key_to_iter(key);
+}
+
+int
+json_object_set_new(json_t *o, const char *key, json_t *v)
+{
+	jansson();
+	return J.object_set_new(o, key, v);
+}
+
+size_t
+json_object_size(const json_t *o)
+{
+	jansson();
+	return J.object_size(o);
+}
+
+json_t *
+json_pack(const char *fmt, ...)
+{
+	va_list ap;
+	json_t *j;
+
+	jansson();
+	va_start(ap, fmt);
+	j = J.vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	return j;
+}
+
+void
+json_set_alloc_funcs(json_malloc_t m, json_free_t f)
+{
+	jansson();
+	J.set_alloc_funcs(m, f);
+}
+
+json_t *
+json_string(const char *v)
+{
+	jansson();
+	return J.string(v);
+}
+
+size_t
+json_string_length(const json_t *j)
+{
+	jansson();
+	return J.string_length(j);
+}
+
+const char *
+json_string_value(const json_t *j)
+{
+	jansson();
+	return J.string_value(j);
+}
+
+json_t *
+json_stringn(const char *v, size_t len)
+{
+	jansson();
+	return J.stringn(v, len);
+}
+
+json_t *
+json_true(void)
+{
+	jansson();
+	return J.true_();
 }

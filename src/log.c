@@ -241,22 +241,48 @@ fields(char *out, size_t size, size_t *n, const struct log_fields *f, int js)
 		    f->pid);
 }
 
+/*
+ * t as "YYYY-MM-DDTHH:MM:SS" in UTC.  By hand: gmtime_r() and strftime()
+ * load the local time zone (/etc/localtime) on first use, which no line
+ * shows.  The date from the day count is H. Hinnant's civil_from_days
+ * ("chrono-Compatible Low-Level Date Algorithms").
+ */
+static void
+utc_stamp(char *out, size_t size, time_t t)
+{
+	long long days = (long long)t / 86400, secs = (long long)t % 86400;
+	long long era, yoe, doe, doy, mp, d, m;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;		/* from 0000-03-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	snprintf(out, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld",
+	    yoe + era * 400 + (m <= 2), m, d, secs / 3600, secs / 60 % 60,
+	    secs % 60);
+}
+
 size_t
 log_render(char *out, size_t size, int js, enum log_level l,
     const char *event, const struct log_fields *f, const char *msg,
     const struct timespec *now, int pid)
 {
-	char ts[40], ev[EVENT_MAX + 4], m[MSG_MAX + 4];
-	struct tm tm;
+	char ts[128], ev[EVENT_MAX + 4], m[MSG_MAX + 4];
 	size_t n = 0, evlen, mlen;
 
 	if (size < LOG_LINE_MAX)
 		return 0;
 	if ((unsigned)l > LOG_ERROR)
 		l = LOG_ERROR;
-	gmtime_r(&now->tv_sec, &tm);
-	if (strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		ts[0] = '\0';
+	utc_stamp(ts, sizeof(ts), now->tv_sec);
 	/* size - 2: room for the closing "}\n" or "\n" is always kept. */
 	size -= 2;
 	if (js) {

@@ -1,6 +1,7 @@
-"""libcurl and libmicrohttpd are loaded on first use (src/dl.c): a run with
-no secret and no metrics server never maps them, and a missing library is
-one clear line and a documented exit code, not a loader crash."""
+"""libcurl, libmicrohttpd and jansson are loaded on first use (src/dl.c): a
+run with no secret, no config file and no metrics server never maps them,
+and a missing library is one clear line and a documented exit code, not a
+loader crash."""
 import os
 import re
 import subprocess
@@ -26,7 +27,8 @@ def maps_of_running(args, env=None):
 def test_plain_supervision_maps_neither_library():
     libs = maps_of_running([])
     assert not [l for l in libs if l.startswith(("libcurl", "libmicrohttpd",
-                                                  "libssl", "libgnutls"))], libs
+                                                  "libssl", "libgnutls",
+                                                  "libjansson"))], libs
 
 
 def test_metrics_server_loads_libmicrohttpd_only(free_port):
@@ -71,3 +73,27 @@ def test_missing_libmicrohttpd_is_a_config_error(free_port):
     assert r.returncode == lw.EXIT_CONFIG, r.stderr
     line = lw.one_line(r.stderr)
     assert "cannot load libmicrohttpd.so.12" in line and "install libmicrohttpd12" in line
+
+
+def test_missing_libjansson_is_one_clear_line(vault, tmp_path):
+    r = run_without("libjansson.so.4", ["-s", "A=secret/app#k", "--", "true"],
+                    lw.base_env(vault))
+    assert r.returncode == lw.EXIT_SOFTWARE, r.stderr
+    line = lw.one_line(r.stderr)
+    assert lw.ERROR_LINE.match(line) and "cannot load libjansson.so.4" in line \
+        and "install libjansson4" in line, line
+    # So with a spec's parameters, checked at config time as JSON.
+    r = run_without("libjansson.so.4", ["-s", "A=secret/data/app?version=1#k",
+                                        "--", "true"], lw.base_env(vault))
+    assert r.returncode == lw.EXIT_SOFTWARE, r.stderr
+    assert "cannot load libjansson.so.4" in lw.one_line(r.stderr), r.stderr
+    # A config file is JSON too: a config error.
+    conf = tmp_path / "lw.json"
+    conf.write_text('{"log_level": "info"}')
+    r = run_without("libjansson.so.4", ["-c", str(conf), "--", "true"], lw.base_env())
+    assert r.returncode == lw.EXIT_CONFIG, r.stderr
+    line = lw.one_line(r.stderr)
+    assert "cannot load libjansson.so.4" in line and str(conf) in line, line
+    # Without secrets or a config file the same machine still supervises.
+    r = run_without("libjansson.so.4", ["--", "sh", "-c", "exit 3"], lw.base_env())
+    assert r.returncode == 3, r.stderr

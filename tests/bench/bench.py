@@ -534,9 +534,10 @@ def bench_trivial(v, pg):
             link = ("; an empty main() linked to the same libraries takes %s"
                     % ms(med(times[LINKONLY_WALL])) if LINKONLY_WALL in times else "")
             REPORT.note("2. leasewrap -- true is %.2fx tini (%s vs %s; target 1.2x = %s, missed by "
-                        "%s). `leasewrap --version`, which only loads the binary (libc, libev, "
-                        "jansson: libcurl and libmicrohttpd are loaded only when a secret or "
-                        "--metrics-addr needs them) and exits, takes %s (bare `true`: %s)%s. "
+                        "%s). `leasewrap --version`, which only loads the binary (libc, libev: "
+                        "libcurl, libmicrohttpd and jansson are loaded only when a secret, a "
+                        "config file or --metrics-addr needs them) and exits, takes %s (bare "
+                        "`true`: %s)%s. "
                         "Running and reaping the command adds ~%s over that (tini: ~%s over bare "
                         "`true`)."
                         % (lwm / tm, ms(lwm), ms(tm), ms(1.2 * tm), ms(lwm - 1.2 * tm), ms(load),

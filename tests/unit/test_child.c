@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "child.h"
 #include "exitcodes.h"
+#include "runas.h"
 
 extern char **environ;
 
@@ -187,7 +189,7 @@ test_spawn_own_process_group(void **state)
 	(void)state;
 	pid = child_spawn(argv, environ, &e);
 	assert_true(pid > 0);
-	/* The parent set the group before child_spawn returned. */
+	/* The group is set before child_spawn returns. */
 	assert_int_equal(getpgid(pid), pid);
 	assert_int_equal(child_exit_code(reap(pid)), 0);
 }
@@ -258,6 +260,92 @@ test_spawn_descriptors(void **state)
 	close(fd_pipe[0]);
 	close(fd_pipe[1]);
 	close(fd_after);
+}
+
+/* How many descriptors we have open. */
+static int
+count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * child_spawn returns once the command has exec'd (its /proc/PID/exe is
+ * the command's), and leaves no descriptor behind, whether exec worked or
+ * not.
+ */
+static void
+spawn_returns_after_exec(void)
+{
+	char *sleeper[] = { "/bin/sleep", "30", NULL };
+	char *missing[] = { "/nonexistent/leasewrap-test-cmd", NULL };
+	char link[64], exe[PATH_MAX], want[PATH_MAX];
+	ssize_t n;
+	pid_t pid;
+	int e = -1, fds = count_fds();
+
+	assert_non_null(realpath(sleeper[0], want));
+	pid = child_spawn(sleeper, environ, &e);
+	assert_true(pid > 0);
+	assert_int_equal(e, 0);
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_string_equal(exe, want);
+	assert_int_equal(count_fds(), fds);
+	kill(pid, SIGKILL);
+	assert_int_equal(child_exit_code(reap(pid)), 128 + SIGKILL);
+	assert_int_equal(run(missing, &e), 127);
+	assert_int_equal(e, ENOENT);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void
+test_spawn_returns_after_exec(void **state)
+{
+	(void)state;
+	spawn_returns_after_exec();
+}
+
+/*
+ * With --user the child is forked, not vforked (child.c): as ourselves,
+ * the same contract holds, and HOME is the user's.
+ */
+static void
+test_spawn_forked_for_user(void **state)
+{
+	gid_t groups[64];
+	struct runas ra;
+	int n;
+
+	(void)state;
+	if (geteuid() != 0) {
+		printf("skipped: --user needs root\n");
+		skip();
+	}
+	assert_true((n = getgroups(64, groups)) >= 0);
+	memset(&ra, 0, sizeof(ra));
+	ra.set = 1;
+	ra.uid = getuid();
+	ra.gid = getgid();
+	ra.groups = groups;
+	ra.ngroups = (size_t)n;
+	ra.home = "/leasewrap-test-home";
+	child_set_user(&ra);
+	spawn_returns_after_exec();
+	assert_int_equal(run_sh("exit 3"), 3);
+	assert_int_equal(run_sh("test \"$HOME\" = /leasewrap-test-home"), 0);
+	child_set_user(NULL);
+	assert_int_equal(run_sh("test \"$HOME\" != /leasewrap-test-home"), 0);
 }
 
 /* In a process of its own: make close_range(2) fail as on Linux < 5.9. */
@@ -375,6 +463,8 @@ main(void)
 		cmocka_unit_test(test_spawn_own_process_group),
 		cmocka_unit_test(test_spawn_not_found),
 		cmocka_unit_test(test_spawn_not_executable),
+		cmocka_unit_test(test_spawn_returns_after_exec),
+		cmocka_unit_test(test_spawn_forked_for_user),
 		cmocka_unit_test(test_spawn_descriptors),
 		cmocka_unit_test(test_spawn_descriptors_fallback),
 		cmocka_unit_test(test_spawn_signal_mask),

@@ -1,4 +1,5 @@
 /* test_log.c: log lines stay one valid line whatever they carry (log_render). */
+#define _DEFAULT_SOURCE	/* gmtime_r */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +101,31 @@ test_ttl_numbers(void **state)
 	free(line);
 }
 
+/* The time stamp is UTC, as gmtime_r() and strftime() give it, leap days and all. */
+static void
+test_time_is_utc(void **state)
+{
+	/* 1900-03-01, 1970, 2000-02-29 (a leap century), 2038, 2100-03-01. */
+	static const long long fixed[] = { -2203891200LL, -1, 0, 951782400LL,
+	    951868799LL, 2147483647LL, 2147483648LL, 4107542400LL };
+	char line[LOG_LINE_MAX], want[64];
+	struct timespec t = { 0, 999000000 };
+	struct tm tm;
+	long long i, n = (long long)(sizeof(fixed) / sizeof(fixed[0]));
+
+	(void)state;
+	/* The fixed points, then every 3 days and 7 seconds over 150 years. */
+	for (i = 0; i < n + 150 * 365 / 3; i++) {
+		t.tv_sec = (time_t)(i < n ? fixed[i] :
+		    (i - n) * (3 * 86400 + 7) + 86400LL * 365 * 10);
+		assert_non_null(gmtime_r(&t.tv_sec, &tm));
+		assert_true(strftime(want, sizeof(want),
+		    "%Y-%m-%dT%H:%M:%S.999Z leasewrap:", &tm) > 0);
+		log_render(line, sizeof(line), 0, LOG_INFO, "e", NULL, "m", &t, 1);
+		assert_memory_equal(line, want, strlen(want));
+	}
+}
+
 int
 main(void)
 {
@@ -107,6 +133,7 @@ main(void)
 		cmocka_unit_test(test_text_escapes_controls),
 		cmocka_unit_test(test_json_stays_valid),
 		cmocka_unit_test(test_ttl_numbers),
+		cmocka_unit_test(test_time_is_utc),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
