@@ -5,6 +5,7 @@
  */
 #define CURL_DISABLE_TYPECHECK	/* we define curl_easy_setopt() itself */
 #include "dl.h"
+#include "secret.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -215,8 +216,15 @@ dl_jansson(char *err, size_t errlen)
 		{ "json_true", &J.true_ },
 	};
 
-	return load(&J.loaded, JANSSON_SONAME, "libjansson4", syms,
-	    sizeof(syms) / sizeof(syms[0]), err, errlen);
+	int was = J.loaded;
+
+	if (load(&J.loaded, JANSSON_SONAME, "libjansson4", syms,
+	    sizeof(syms) / sizeof(syms[0]), err, errlen) == -1)
+		return -1;
+	/* Every block jansson frees is wiped, from its first JSON on (a config file's role_id). */
+	if (!was)
+		J.set_alloc_funcs(secure_malloc, secure_free);
+	return 0;
 }
 
 /* ---- libcurl --------------------------------------------------------- */

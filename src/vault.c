@@ -86,9 +86,8 @@ static void check_done(struct vault *);
 int
 vault_global_init(char *err, size_t errlen)
 {
-	if (dl_jansson(err, errlen) == -1)
+	if (dl_jansson(err, errlen) == -1)	/* it sets the wiping allocator */
 		return -1;
-	json_set_alloc_funcs(secure_malloc, secure_free);
 	if (dl_curl(err, errlen) == -1)
 		return -1;
 	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secure_malloc,
