@@ -24,6 +24,15 @@
 #include <string.h>
 
 static void	cred_due(struct cred *);
+
+/* When the request resp answers was sent (at the latest). */
+static ev_tstamp
+sent_at(struct sup *s, const struct vault_resp *resp)
+{
+	double took = resp->seconds > 0 ? resp->seconds : 0;
+
+	return ev_now(s->loop) - took;
+}
 static void	cred_read(struct cred *, enum purpose);
 
 /*
@@ -71,19 +80,27 @@ doomed_by_token(const struct cred *c)
 	return token_bound(c) && c->tg == tokens_current(c->sup->tk);
 }
 
+/*
+ * Load cur's lease facts, its TTLs counted from since: when the request
+ * that brought it was sent.  Vault started the lease after that, so the
+ * end taken is never later than Vault's, however long the answer took or
+ * the handover waited (a stop, --settle-delay) before cur came into use.
+ */
 void
-cred_take_lease(struct cred *c)
+cred_take_lease(struct cred *c, ev_tstamp since)
 {
 	enum engine_timing timing = c->eng->timing(&c->cur, &c->duration);
 
+	/* A certificate's end is absolute (data.expiration): timing() counted from now. */
+	if (engine_is_cert(&c->cur))
+		since = ev_now(c->sup->loop);
 	c->renewable = c->cur.renewable;
 	c->final = !c->renewable;
 	c->lease_end = timing == TIMING_LEASE && c->duration > 0 ?
-	    ev_now(c->sup->loop) + c->duration : 0;
-	c->rotates_at = timing == TIMING_ROTATES ?
-	    ev_now(c->sup->loop) + c->duration : 0;
+	    since + c->duration : 0;
+	c->rotates_at = timing == TIMING_ROTATES ? since + c->duration : 0;
 	c->jitter = rnd();
-	c->issued = ev_now(c->sup->loop);
+	c->issued = since;
 	c->read_at = c->issued;
 	c->attempts = 0;
 	c->doomed_logged = 0;
@@ -195,7 +212,7 @@ renew_cb(const struct vault_resp *resp, void *arg)
 		metrics_add(s->metrics, M_RENEWALS, 1, "path", c->path,
 		    "result", "ok");
 		c->attempts = 0;
-		c->lease_end = ev_now(s->loop) + ttl;
+		c->lease_end = sent_at(s, resp) + ttl;
 		if (ttl < c->duration || !c->renewable) {
 			c->final = 1;
 			if (ttl < c->duration)
@@ -453,7 +470,7 @@ read_got(struct cred *c, struct vj_secret *sec)
 		c->cur = *sec;
 		c->lease = l;
 		c->tg = tokens_current(s->tk);
-		cred_take_lease(c);
+		cred_take_lease(c, c->answer_sent);
 		if (cred_settle_begin(c))
 			return;
 		c->done = 1;
@@ -487,6 +504,7 @@ read_got(struct cred *c, struct vj_secret *sec)
 	c->next = *sec;
 	c->next_lease = l;
 	c->next_tg = tokens_current(s->tk);
+	c->next_sent = c->answer_sent;
 	ev_timer_stop(s->loop, &c->timer);
 	if (cred_settle_begin(c))
 		return;
@@ -546,6 +564,7 @@ read_cb(const struct vault_resp *resp, void *arg)
 	char err[384];
 
 	c->op = OP_NONE;
+	c->answer_sent = sent_at(c->sup, resp);
 	log_at(LOG_DEBUG, "fetch", LF(.path = c->read_path,
 	    .status = resp->status), "%s %s: %ld in %.1f ms", c->eng->method,
 	    c->read_path, resp->status, resp->seconds * 1000);

@@ -52,6 +52,8 @@ struct cred {
 	struct vj_secret	 next;		/* fetched, not yet applied */
 	struct lease		*next_lease;
 	struct tokgen		*next_tg;
+	ev_tstamp		 next_sent;	/* next's request was sent */
+	ev_tstamp		 answer_sent;	/* the answer in hand's request was sent */
 	int			 has_next;
 	int			 settling;	/* fetched, waiting out --settle-delay */
 	int			 doomed_logged;
@@ -65,7 +67,7 @@ struct cred {
 			    LF_TTL(t))
 
 /* Load cur's lease facts after a read or a promotion. */
-void	cred_take_lease(struct cred *);
+void	cred_take_lease(struct cred *, ev_tstamp since);
 /* Just fetched: wait --settle-delay before they count (1), or not at all (0). */
 int	cred_settle_begin(struct cred *);
 /* The settle delay is over: the values count as fetched now. */

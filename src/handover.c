@@ -136,7 +136,7 @@ creds_promote(struct sup *s, int keep)
 		memset(&c->next, 0, sizeof(c->next));
 		c->next_lease = NULL;
 		c->has_next = 0;
-		cred_take_lease(c);
+		cred_take_lease(c, c->next_sent);
 		cred_schedule(c);
 	}
 }

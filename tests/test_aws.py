@@ -92,6 +92,33 @@ def test_sts_leases_rotate_before_their_end_without_renewals(vault, tmp_path):
         assert nxt["t"] < int(prev["deadline"]) + 1, (prev, nxt)
 
 
+def test_a_new_lease_is_counted_from_its_fetch_not_its_handover(vault, tmp_path):
+    """A rotation's stop (here the whole --kill-timeout: the command ignores
+    SIGTERM) comes between fetching the new lease and handing it over.  Its
+    end is counted from the fetch, so LEASEWRAP_DEADLINE is never later than
+    Vault's end of the lease the command was given (counted from the
+    handover, it was later by the stop, and each next rotation that late)."""
+    vault.create_aws_role("deploy")
+    log = tmp_path / "deadlines"
+    script = 'trap "" TERM; echo "$LEASEWRAP_DEADLINE" >> %s; exec sleep 100' % log
+    p = lw.start(["--kill-timeout", "2s"] + sts("aws/sts/deploy?ttl=12s") +
+                 ["--", "sh", "-c", script], env=lw.base_env(vault))
+    try:
+        lw.wait_for(lambda: log.exists() and len(log.read_text().split()) >= 3,
+                    timeout=90, what="two replacements")
+        p.terminate()
+        p.communicate(timeout=lw.TIMEOUT)
+    finally:
+        lw.kill_quietly(p)
+    issued = [e for e in vault.journal() if e.get("kind") == "aws"
+              and e.get("event") == "issue"]
+    deadlines = [int(d) for d in log.read_text().split()]
+    assert len(issued) >= len(deadlines) >= 3
+    # The n-th start had the n-th key; the journal's time is just after its issue.
+    for d, e in zip(deadlines, issued):
+        assert d <= e["time"] + e["ttl"], (d, e["time"] + e["ttl"])
+
+
 def test_check_reports_a_lease_that_cannot_be_renewed(vault):
     vault.create_aws_role("deploy")
     r = lw.run(["check"] + sts("aws/sts/deploy?ttl=15m"), env=lw.base_env(vault))
