@@ -33,7 +33,7 @@ SRCS	 = src/main.c src/config.c src/config_file.c src/spec.c src/log.c \
 	   src/auth.c src/metrics.c src/dl.c src/engines.c src/runas.c \
 	   src/capath.c src/addr.c src/tokenfile.c src/template.c \
 	   src/usage.c src/config_tmpl.c src/outfile.c src/params.c \
-	   src/config_refresh.c src/refresh.c \
+	   src/config_pathdur.c src/refresh.c \
 	   src/handover.c
 OBJS	 = $(SRCS:.c=.o)
 # Modules the unit tests link against (everything but main.c).

@@ -283,12 +283,10 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 {
 	long long ms;
 
-	/* Also "PATH=DURATION"; the file's are read by config_file_refresh(). */
-	if (id == O_REFRESH_INTERVAL)
-		return config_add_refresh(cfg, v, 0, 0, err, errlen);
-	/* --settle-delay 0 is no wait, its default. */
-	if ((ms = util_parse_duration_ms(v)) < 0 || (ms == 0 &&
-	    id != O_SETTLE_DELAY))
+	/* Also "PATH=DURATION"; the file's are read by config_file_pathdur(). */
+	if (id == O_REFRESH_INTERVAL || id == O_SETTLE_DELAY)
+		return config_add_pathdur(cfg, id, v, 0, 0, err, errlen);
+	if ((ms = util_parse_duration_ms(v)) <= 0)
 		return errf(err, errlen, "expected a duration like \"30s\", "
 		    "\"5m\" or \"1h\"");
 	switch (id) {
@@ -306,9 +304,6 @@ set_duration(struct config *cfg, int id, const char *v, char *err,
 		break;
 	case O_REVOKE_GRACE:
 		cfg->revoke_grace_ms = ms;
-		break;
-	case O_SETTLE_DELAY:
-		cfg->settle_delay_ms = ms;
 		break;
 	case O_TIMEOUT:
 		cfg->timeout_ms = ms;
@@ -665,8 +660,9 @@ parse_flags(struct config *cfg, struct seen *seen, int argc, char **argv,
 		if ((id = flag_id(c, c == ':' ? argv[optind - 1] : cur, err,
 		    errlen)) == -1)
 			return -1;
-		/* A path's own --refresh-interval leaves the file's default be. */
-		if (id != O_REFRESH_INTERVAL || strchr(optarg, '=') == NULL)
+		/* A path's own duration leaves the file's default be. */
+		if ((id != O_REFRESH_INTERVAL && id != O_SETTLE_DELAY) ||
+		    strchr(optarg, '=') == NULL)
 			seen->set[id] = 1;
 		if (apply_flag(cfg, id, err, errlen) == -1)
 			return -1;
@@ -753,7 +749,7 @@ config_load(struct config *cfg, int argc, char **argv, char **envp,
 		return LW_EXIT_USAGE;
 	if (config_check_templates(cfg, err, errlen) == -1)
 		return LW_EXIT_USAGE;
-	if ((rc = config_check_refresh(cfg, err, errlen)) != 0)
+	if ((rc = config_check_pathdurs(cfg, err, errlen)) != 0)
 		return rc;
 	/* --user: root only (the outputs are checked by preflight.c). */
 	if (cfg->user != NULL && geteuid() != 0) {
@@ -795,7 +791,7 @@ config_free(struct config *cfg)
 		spec_clear(&cfg->specs[i]);
 	free(cfg->specs);
 	config_free_templates(cfg);
-	config_free_refresh(cfg);
+	config_free_pathdurs(cfg);
 	if (cfg->argv_owned) {
 		for (i = 0; cfg->argv[i] != NULL; i++)
 			free(cfg->argv[i]);

@@ -15,6 +15,17 @@ enum { EXPIRE_EXIT, EXPIRE_WARN };
 enum { AUTH_TOKEN, AUTH_APPROLE, AUTH_KUBERNETES, AUTH_JWT, AUTH_CERT,
     AUTH_NONE };
 
+/* A duration per Vault path: --refresh-interval and --settle-delay PATH=DURATION. */
+struct pathdur {
+	char		*path;		/* as spec_parse_path() leaves it */
+	long long	 ms;
+	int		 from_file;
+};
+struct pathdurs {
+	struct pathdur	*v;
+	size_t		 n;
+};
+
 struct config {
 	char		 *vault_addr;	/* the address in use: agent_addr if set */
 	char		 *agent_addr;	/* VAULT_AGENT_ADDR: wins over VAULT_ADDR */
@@ -53,17 +64,13 @@ struct config {
 	long long	  rotate_before_ms;	/* used when rotate_before_pct is 0 */
 	double		  rotate_before_pct;	/* fraction of the lease, or 0 */
 	long long	  refresh_interval_ms;	/* the default */
-	struct crefresh {		/* --refresh-interval PATH=DURATION */
-		char		*path;
-		long long	 ms;
-		int		 from_file;
-	}		 *refreshes;
-	size_t		  nrefreshes;
+	struct pathdurs	  refreshes;	/* --refresh-interval PATH=DURATION */
 	int		  restart;	/* RESTART_NEVER, _ON_FAILURE, _ALWAYS */
 	int		  max_restarts;
 	int		  on_expire;	/* EXPIRE_EXIT, EXPIRE_WARN */
 	long long	  revoke_grace_ms;
-	long long	  settle_delay_ms;	/* --settle-delay; 0: none */
+	long long	  settle_delay_ms;	/* --settle-delay, the default; 0: none */
+	struct pathdurs	  settles;	/* --settle-delay PATH=DURATION */
 	int		  revoke_certs;	/* --revoke-certs */
 	char		**env_files;	/* NULL-terminated; may be NULL */
 	size_t		  nenv_files;
@@ -118,6 +125,10 @@ void	config_free(struct config *);
  */
 long long config_refresh_ms(const struct config *, const char *path,
 	    int *own);
+/* How long new credentials from path settle, in ms: its own --settle-delay PATH=DURATION or the default. */
+long long config_settle_ms(const struct config *, const char *path);
+/* The longest settle delay of any path read: a login replaces them all. */
+long long config_settle_max_ms(const struct config *);
 /* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
 int	config_parse_signal(const char *);
 /* The name of an AUTH_* method. */

@@ -243,8 +243,11 @@ file_key(struct config *cfg, const struct seen *seen, const char *path,
 	if (strcmp(key, "command") == 0)
 		return file_command(cfg, path, v, err, errlen);
 	if (strcmp(key, "refresh_interval") == 0)
-		return config_file_refresh(cfg, path,
+		return config_file_pathdur(cfg, O_REFRESH_INTERVAL, path,
 		    seen->set[O_REFRESH_INTERVAL], v, err, errlen);
+	if (strcmp(key, "settle_delay") == 0)
+		return config_file_pathdur(cfg, O_SETTLE_DELAY, path,
+		    seen->set[O_SETTLE_DELAY], v, err, errlen);
 	for (id = 0; id < O_COUNT; id++)
 		if (config_opts[id].key != NULL && strcmp(config_opts[id].key, key) == 0)
 			break;

@@ -93,19 +93,20 @@ int	config_check_templates(struct config *, char *err, size_t errlen);
 /* Free the templates. */
 void	config_free_templates(struct config *);
 /*
- * --refresh-interval "DURATION" (the default, unless keep_default: a
- * higher source set it) or "PATH=DURATION"; from_file: an earlier entry
- * for PATH wins, else one is an error.  -1 with what was expected.
+ * --refresh-interval or --settle-delay (option id) "DURATION" (the
+ * default, unless keep_default: a higher source set it) or
+ * "PATH=DURATION"; from_file: an earlier entry for PATH wins, else one is
+ * an error.  -1 with what was expected.
  */
-int	config_add_refresh(struct config *, const char *arg, int from_file,
-	    int keep_default, char *err, size_t errlen);
-/* The config file's "refresh_interval": a string, an array of them, or an object PATH -> DURATION. */
-int	config_file_refresh(struct config *, const char *path, int keep_default,
-	    void *json, char *err, size_t errlen);
+int	config_add_pathdur(struct config *, int id, const char *arg,
+	    int from_file, int keep_default, char *err, size_t errlen);
+/* The config file's "refresh_interval" or "settle_delay": a string, an array of them, or an object PATH -> DURATION. */
+int	config_file_pathdur(struct config *, int id, const char *path,
+	    int keep_default, void *json, char *err, size_t errlen);
 /* Once every source is read: each PATH is read by a secret; 0 or the exit code. */
-int	config_check_refresh(const struct config *, char *err, size_t errlen);
-/* Free the per-path intervals. */
-void	config_free_refresh(struct config *);
+int	config_check_pathdurs(const struct config *, char *err, size_t errlen);
+/* Free the per-path durations. */
+void	config_free_pathdurs(struct config *);
 /* Set option id from its text value; -1 with what was expected. */
 int	config_set_value(struct config *, int id, const char *v, char *err,
 	    size_t errlen);

@@ -133,7 +133,7 @@ cred_facts(const struct cred *c, struct lease_facts *f)
 	f->kill_timeout = (double)cfg->kill_timeout_ms / 1000.0;
 	if (cfg->on_change == CHANGE_SIGNAL)
 		f->revoke_grace = (double)cfg->revoke_grace_ms / 1000.0;
-	f->settle = cred_settle_delay(c->sup);
+	f->settle = cred_settle_delay(c);
 	f->jitter = c->jitter;
 }
 

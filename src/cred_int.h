@@ -72,8 +72,8 @@ void	cred_take_lease(struct cred *, ev_tstamp since);
 int	cred_settle_begin(struct cred *);
 /* The settle delay is over: the values count as fetched now. */
 void	cred_settle_end(struct cred *);
-/* --settle-delay in seconds (0 in check mode: no command to hand them to). */
-double	cred_settle_delay(const struct sup *);
+/* Its path's --settle-delay in seconds (0 in check mode: no command to hand them to). */
+double	cred_settle_delay(const struct cred *);
 /* Once per run: a lease too short to hold the settle delay, with the numbers. */
 void	cred_settle_warn(const struct cred *, double lead, double want);
 

@@ -10,20 +10,23 @@
 #include <string.h>
 
 double
-cred_settle_delay(const struct sup *s)
+cred_settle_delay(const struct cred *c)
 {
-	return s->cfg->check ? 0 : (double)s->cfg->settle_delay_ms / 1000.0;
+	const struct config *cfg = c->sup->cfg;
+
+	return cfg->check ? 0 : (double)config_settle_ms(cfg, c->path) /
+	    1000.0;
 }
 
 /*
  * New cloud credentials take seconds to work everywhere (AWS IAM is
- * eventually consistent): hold them --settle-delay before the command
- * may get them, on the credential's own timer.
+ * eventually consistent): hold them their path's --settle-delay before
+ * the command may get them, on the credential's own timer.
  */
 int
 cred_settle_begin(struct cred *c)
 {
-	double d = cred_settle_delay(c->sup);
+	double d = cred_settle_delay(c);
 
 	if (d <= 0)
 		return 0;
@@ -55,7 +58,7 @@ void
 cred_settle_warn(const struct cred *c, double lead, double want)
 {
 	struct sup *s = c->sup;
-	double settle = cred_settle_delay(s);
+	double settle = cred_settle_delay(c);
 
 	if (s->settle_warned)
 		return;

@@ -162,7 +162,8 @@ token_schedule(struct sup *s)
 	f.dead = t->dead;
 	f.can_login = can_login(s);
 	f.kill_timeout = (double)s->cfg->kill_timeout_ms / 1000.0;
-	f.settle = (double)s->cfg->settle_delay_ms / 1000.0;
+	/* A login replaces every credential: the slowest to settle. */
+	f.settle = (double)config_settle_max_ms(s->cfg) / 1000.0;
 	f.r = rnd();
 	if (lease_token_plan(&f, &in) != TSTEP_NONE)
 		timer_in(s, &s->tk->timer, in);

@@ -58,7 +58,8 @@ static const char *const usage_text[] = {
 "      --settle-delay DUR        wait DUR after fetching new credentials before\n"
 "                                the command gets them (new cloud keys take\n"
 "                                seconds to work; rotations come DUR earlier;\n"
-"                                default 0)\n"
+"                                default 0); PATH=DUR: that path's own delay\n"
+"                                (repeatable)\n"
 "\n",
 "Command:\n"
 "      --kill-signal SIG         stop the command with SIG (default TERM)\n"

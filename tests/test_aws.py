@@ -43,9 +43,10 @@ def last_key_checks(log):
     return sum(1 for e in checks(log) if got and e["key"] == got[-1]["key"])
 
 
-# Runs leasewrap around the probe until it saw n keys, then stops it
-# (SIGTERM); with env_file the probe takes its key from that file.
-def run_probe(vault, args, path, log, n, env_file=None):
+# Runs leasewrap around the probe until it saw n keys (then calls then(),
+# if given), then stops it (SIGTERM); with env_file the probe takes its key
+# from that file.
+def run_probe(vault, args, path, log, n, env_file=None, then=None):
     probe = PROBE + [log, vault.addr] + ([str(env_file)] if env_file else [])
     p = lw.start(args + sts(path) + ["--"] + probe, env=lw.base_env(vault))
     try:
@@ -53,6 +54,8 @@ def run_probe(vault, args, path, log, n, env_file=None):
                     what="%d keys, one per start or SIGHUP" % n)
         lw.wait_for(lambda: last_key_checks(log) >= 2, timeout=30,
                     what="the last key checked twice")
+        if then is not None:
+            then()
         p.terminate()
         out, err = p.communicate(timeout=lw.TIMEOUT)
     finally:
@@ -186,6 +189,44 @@ def test_without_settle_delay_new_keys_are_refused(vault, tmp_path):
     run_probe(vault, ["--kill-timeout", "1s"], "aws/sts/deploy?ttl=12s", log, 1)
     refused = [e for e in checks(log) if not e["ok"]]
     assert refused and all(e["error"] == "InvalidClientTokenId" for e in refused)
+
+
+def test_settle_delay_of_one_path_leaves_the_others_be(vault, tmp_path):
+    """--settle-delay aws/...=3s: the AWS key waits out its 3 s (AWS refuses
+    it for 2 s) and is never refused, while a KV secret with no delay of its
+    own is handed over as soon as it is read: a change to it restarts the
+    command at once, not 3 s later."""
+    vault.create_aws_role("deploy")
+    vault.aws_consistency(2)
+    vault.kv_put("app", {"v": "one"})
+    aws = "aws/sts/deploy?ttl=30s"
+    log = str(tmp_path / "probe.log")
+    changed = []
+
+    def change():
+        changed.append(time.time())
+        vault.kv_put("app", {"v": "two"})
+        lw.wait_for(lambda: len(lw.probe_starts(log)) >= 2 and
+                    last_key_checks(log) >= 2, timeout=30,
+                    what="a restart on the new KV value, its key checked")
+
+    err = run_probe(vault, ["--kill-timeout", "1s", "--refresh-interval",
+                            "secret/data/app=1s", "--settle-delay", aws + "=3s",
+                            "-s", "APP_V=secret/data/app#v"],
+                    aws, log, 1, then=change)
+    got = checks(log)
+    assert got and all(e["ok"] for e in got), [e for e in got if not e["ok"]]
+    # The first start waited for the AWS key's own 3 s.
+    issued = issue_times(vault)
+    first = lw.probe_starts(log)[0]
+    assert first["t"] - issued[first["key"]] >= 3 - 0.05, (first, issued)
+    # The read that found the new value, then the restart it caused.
+    read = [e["time"] for e in requests(vault, "GET", "secret/data/app")
+            if e["time"] > changed[0]][0]
+    restart = [e for e in lw.probe_starts(log) if e["t"] > read][0]
+    assert restart["key"] == first["key"], (first, restart)
+    assert restart["t"] - read < 3, (read, restart)
+    assert "waiting 3.0 s (--settle-delay)" in lw.log_text(err), err
 
 
 def test_a_lease_too_short_for_the_settle_delay_is_said_once(vault, tmp_path):

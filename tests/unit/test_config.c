@@ -1128,27 +1128,55 @@ test_refresh_interval_per_path(void **state)
 	config_free(&cfg);
 }
 
+/* The refusals --refresh-interval and --settle-delay share, for PATH=DURATION. */
+static void
+expect_pathdur_invalid(char *flag, const char *key)
+{
+	char want[128], text[256];
+
+	expect_fail(LW_EXIT_USAGE, "expected a duration", ARGV(flag, "soon",
+	    "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "after \"=\"", ARGV(flag,
+	    "secret/data/a=-1s", "-s", "A=secret/data/a#k", "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "empty path", ARGV(flag, "/v1/=1s", "--",
+	    "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "#FIELD", ARGV(flag, "secret/data/a#k=1s",
+	    "--", "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "spaces", ARGV(flag, "secret/a b=1s", "--",
+	    "true"), no_env);
+	expect_fail(LW_EXIT_USAGE, "given twice", ARGV(flag, "secret/data/a=1s",
+	    flag, "secret/data/a/=2s", "-s", "A=secret/data/a#k", "--", "true"),
+	    no_env);
+	/* A path no secret reads: the KV v2 form is not guessed. */
+	snprintf(want, sizeof(want), "%s \"secret/a=...\": no secret is read",
+	    flag);
+	expect_fail(LW_EXIT_USAGE, want, ARGV(flag, "secret/a=1s", "-s",
+	    "A=secret/data/a#k", "--", "true"), no_env);
+#define FILE_FAIL(json, needle) do {					\
+	snprintf(text, sizeof(text), json, key);			\
+	expect_file_fail(text, needle);					\
+} while (0)
+	FILE_FAIL("{\"%s\": 5}", "expected a duration");
+	FILE_FAIL("{\"%s\": [5]}", "expected a string");
+	FILE_FAIL("{\"%s\": {\"a\": 5}}", "expected a duration");
+	FILE_FAIL("{\"%s\": {\"a#k\": \"1s\"}}", "#FIELD");
+	FILE_FAIL("{\"%s\": [\"a=1s\", \"a=2s\"]}", "given twice");
+	FILE_FAIL("{\"%s\": [\"never\"]}", "expected a duration");
+	snprintf(want, sizeof(want), "\"%s\": no secret is read", key);
+	FILE_FAIL("{\"%s\": {\"secret/data/z\": \"1s\"}, \"secret\": "
+	    "[\"A=secret/data/a#k\"]}", want);
+#undef FILE_FAIL
+}
+
 static void
 test_refresh_interval_invalid(void **state)
 {
 	(void)state;
-	expect_fail(LW_EXIT_USAGE, "expected a duration", ARGV(
-	    "--refresh-interval", "soon", "--", "true"), no_env);
+	expect_pathdur_invalid("--refresh-interval", "refresh_interval");
+	/* An interval of 0 is none: refused. */
 	expect_fail(LW_EXIT_USAGE, "after \"=\"", ARGV("--refresh-interval",
 	    "secret/data/a=0s", "-s", "A=secret/data/a#k", "--", "true"), no_env);
-	expect_fail(LW_EXIT_USAGE, "empty path", ARGV("--refresh-interval",
-	    "/v1/=1s", "--", "true"), no_env);
-	expect_fail(LW_EXIT_USAGE, "#FIELD", ARGV("--refresh-interval",
-	    "secret/data/a#k=1s", "--", "true"), no_env);
-	expect_fail(LW_EXIT_USAGE, "spaces", ARGV("--refresh-interval",
-	    "secret/a b=1s", "--", "true"), no_env);
-	expect_fail(LW_EXIT_USAGE, "given twice", ARGV("--refresh-interval",
-	    "secret/data/a=1s", "--refresh-interval", "secret/data/a/=2s",
-	    "-s", "A=secret/data/a#k", "--", "true"), no_env);
-	/* A path no secret reads: the KV v2 form is not guessed. */
-	expect_fail(LW_EXIT_USAGE, "no secret is read", ARGV(
-	    "--refresh-interval", "secret/a=1s", "-s", "A=secret/data/a#k", "--",
-	    "true"), no_env);
+	expect_file_fail("{\"refresh_interval\": \"0s\"}", "expected a duration");
 }
 
 /* The file's "refresh_interval": a string, an array of them, or an object. */
@@ -1191,17 +1219,63 @@ test_file_refresh_interval_forms(void **state)
 	    "1m", "--", "true"), no_env, path, sizeof(path)), 0);
 	assert_int_equal(config_refresh_ms(&cfg, "secret/data/c", &own), 60000);
 	config_free(&cfg);
-	expect_file_fail("{\"refresh_interval\": 5}", "expected a duration");
-	expect_file_fail("{\"refresh_interval\": [5]}", "expected a string");
-	expect_file_fail("{\"refresh_interval\": {\"a\": 5}}",
-	    "expected a duration");
-	expect_file_fail("{\"refresh_interval\": {\"a#k\": \"1s\"}}", "#FIELD");
-	expect_file_fail("{\"refresh_interval\": [\"a=1s\", \"a=2s\"]}",
-	    "given twice");
-	expect_file_fail("{\"refresh_interval\": [\"never\"]}",
-	    "expected a duration");
-	expect_file_fail("{\"refresh_interval\": {\"secret/data/z\": \"1s\"}, "
-	    "\"secret\": [\"A=secret/data/a#k\"]}", "no secret is read");
+}
+
+/* --settle-delay PATH=DURATION beside the default, on the command line and in the file. */
+static void
+test_settle_delay_per_path(void **state)
+{
+	char path[64];
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(LOAD(&cfg, no_env, "--settle-delay",
+	    "/v1/aws/sts/deploy?ttl=1h/=3s", "-s", "K=aws/sts/deploy?ttl=1h#k",
+	    "-s", "A=secret/data/a#k", "--", "true"), 0);
+	assert_int_equal(config_settle_ms(&cfg, "aws/sts/deploy?ttl=1h"), 3000);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/a"), 0);
+	assert_int_equal(config_settle_max_ms(&cfg), 3000);
+	config_free(&cfg);
+	/* A path's own 0 beside a default: the largest is of the paths read. */
+	assert_int_equal(LOAD(&cfg, no_env, "--settle-delay", "2s",
+	    "--settle-delay", "secret/data/a=0", "-s", "A=secret/data/a#k",
+	    "--", "true"), 0);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/a"), 0);
+	assert_int_equal(config_settle_max_ms(&cfg), 0);
+	config_free(&cfg);
+	assert_int_equal(LOAD(&cfg, no_env, "--settle-delay", "secret/data/a=1s",
+	    "--settle-delay", "5s", "-s", "A=secret/data/a#k", "-s",
+	    "B=secret/data/b#k", "--", "true"), 0);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/b"), 5000);
+	assert_int_equal(config_settle_max_ms(&cfg), 5000);
+	config_free(&cfg);
+	/* The file's forms; the command line's path wins, its own leaves the file's default. */
+	assert_int_equal(load_file(&cfg, "{\"settle_delay\": [\"4s\", "
+	    "\"secret/data/a=2s\", \"secret/data/b=3s\"], \"secret\": "
+	    "[\"A=secret/data/a#k\", \"B=secret/data/b#k\", \"C=secret/data/c#k\"]}",
+	    REST("--settle-delay", "secret/data/b=1s", "--", "true"), no_env,
+	    path, sizeof(path)), 0);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/a"), 2000);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/b"), 1000);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/c"), 4000);
+	config_free(&cfg);
+	assert_int_equal(load_file(&cfg, "{\"settle_delay\": "
+	    "{\"secret/data/a\": \"1s\"}, \"secret\": [\"A=secret/data/a#k\"]}",
+	    REST("--", "true"), no_env, path, sizeof(path)), 0);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/a"), 1000);
+	config_free(&cfg);
+	assert_int_equal(load_file(&cfg, "{\"settle_delay\": \"7s\", "
+	    "\"secret\": [\"A=secret/data/a#k\"]}", REST("--settle-delay",
+	    "1s", "--", "true"), no_env, path, sizeof(path)), 0);
+	assert_int_equal(config_settle_ms(&cfg, "secret/data/a"), 1000);
+	config_free(&cfg);
+}
+
+static void
+test_settle_delay_invalid(void **state)
+{
+	(void)state;
+	expect_pathdur_invalid("--settle-delay", "settle_delay");
 }
 
 /* An inherited "vault:" value with "{{" is a template of its name. */
@@ -1314,6 +1388,8 @@ main(void)
 		cmocka_unit_test(test_refresh_interval_per_path),
 		cmocka_unit_test(test_refresh_interval_invalid),
 		cmocka_unit_test(test_file_refresh_interval_forms),
+		cmocka_unit_test(test_settle_delay_per_path),
+		cmocka_unit_test(test_settle_delay_invalid),
 		cmocka_unit_test(test_env_templates),
 		cmocka_unit_test(test_env_template_errors),
 	};
