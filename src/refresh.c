@@ -16,7 +16,6 @@ void
 refresh_warn_ignored(const struct sup *s)
 {
 	size_t i;
-	double ttl;
 	int own;
 
 	for (i = 0; i < creds_count(s); i++) {
@@ -29,8 +28,7 @@ refresh_warn_ignored(const struct sup *s)
 		if (cred_lease(c) != NULL)
 			why = "it has a lease, renewed and replaced before it "
 			    "ends (--rotate-before)";
-		else if (cred_deadline(c) > 0 && engine_for(cred_path(c))->timing(
-		    cred_values(c), &ttl) != TIMING_ROTATES)
+		else if (engine_is_cert(cred_values(c)) && cred_deadline(c) > 0)
 			why = "it is a certificate, issued anew before its "
 			    "expiration (--rotate-before)";
 		else
